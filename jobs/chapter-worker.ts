@@ -1,0 +1,99 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Sql } from '../sql/client.ts';
+import { findChapter } from '../sql/queries/chapters.ts';
+import type { Publisher } from '../realtime/publisher.ts';
+import type { AiProvider } from './ai/provider.ts';
+import type { BatchWriter } from './batch-writer.ts';
+import type { JobPayloads } from './contracts.ts';
+import type { ChapterOutcome } from './result-writer.ts';
+
+export interface ChapterWorkerDeps {
+  sql: Sql;
+  publisher: Publisher;
+  ai: AiProvider;
+  results: BatchWriter<ChapterOutcome>;
+  logger: Logger;
+}
+
+export type ChapterJobResult =
+  | { skipped: 'chapter_deleted' | 'superseded' }
+  | { version: number; summary_chars: number; dimensions: number };
+
+/**
+ * Summarises and embeds one chapter. The outcome goes through the batched
+ * writer, which publishes the chapter's final status only after its row is
+ * committed. A failure that will be retried is announced as `queued` with
+ * the error; the last attempt's failure is stored and announced as `failed`.
+ */
+export async function processChapter(
+  job: Job<JobPayloads['chapter.process']>,
+  deps: ChapterWorkerDeps,
+  signal: AbortSignal,
+): Promise<ChapterJobResult> {
+  const { documentId, chapterId } = job.data;
+  const chapter = await findChapter(deps.sql, chapterId);
+  if (!chapter) return { skipped: 'chapter_deleted' };
+  // A newer version has a job of its own; this one would only be overwritten.
+  if (chapter.version > job.data.version) return { skipped: 'superseded' };
+
+  const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
+  await deps.publisher.publish(documentId, 'chapter.status', { ...base, status: 'processing', progress: 0 });
+
+  let summary: string;
+  let embedding: number[];
+  try {
+    summary = await deps.ai.summarize(chapter.content, { signal });
+    embedding = await deps.ai.embed(chapter.content, { signal });
+  } catch (error) {
+    await reportFailure(job, deps, chapter, error);
+    throw error;
+  }
+  await deps.results.add({
+    chapterId,
+    documentId,
+    chapterIndex: chapter.index,
+    status: 'completed',
+    progress: 100,
+    summary,
+    embedding,
+    error: null,
+    chapterVersion: chapter.version,
+    attempts: job.attemptsMade + 1,
+  });
+  return { version: chapter.version, summary_chars: summary.length, dimensions: embedding.length };
+}
+
+async function reportFailure(
+  job: Job<JobPayloads['chapter.process']>,
+  deps: ChapterWorkerDeps,
+  chapter: { id: string; index: number; version: number; document_id: string },
+  error: unknown,
+): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  deps.logger.warn({ err: error, chapterId: chapter.id, attempt: job.attemptsMade + 1, final }, 'chapter processing failed');
+  if (!final) {
+    await deps.publisher.publish(chapter.document_id, 'chapter.status', {
+      chapter_id: chapter.id,
+      index: chapter.index,
+      version: chapter.version,
+      status: 'queued',
+      progress: 0,
+      error: message,
+    });
+    return;
+  }
+  await deps.results.add({
+    chapterId: chapter.id,
+    documentId: chapter.document_id,
+    chapterIndex: chapter.index,
+    status: 'failed',
+    progress: 0,
+    summary: null,
+    embedding: null,
+    error: message,
+    chapterVersion: chapter.version,
+    attempts: job.attemptsMade + 1,
+  });
+}

@@ -1,0 +1,41 @@
+import type { Job } from 'bullmq';
+import type { Sql } from '../sql/client.ts';
+import { failUnfinishedChapters } from '../sql/queries/chapter-results.ts';
+import { settleDocumentStatus } from '../sql/queries/documents.ts';
+import type { Publisher } from '../realtime/publisher.ts';
+import type { JobPayloads } from './contracts.ts';
+
+const UNFINISHED = 'processing ended without a result';
+
+export interface DocumentWorkerDeps {
+  sql: Sql;
+  publisher: Publisher;
+}
+
+/**
+ * Runs after every chapter job of an upload has finished (the flow's parent),
+ * so its `document.progress` with the final status comes after every
+ * chapter's last `chapter.status`, whichever worker process published them.
+ * A chapter whose job ended without recording an outcome (its result write
+ * itself failed for good) is recorded as failed here, so the document always
+ * ends.
+ */
+export async function finalizeDocument(job: Job<JobPayloads['document.finalize']>, deps: DocumentWorkerDeps) {
+  const { documentId } = job.data;
+  let settled = await settleDocumentStatus(deps.sql, documentId);
+  if (!settled) return { skipped: 'document_deleted' as const };
+  if (settled.status === 'processing') {
+    const orphans = await failUnfinishedChapters(deps.sql, documentId, UNFINISHED);
+    await deps.publisher.publishMany(
+      orphans.map((o) => ({
+        documentId,
+        name: 'chapter.status' as const,
+        payload: { chapter_id: o.id, index: o.index, version: o.version, status: 'failed' as const, progress: 0, error: UNFINISHED },
+      })),
+    );
+    settled = (await settleDocumentStatus(deps.sql, documentId))!;
+  }
+  const { total, completed, failed, status } = settled;
+  await deps.publisher.publish(documentId, 'document.progress', { total, completed, failed, status });
+  return { total, completed, failed, status };
+}

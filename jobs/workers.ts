@@ -1,0 +1,81 @@
+import { Worker, type Job, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Sql } from '../sql/client.ts';
+import type { Publisher } from '../realtime/publisher.ts';
+import type { AiProvider } from './ai/provider.ts';
+import { processChapter } from './chapter-worker.ts';
+import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
+import { finalizeDocument } from './document-worker.ts';
+import { createResultWriter } from './result-writer.ts';
+
+export interface WorkerDeps {
+  /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
+  connection: Redis;
+  prefix: string;
+  sql: Sql;
+  publisher: Publisher;
+  ai: AiProvider;
+  logger: Logger;
+  concurrency: number;
+  writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval' };
+}
+
+export interface Workers {
+  /** Resolves once every worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  /** Stops taking jobs, lets running ones finish, flushes pending writes. */
+  close(): Promise<void>;
+  readonly running: boolean;
+}
+
+type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal) => Promise<unknown>;
+
+/** Starts one BullMQ worker per queue; the handler table must cover every job in the contract. */
+export function createWorkers(deps: WorkerDeps): Workers {
+  const logger = deps.logger.child({ component: 'worker' });
+  const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
+  const handlers = {
+    'chapter.process': (job, signal) =>
+      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
+    'document.finalize': (job) => finalizeDocument(job, { sql: deps.sql, publisher: deps.publisher }),
+  } satisfies { [N in JobName]: Handler<N> };
+
+  const processor: Processor = async (job, _token, signal) => {
+    const handler = handlers[job.name as JobName] as Handler<JobName> | undefined;
+    if (!handler) throw new Error(`no handler for job "${job.name}"`);
+    return handler(job, signal ?? new AbortController().signal);
+  };
+
+  const concurrencyOf: Record<QueueName, number> = { chapters: deps.concurrency, documents: Math.min(deps.concurrency, 8) };
+  const workers = Object.values(QUEUES).map((name) => {
+    const worker = new Worker(name, processor, {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: concurrencyOf[name],
+      autorun: true,
+    });
+    worker.on('failed', (job, err) => logger.debug({ jobId: job?.id, name: job?.name, err: err.message }, 'job attempt failed'));
+    worker.on('error', (err) => logger.error({ err: err.message, queue: name }, 'worker error'));
+    return worker;
+  });
+  let running = true;
+
+  return {
+    async ready() {
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+    },
+    async close() {
+      running = false;
+      await Promise.all(workers.map((w) => w.close()));
+      await results.close();
+    },
+    get running() {
+      return running && workers.every((w) => w.isRunning());
+    },
+  };
+}
+
+function jobLogger(logger: Logger, job: Job<{ requestId?: string }>): Logger {
+  return logger.child({ jobId: job.id, job: job.name, requestId: job.data.requestId });
+}

@@ -1,0 +1,177 @@
+/**
+ * Herald's socket event contract (CONTRACT.md section 5), shared by the API,
+ * the workers, the gateway and the browser client. A renamed field here breaks
+ * the build of every side at once.
+ */
+
+export type ChapterStatus = 'queued' | 'processing' | 'completed' | 'failed';
+export type DocumentStatus = 'processing' | 'completed' | 'partial';
+export type PackageStage = 'essential' | 'full';
+
+/** Fields every document event carries. `seq` rises by exactly 1 per document. */
+export interface EventEnvelope {
+  document_id: string;
+  /** Per-document sequence number, gap-free within one epoch. */
+  seq: number;
+  /** ISO 8601 time the event was published. */
+  at: string;
+}
+
+/** A chapter moved through queued → processing → completed | failed; completed/failed is always its last. */
+export interface ChapterStatusPayload {
+  chapter_id: string;
+  index: number;
+  status: ChapterStatus;
+  /** 0..100 */
+  progress: number;
+  summary?: string;
+  error?: string;
+  /** The chapter version the result was computed from. */
+  version?: number;
+}
+
+/** Counts over the document's chapters; a status other than `processing` follows every chapter's last status. */
+export interface DocumentProgressPayload {
+  completed: number;
+  failed: number;
+  total: number;
+  status: DocumentStatus;
+}
+
+export interface PackagePayload {
+  package: Record<string, unknown> & { stage: PackageStage };
+}
+
+/** A collaborator saved a chapter. */
+export interface ChapterUpdatedPayload {
+  chapter_id: string;
+  version: number;
+  by: string;
+}
+
+export interface ArtifactStalePayload {
+  artifact: 'outline' | 'character';
+  name?: string;
+  dirty_count: number;
+}
+
+export interface ArtifactRefreshedPayload {
+  artifact: 'summary' | 'outline' | 'character';
+  name?: string;
+  chapter_id?: string;
+  version?: number;
+}
+
+export interface JobPayload {
+  job: Record<string, unknown>;
+}
+
+/** Payload of each document event, before the envelope is added. */
+export interface DocumentEventPayloads {
+  'chapter.status': ChapterStatusPayload;
+  'document.progress': DocumentProgressPayload;
+  'package.essential': PackagePayload;
+  'package.full': PackagePayload;
+  'chapter.updated': ChapterUpdatedPayload;
+  'artifact.stale': ArtifactStalePayload;
+  'artifact.refreshed': ArtifactRefreshedPayload;
+  'job.update': JobPayload;
+}
+
+export type DocumentEventName = keyof DocumentEventPayloads;
+export type DocumentEvent<N extends DocumentEventName = DocumentEventName> = EventEnvelope & DocumentEventPayloads[N];
+
+export const DOCUMENT_EVENT_NAMES = [
+  'chapter.status',
+  'document.progress',
+  'package.essential',
+  'package.full',
+  'chapter.updated',
+  'artifact.stale',
+  'artifact.refreshed',
+  'job.update',
+] as const satisfies readonly DocumentEventName[];
+
+/** A notification sent to every socket of one user. */
+export interface NotificationPayload {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  document_id?: string;
+  at: string;
+}
+
+/** Error shape shared with REST: `{code, message}`; codes are the contract's (not_found, invalid_request, ...). */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+/** A chapter as the snapshot and `GET /api/documents/:id` show it. */
+export interface ChapterView {
+  id: string;
+  index: number;
+  title: string;
+  status: ChapterStatus;
+  progress: number;
+  summary: string | null;
+  error: string | null;
+  version: number;
+  /** The chapter version `summary` was computed from, or null. */
+  summary_version: number | null;
+  word_count: number;
+}
+
+/** The document as `GET /api/documents/:id` and the subscribe snapshot show it. */
+export interface DocumentSnapshot {
+  document: {
+    id: string;
+    title: string;
+    kind: 'book' | 'screenplay';
+    owner_id: string;
+    status: DocumentStatus;
+    word_count: number;
+    created_at: string;
+    updated_at: string;
+    progress: DocumentProgressPayload;
+  };
+  chapters: ChapterView[];
+  package: { stage: PackageStage | null };
+}
+
+export interface SubscribeRequest {
+  document_id: string;
+  /** Last seq the client holds; events after it are replayed. */
+  since?: number;
+  /** Epoch the client's seq belongs to. */
+  epoch?: string;
+}
+
+export type SubscribeAck =
+  | { ok: true; seq: number; epoch: string; recovered?: boolean; snapshot?: DocumentSnapshot }
+  | { ok: false; error: ErrorBody };
+
+export type UnsubscribeAck = { ok: true } | { ok: false; error: ErrorBody };
+
+type DocumentEventListeners = {
+  [N in DocumentEventName]: (event: DocumentEvent<N>) => void;
+};
+
+/** Events the gateway emits. */
+export interface ServerToClientEvents extends DocumentEventListeners {
+  notification: (notification: NotificationPayload) => void;
+}
+
+/** Events a client sends, each with an acknowledgement. */
+export interface ClientToServerEvents {
+  subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;
+  unsubscribe: (request: { document_id: string }, ack: (response: UnsubscribeAck) => void) => void;
+}
+
+/** Per-socket data the gateway keeps (set by the handshake). */
+export interface SocketData {
+  userId: string;
+  userName: string | null;
+}

@@ -1,0 +1,262 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Server, type Socket } from 'socket.io';
+import { z } from 'zod';
+import type { Sql } from '../sql/client.ts';
+import { findAccess } from '../sql/queries/members.ts';
+import { DocumentFeed, parseLiveMessage, readHistoryAfter, type FeedEvent } from './document-feed.ts';
+import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
+import { documentKeys } from './keys.ts';
+import { loadSnapshot } from './snapshot.ts';
+
+export interface GatewayDeps {
+  httpServer: HttpServer;
+  sql: Sql;
+  /** Commands: state reads and stream replays. */
+  redis: Redis;
+  /** A connection of the gateway's own for pub/sub (a subscribed connection can run nothing else). */
+  subscriber: Redis;
+  prefix: string;
+  /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
+  authenticate(token: string): Promise<{ id: string; name: string | null }>;
+  logger: Logger;
+  /** Documents one socket may watch at once. Default 100. */
+  maxSubscriptionsPerSocket?: number;
+  onDelivered?: (event: FeedEvent, recipients: number) => void;
+}
+
+export interface Gateway {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  /** Resolves once the pub/sub connection is ready. */
+  ready(): Promise<void>;
+  readonly healthy: boolean;
+  close(): Promise<void>;
+}
+
+type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const subscribeSchema = z.object({
+  document_id: z.uuid(),
+  since: z.number().int().min(0).optional(),
+  epoch: z.string().min(1).max(64).optional(),
+});
+const unsubscribeSchema = z.object({ document_id: z.uuid() });
+
+const NOT_FOUND: ErrorBody = { code: 'not_found', message: 'No such document, or it is not shared with you.' };
+const room = (documentId: string) => `doc:${documentId}`;
+
+/**
+ * The Socket.IO gateway: authenticates sockets, answers `subscribe` with a
+ * snapshot or a replay, and relays every document event it receives through
+ * Redis to the sockets watching that document. Any number of gateways may
+ * run; each receives every event of the documents its sockets watch.
+ */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const logger = deps.logger.child({ component: 'gateway' });
+  const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 100;
+  const io: Gateway['io'] = new Server(deps.httpServer, { serveClient: false });
+  const feeds = new Map<string, { feed: DocumentFeed; subscribed: Promise<unknown> }>();
+  const byChannel = new Map<string, DocumentFeed>();
+
+  const deliver = (feed: DocumentFeed, event: FeedEvent) => {
+    const target = io.to(room(feed.documentId));
+    (target.emit as (name: string, data: unknown) => boolean)(event.name, event.data);
+    deps.onDelivered?.(event, io.sockets.adapter.rooms.get(room(feed.documentId))?.size ?? 0);
+  };
+
+  const acquireFeed = async (documentId: string) => {
+    let entry = feeds.get(documentId);
+    if (!entry) {
+      const feed = new DocumentFeed(documentId, deps.prefix, deps.redis, deliver, (err) =>
+        logger.error({ err, documentId }, 'document feed task failed'),
+      );
+      entry = { feed, subscribed: deps.subscriber.subscribe(feed.keys.channel) };
+      feeds.set(documentId, entry);
+      byChannel.set(feed.keys.channel, feed);
+    }
+    entry.feed.refs++;
+    try {
+      await entry.subscribed;
+    } catch (error) {
+      releaseFeed(documentId);
+      throw error;
+    }
+    return entry.feed;
+  };
+
+  const releaseFeed = (documentId: string) => {
+    const entry = feeds.get(documentId);
+    if (!entry || --entry.feed.refs > 0) return;
+    feeds.delete(documentId);
+    byChannel.delete(entry.feed.keys.channel);
+    deps.subscriber.unsubscribe(entry.feed.keys.channel).catch(() => {});
+  };
+
+  deps.subscriber.on('message', (channel: string, message: string) => {
+    const feed = byChannel.get(channel);
+    if (!feed) return;
+    try {
+      feed.receive(parseLiveMessage(message));
+    } catch (err) {
+      logger.error({ err, channel }, 'unreadable event message');
+    }
+  });
+
+  // Pub/sub is at-most-once: after the subscriber reconnects, every watched
+  // document is caught up from its stream, or a final event could go missing
+  // with nothing after it to reveal the gap.
+  let subscriberConnectedOnce = false;
+  deps.subscriber.on('ready', () => {
+    if (!subscriberConnectedOnce) {
+      subscriberConnectedOnce = true;
+      return;
+    }
+    logger.warn({ documents: feeds.size }, 'pub/sub reconnected; catching up from streams');
+    const channels = [...byChannel.keys()];
+    const resubscribed = channels.length > 0 ? deps.subscriber.subscribe(...channels) : Promise.resolve();
+    void resubscribed.then(
+      () => Promise.all([...feeds.values()].map(({ feed }) => feed.run(() => feed.catchUp()))),
+      (err) => logger.error({ err }, 'resubscribe failed'),
+    );
+  });
+
+  io.use(async (socket, next) => {
+    const token: unknown = socket.handshake.auth?.token;
+    try {
+      if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
+      const user = await deps.authenticate(token);
+      socket.data.userId = user.id;
+      socket.data.userName = user.name;
+      next();
+    } catch (error) {
+      const body = toErrorBody(error, 'unauthenticated');
+      next(Object.assign(new Error(body.message), { data: { code: body.code } }));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const subscriptions = new Set<string>();
+
+    socket.on('subscribe', async (raw, ack) => {
+      if (typeof ack !== 'function') return;
+      const parsed = subscribeSchema.safeParse(raw);
+      if (!parsed.success) return ack(invalid(parsed.error));
+      const request = parsed.data;
+      try {
+        if (!subscriptions.has(request.document_id) && subscriptions.size >= maxSubscriptions) {
+          return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${maxSubscriptions} documents per socket.` } });
+        }
+        if (!(await findAccess(deps.sql, request.document_id, socket.data.userId))) return ack({ ok: false, error: NOT_FOUND });
+        if (subscriptions.has(request.document_id)) {
+          socket.leave(room(request.document_id));
+        } else {
+          subscriptions.add(request.document_id);
+          await acquireFeed(request.document_id).catch((error) => {
+            subscriptions.delete(request.document_id);
+            throw error;
+          });
+        }
+        const feed = feeds.get(request.document_id)!.feed;
+        await feed.run(() => joinFeed(socket, feed, request, ack));
+      } catch (error) {
+        logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
+        ack({ ok: false, error: toErrorBody(error, 'unavailable') });
+      }
+    });
+
+    socket.on('unsubscribe', (raw, ack) => {
+      const parsed = unsubscribeSchema.safeParse(raw);
+      if (!parsed.success) return typeof ack === 'function' && ack(invalid(parsed.error));
+      const { document_id } = parsed.data;
+      if (subscriptions.delete(document_id)) {
+        socket.leave(room(document_id));
+        releaseFeed(document_id);
+      }
+      if (typeof ack === 'function') ack({ ok: true });
+    });
+
+    socket.on('disconnect', () => {
+      for (const documentId of subscriptions) releaseFeed(documentId);
+      subscriptions.clear();
+    });
+  });
+
+  /**
+   * Runs inside the feed's queue, so no live event is relayed while the
+   * socket is brought up to date: the socket first gets the replay (or the
+   * snapshot), then the ack, then joins the room for what follows.
+   */
+  async function joinFeed(
+    socket: HeraldSocket,
+    feed: DocumentFeed,
+    request: z.infer<typeof subscribeSchema>,
+    ack: (response: SubscribeAck) => void,
+  ): Promise<void> {
+    if (socket.disconnected) return;
+    const { document_id, since, epoch } = request;
+    if (since !== undefined) {
+      const history = await readHistoryAfter(deps.redis, deps.prefix, document_id, since);
+      const sameHistory = history.epoch !== null && (epoch === undefined || epoch === history.epoch);
+      const complete = since <= history.seq && (since === history.seq || history.events[0]?.seq === since + 1);
+      if (sameHistory && complete) {
+        await feed.advanceTo(history.epoch!, history.seq);
+        for (const e of history.events) (socket.emit as (name: string, data: unknown) => boolean)(e.name, e.data);
+        ack({ ok: true, seq: history.seq, epoch: history.epoch!, recovered: true });
+        socket.join(room(document_id));
+        return;
+      }
+    }
+    const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id);
+    if (!loaded) return ack({ ok: false, error: NOT_FOUND });
+    await feed.advanceTo(loaded.epoch, loaded.seq);
+    ack({
+      ok: true,
+      seq: loaded.seq,
+      epoch: loaded.epoch,
+      ...(since !== undefined && { recovered: false }),
+      snapshot: loaded.snapshot,
+    });
+    socket.join(room(document_id));
+  }
+
+  const subscriberReady = new Promise<void>((resolve, reject) => {
+    if (deps.subscriber.status === 'ready') return resolve();
+    deps.subscriber.once('ready', () => resolve());
+    deps.subscriber.once('error', reject);
+  });
+
+  return {
+    io,
+    ready: () => subscriberReady,
+    get healthy() {
+      return deps.subscriber.status === 'ready';
+    },
+    async close() {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      feeds.clear();
+      byChannel.clear();
+    },
+  };
+}
+
+function invalid(error: z.ZodError): SubscribeAck {
+  return {
+    ok: false,
+    error: {
+      code: 'invalid_request',
+      message: 'The request is not valid.',
+      details: error.issues.map((i) => ({ field: i.path.join('.') || '(payload)', message: i.message })),
+    },
+  };
+}
+
+function toErrorBody(error: unknown, fallback: string): ErrorBody {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  if (e && typeof e.code === 'string' && /^[a-z_]+$/.test(e.code) && typeof e.message === 'string') {
+    return { code: e.code, message: e.message };
+  }
+  return { code: fallback, message: fallback === 'unavailable' ? 'A dependency is unavailable; try again shortly.' : 'Not allowed.' };
+}
+

@@ -1,0 +1,33 @@
+--[[
+  Publishes one document event atomically: assign the next seq, append the
+  event to the document's capped stream, fold it into the live state, publish.
+  One script, so order and gap-freedom hold with any number of publishers.
+
+  KEYS[1] state hash  {doc:<id>}:state   (fields: epoch, seq, and the live state)
+  KEYS[2] event stream {doc:<id>}:events (entry id = seq)
+  ARGV[1] pub/sub channel
+  ARGV[2] stream max length (approximate trim)
+  ARGV[3] epoch to use if the document has none yet (a new history)
+  ARGV[4] event name
+  ARGV[5] event JSON object without seq; must hold at least one field
+  ARGV[6] key time-to-live in seconds
+  ARGV[7], ARGV[8], ... state field / value pairs to set
+  Returns { seq, epoch }.
+]]
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+  -- A new history: whatever an earlier one left in the stream must not be replayed.
+  redis.call('DEL', KEYS[2])
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[5], 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'n', ARGV[4], 'd', event)
+for i = 7, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('PUBLISH', ARGV[1], epoch .. '\n' .. ARGV[4] .. '\n' .. event)
+return { seq, epoch }

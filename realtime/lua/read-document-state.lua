@@ -1,0 +1,16 @@
+--[[
+  Reads a document's live state together with the seq folded into it.
+  A document with no history yet gets its epoch here, so a client can hold
+  (epoch, seq) from its very first snapshot.
+
+  KEYS[1] state hash, KEYS[2] event stream
+  ARGV[1] epoch to use if the document has none yet
+  ARGV[2] key time-to-live in seconds
+  Returns the hash as a flat field/value list.
+]]
+if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'seq', 0)
+  redis.call('DEL', KEYS[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('HGETALL', KEYS[1])

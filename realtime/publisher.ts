@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DocumentEventName, DocumentEventPayloads } from './events.ts';
+import { documentKeys } from './keys.ts';
+import { withHeraldCommands, type HeraldPipeline } from './redis-commands.ts';
+import { statePatchFor } from './live-state.ts';
+
+export interface PublishedEvent {
+  seq: number;
+  epoch: string;
+}
+
+export interface EventToPublish<N extends DocumentEventName = DocumentEventName> {
+  documentId: string;
+  name: N;
+  payload: DocumentEventPayloads[N];
+}
+
+/**
+ * The one way to emit a document event, for routes and workers alike: the
+ * seq, the stream entry, the live state and the pub/sub message are one
+ * atomic step (publish-event.lua). Only the gateway holds sockets.
+ */
+export interface Publisher {
+  publish<N extends DocumentEventName>(documentId: string, name: N, payload: DocumentEventPayloads[N]): Promise<PublishedEvent>;
+  /** Publishes in order in one round trip; per document the seqs come out in array order. */
+  publishMany(events: EventToPublish[]): Promise<PublishedEvent[]>;
+  /** Forgets a deleted document's history and live state. */
+  forgetDocument(documentId: string): Promise<void>;
+}
+
+export interface PublisherOptions {
+  redis: Redis;
+  prefix: string;
+  /** Events kept per document for replay (approximate). */
+  streamMaxLen: number;
+  /** Seconds a document's history outlives its last event. Default 7 days. */
+  ttlSeconds?: number;
+  onPublished?: (name: DocumentEventName) => void;
+}
+
+export function createPublisher(options: PublisherOptions): Publisher {
+  const redis = withHeraldCommands(options.redis);
+  const ttl = options.ttlSeconds ?? 7 * 24 * 3600;
+
+  const argsFor = (e: EventToPublish) => {
+    const keys = documentKeys(options.prefix, e.documentId);
+    const body = JSON.stringify({ document_id: e.documentId, at: new Date().toISOString(), ...e.payload });
+    const patch = statePatchFor(e.name, e.payload);
+    return [keys.state, keys.events, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, ...patch] as const;
+  };
+
+  return {
+    async publish(documentId, name, payload) {
+      const [seq, epoch] = await redis.heraldPublishEvent(...argsFor({ documentId, name, payload } as EventToPublish));
+      options.onPublished?.(name);
+      return { seq: Number(seq), epoch };
+    },
+
+    async publishMany(events) {
+      if (events.length === 0) return [];
+      const pipeline = redis.pipeline() as HeraldPipeline;
+      for (const e of events) pipeline.heraldPublishEvent(...argsFor(e));
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, reply], i) => {
+        if (error) throw error;
+        options.onPublished?.(events[i]!.name);
+        const [seq, epoch] = reply as [number, string];
+        return { seq: Number(seq), epoch };
+      });
+    },
+
+    async forgetDocument(documentId) {
+      const keys = documentKeys(options.prefix, documentId);
+      await redis.del(keys.state, keys.events);
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+
+type Reply<T> = Promise<T>;
+
+/** Herald's Lua scripts as commands on an ioredis connection (BullMQ's `src/commands` pattern). */
+export interface HeraldCommands {
+  heraldPublishEvent(stateKey: string, eventsKey: string, ...args: (string | number)[]): Reply<[number, string]>;
+  heraldReadDocumentState(stateKey: string, eventsKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
+}
+
+const SCRIPTS = {
+  heraldPublishEvent: 'publish-event.lua',
+  heraldReadDocumentState: 'read-document-state.lua',
+} as const;
+
+let sources: Record<keyof typeof SCRIPTS, string> | undefined;
+
+/** Loads the scripts once per process and defines them on the connection (idempotent). */
+export function withHeraldCommands(redis: Redis): Redis & HeraldCommands {
+  sources ??= Object.fromEntries(
+    Object.entries(SCRIPTS).map(([name, file]) => [name, readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8')]),
+  ) as Record<keyof typeof SCRIPTS, string>;
+  const target = redis as Redis & Partial<HeraldCommands>;
+  for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
+    if (!target[name]) redis.defineCommand(name, { numberOfKeys: 2, lua: sources[name] });
+  }
+  return target as Redis & HeraldCommands;
+}
+
+export type HeraldPipeline = ChainableCommander & {
+  heraldPublishEvent(stateKey: string, eventsKey: string, ...args: (string | number)[]): HeraldPipeline;
+};

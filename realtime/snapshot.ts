@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Sql } from '../sql/client.ts';
+import { loadDocumentWithChapters } from '../sql/queries/chapters.ts';
+import type { ChapterView, DocumentSnapshot, DocumentStatus } from './events.ts';
+import { documentKeys } from './keys.ts';
+import { parseLiveState, type LiveState } from './live-state.ts';
+import { withHeraldCommands } from './redis-commands.ts';
+
+export interface SnapshotWithSeq {
+  snapshot: DocumentSnapshot;
+  /** The last event folded into the snapshot. */
+  seq: number;
+  epoch: string;
+}
+
+/** Reads the live state and its seq in one atomic step, creating the epoch of a document with no history yet. */
+export async function readLiveState(redis: Redis, prefix: string, documentId: string, ttlSeconds = 7 * 24 * 3600): Promise<LiveState> {
+  const keys = documentKeys(prefix, documentId);
+  const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, randomUUID(), ttlSeconds);
+  return parseLiveState(flat);
+}
+
+/**
+ * The document as clients see it: stored rows overlaid with the live state.
+ * The live state is read first: anything the database holds beyond it is
+ * also on its way as an event with a higher seq, and applying a status twice
+ * is harmless, while missing one is not. Undefined when the document is gone.
+ */
+export async function loadSnapshot(sql: Sql, redis: Redis, prefix: string, documentId: string): Promise<SnapshotWithSeq | undefined> {
+  const live = await readLiveState(redis, prefix, documentId);
+  const snapshot = await loadStoredSnapshot(sql, documentId, live);
+  return snapshot && { snapshot, seq: live.seq, epoch: live.epoch };
+}
+
+/** The snapshot from PostgreSQL alone, or overlaid with a live state when given. */
+export async function loadStoredSnapshot(sql: Sql, documentId: string, live?: LiveState): Promise<DocumentSnapshot | undefined> {
+  const stored = await loadDocumentWithChapters(sql, documentId);
+  if (!stored) return undefined;
+  const { document: d } = stored;
+  const chapters: ChapterView[] = stored.chapters.map((c) => {
+    const l = live?.chapters.get(c.id);
+    const view: ChapterView = {
+      id: c.id,
+      index: c.index,
+      title: c.title,
+      status: c.status,
+      progress: c.progress,
+      summary: c.summary,
+      error: c.error,
+      version: c.version,
+      summary_version: c.summary_version,
+      word_count: c.word_count,
+    };
+    // The live state wins unless the database already holds a final result of the same or a newer version.
+    if (l && !(isFinal(c.status) && !isFinal(l.status) && (c.summary_version ?? 0) >= (l.version ?? 0))) {
+      view.status = l.status;
+      view.progress = l.progress;
+      if (l.summary !== undefined) view.summary = l.summary;
+      if (l.error !== undefined) view.error = l.error;
+      if (l.version !== undefined) view.summary_version = l.version;
+    }
+    return view;
+  });
+  const completed = chapters.filter((c) => c.status === 'completed').length;
+  const failed = chapters.filter((c) => c.status === 'failed').length;
+  const status: DocumentStatus = live?.progress?.status ?? d.status;
+  return {
+    document: {
+      id: d.id,
+      title: d.title,
+      kind: d.kind,
+      owner_id: d.owner_id,
+      status,
+      word_count: d.word_count,
+      created_at: d.created_at.toISOString(),
+      updated_at: d.updated_at.toISOString(),
+      progress: { completed, failed, total: chapters.length, status },
+    },
+    chapters,
+    package: { stage: live?.packageStage ?? null },
+  };
+}
+
+function isFinal(status: string): boolean {
+  return status === 'completed' || status === 'failed';
+}
+

@@ -1,0 +1,61 @@
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { createRouter, type AppEnv } from './app-env.ts';
+import type { Authenticate } from './auth.ts';
+import { AppError, toErrorResponse } from './errors.ts';
+import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
+import { healthRoutes, type HealthDeps } from './routes/health.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  authenticate: Authenticate;
+  maxUploadBytes: number;
+  health: HealthDeps;
+  /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
+  api?: DocumentRoutesDeps;
+}
+
+/** The HTTP app: REST API, health and the OpenAPI reference. A factory, so tests can build several. */
+export function createApp(deps: AppDeps) {
+  const logger = deps.logger.child({ component: 'api' });
+  const app = createRouter();
+  app.use(requestId());
+  app.onError((error, c) => toErrorResponse(error, c, logger));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.route('/', healthRoutes(deps.health));
+
+  if (deps.api) {
+    app.use(
+      '/api/*',
+      bodyLimit({
+        maxSize: deps.maxUploadBytes,
+        onError: () => {
+          throw new AppError('payload_too_large', 413, `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`);
+        },
+      }),
+      bearerAuth(deps.authenticate),
+    );
+    app.route('/', documentRoutes(deps.api));
+  }
+
+  app.doc31('/docs', {
+    openapi: '3.1.0',
+    info: { title: 'Herald API', version: '0.1.0', description: 'REST side of Herald; socket events are in CONTRACT.md section 5.' },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  return app;
+}
+
+function bearerAuth(authenticate: Authenticate): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) {
+      throw new AppError('unauthenticated', 401, 'Send "Authorization: Bearer <token>"; `npm run token -- <user>` prints one.');
+    }
+    c.set('user', await authenticate(match[1]!));
+    await next();
+  };
+}

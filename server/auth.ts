@@ -1,0 +1,75 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { sign, verify } from 'hono/jwt';
+import type { Sql } from '../sql/client.ts';
+import { upsertUser } from '../sql/queries/users.ts';
+import { AppError } from './errors.ts';
+
+export interface AuthUser {
+  id: string;
+  name: string | null;
+}
+
+/** Resolves a bearer token to its user; throws AppError `unauthenticated` (401) otherwise. */
+export type Authenticate = (token: string) => Promise<AuthUser>;
+
+const SEEN_CACHE_MAX = 10_000;
+
+/**
+ * HS256 only: `alg: none` and every other algorithm are refused, `exp` is
+ * honoured, `sub` (1–128 chars) is the user id. A user is stored the first
+ * time their token is seen.
+ */
+export function createAuthenticator(secret: string, sql: Sql): Authenticate {
+  const seen = new Map<string, string | null>();
+  return async (token) => {
+    let payload: Record<string, unknown>;
+    try {
+      payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
+    } catch (error) {
+      const expired = (error as Error).name === 'JwtTokenExpired';
+      throw new AppError('unauthenticated', 401, expired ? 'The token has expired; get a new one.' : 'The token is not valid.');
+    }
+    const { sub, name } = payload;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) {
+      throw new AppError('unauthenticated', 401, 'The token needs a "sub" (the user id) of 1 to 128 characters.');
+    }
+    const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null };
+    if (!seen.has(user.id) || seen.get(user.id) !== user.name) {
+      await upsertUser(sql, user.id, user.name);
+      if (seen.size >= SEEN_CACHE_MAX) seen.delete(seen.keys().next().value!);
+      seen.set(user.id, user.name);
+    }
+    return user;
+  };
+}
+
+/** Signs a token for a user; `expiresInSeconds` defaults to 30 days. */
+export async function signToken(secret: string, userId: string, options: { name?: string; expiresInSeconds?: number } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign(
+    { sub: userId, ...(options.name && { name: options.name }), iat: now, exp: now + (options.expiresInSeconds ?? 30 * 24 * 3600) },
+    secret,
+    'HS256',
+  );
+}
+
+const DEV_SECRET_FILE = '.herald/dev-secret';
+
+/**
+ * AUTH_SECRET when set; in development, a random key kept in
+ * `.herald/dev-secret`, so `npm start` and `npm run token` agree.
+ */
+export async function resolveAuthSecret(configured: string | undefined): Promise<{ secret: string; generated: boolean }> {
+  if (configured) return { secret: configured, generated: false };
+  try {
+    const stored = (await readFile(DEV_SECRET_FILE, 'utf8')).trim();
+    if (stored.length >= 16) return { secret: stored, generated: true };
+  } catch {
+    // none yet
+  }
+  const secret = randomBytes(32).toString('hex');
+  await mkdir('.herald', { recursive: true });
+  await writeFile(DEV_SECRET_FILE, `${secret}\n`, { mode: 0o600 });
+  return { secret, generated: true };
+}

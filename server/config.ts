@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/** Every role Herald can run; `npm start` runs all three in one process. */
+export const ROLES = ['api', 'gateway', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * The environment Herald reads, with each variable's default and meaning.
+ * Validated once at start-up; a bad value stops start-up naming every bad variable.
+ */
+const envSchema = z.object({
+  /** `development` (default) or `production`; production refuses to start without AUTH_SECRET. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** HTTP and Socket.IO port. Default 3000; 0 picks a free one. */
+  PORT: int(0, 65535).default(3000),
+  /** Interface to listen on. Default 127.0.0.1. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** PostgreSQL; the database is created at start if it is missing. */
+  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/herald'),
+  /** Redis for queues, event streams and pub/sub. */
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  /** HS256 key for JWTs. Unset in development: a random key is kept in `.herald/dev-secret`. */
+  AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Starts every Redis key, BullMQ queue and pub/sub channel, so deployments can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64')
+    .default('herald'),
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Jobs one worker process runs at once. */
+  WORKER_CONCURRENCY: int(1, 1000).default(32),
+  /** Largest accepted request body in bytes (413 past it). Default 10 MiB. */
+  MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  /** `builtin` (offline, deterministic) or `openai` (any OpenAI-compatible endpoint). */
+  AI_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
+  AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  AI_API_KEY: z.string().optional(),
+  AI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  AI_EMBED_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  /** Extra delay per builtin AI call, standing in for a real model's latency. */
+  AI_SIMULATED_LATENCY_MS: int(0, 600_000).default(0),
+  /** Attempts per chapter job before the chapter is marked failed. */
+  CHAPTER_ATTEMPTS: int(1, 50).default(3),
+  /** First retry delay; each later one doubles. */
+  RETRY_BACKOFF_MS: int(1, 3_600_000).default(1000),
+  /** Events kept per document for `since` replay. */
+  EVENT_STREAM_MAXLEN: int(10, 1_000_000).default(2000),
+  /** Batched writer: rows per statement at most. */
+  WRITE_BATCH_MAX_ROWS: int(1, 10_000).default(500),
+  /** Batched writer: pending rows before producers wait (backpressure). */
+  WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000),
+});
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly authSecret: string | undefined;
+  readonly redisPrefix: string;
+  readonly logLevel: string;
+  readonly worker: { readonly concurrency: number; readonly chapterAttempts: number; readonly backoffMs: number };
+  readonly maxUploadBytes: number;
+  readonly ai: {
+    readonly provider: 'builtin' | 'openai';
+    readonly baseUrl: string;
+    readonly apiKey: string | undefined;
+    readonly model: string;
+    readonly embedModel: string;
+    readonly simulatedLatencyMs: number;
+  };
+  readonly events: { readonly streamMaxLen: number };
+  readonly writer: { readonly maxBatchRows: number; readonly maxQueuedRows: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads and validates the environment once; the result is frozen. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.AUTH_SECRET) {
+    throw new ConfigError(['AUTH_SECRET: required when NODE_ENV=production (an HS256 key of 16+ characters)']);
+  }
+  if (e.AI_PROVIDER === 'openai' && !e.AI_API_KEY) {
+    throw new ConfigError(['AI_API_KEY: required when AI_PROVIDER=openai']);
+  }
+  return deepFreeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    authSecret: e.AUTH_SECRET,
+    redisPrefix: e.REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL,
+    worker: { concurrency: e.WORKER_CONCURRENCY, chapterAttempts: e.CHAPTER_ATTEMPTS, backoffMs: e.RETRY_BACKOFF_MS },
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    ai: {
+      provider: e.AI_PROVIDER,
+      baseUrl: e.AI_BASE_URL,
+      apiKey: e.AI_API_KEY,
+      model: e.AI_MODEL,
+      embedModel: e.AI_EMBED_MODEL,
+      simulatedLatencyMs: e.AI_SIMULATED_LATENCY_MS,
+    },
+    events: { streamMaxLen: e.EVENT_STREAM_MAXLEN },
+    writer: { maxBatchRows: e.WRITE_BATCH_MAX_ROWS, maxQueuedRows: e.WRITE_QUEUE_MAX_ROWS },
+  });
+}
+
+/** Parses `--role=api,gateway` (also `--role api`); default every role. */
+export function parseRoles(argv: string[]): Role[] {
+  const values: string[] = [];
+  argv.forEach((arg, i) => {
+    if (arg.startsWith('--role=')) values.push(arg.slice('--role='.length));
+    else if (arg === '--role' && argv[i + 1]) values.push(argv[i + 1]!);
+  });
+  if (values.length === 0) return [...ROLES];
+  const roles = values.flatMap((v) => v.split(',')).map((r) => r.trim()).filter(Boolean);
+  const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (bad.length > 0 || roles.length === 0) {
+    throw new ConfigError([`--role: unknown role ${bad.map((b) => `"${b}"`).join(', ') || '(empty)'}; use ${ROLES.join(', ')}, comma-separated`]);
+  }
+  return [...new Set(roles)] as Role[];
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(value);
+}

@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+
+/** An error the API answers with its own status and code (CONTRACT.md section 3). */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = () => new AppError('not_found', 404, 'No such resource, or it is not shared with you.');
+export const forbidden = (message: string) => new AppError('forbidden', 403, message);
+export const invalidRequest = (details: { field: string; message: string }[]) =>
+  new AppError('invalid_request', 400, 'The request is not valid; see details.', details);
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004',
+]);
+
+/** Whether an error means PostgreSQL or Redis is unreachable (answered 503, nothing half-written). */
+export function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; name?: unknown } | undefined;
+  if (!e) return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|MaxRetriesPerRequest|write EPIPE/i.test(message);
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+/** The contract's error body for any error; unknown errors are logged with the request id and answered 500. */
+export function toErrorResponse(error: unknown, c: Context, logger: Logger): Response {
+  const body = (code: string, message: string, details?: unknown): ErrorBody => ({
+    error: { code, message, ...(details !== undefined && { details }) },
+  });
+  if (error instanceof AppError) return c.json(body(error.code, error.message, error.details), error.status);
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /JSON/i.test(error.message)) {
+      return c.json(body('invalid_json', 'The body is not valid JSON.'), 400);
+    }
+    if (error.status === 413) {
+      return c.json(body('payload_too_large', error.message || 'The request body is too large.'), 413);
+    }
+    if (error.status === 401) return c.json(body('unauthenticated', error.message || 'A valid token is required.'), 401);
+    if (error.status < 500) return c.json(body('invalid_request', error.message || 'The request is not valid.'), error.status as ContentfulStatusCode);
+  }
+  if (isUnavailable(error)) {
+    logger.warn({ err: error, requestId: c.get('requestId') }, 'dependency unavailable');
+    return c.json(body('unavailable', 'A dependency (PostgreSQL or Redis) is unavailable; nothing was changed. Try again shortly.'), 503);
+  }
+  logger.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+  return c.json(body('internal', 'Something went wrong on our side; it has been logged.'), 500);
+}

@@ -1,0 +1,182 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { createSql } from '../sql/client.ts';
+import { migrate } from '../sql/migrate.ts';
+import { createAiProvider } from '../jobs/ai/index.ts';
+import type { AiProvider } from '../jobs/ai/provider.ts';
+import { QUEUES } from '../jobs/contracts.ts';
+import { createJobQueues, type JobQueues } from '../jobs/queues.ts';
+import { createWorkers, type Workers } from '../jobs/workers.ts';
+import { createGateway, type Gateway } from '../realtime/gateway.ts';
+import { createPublisher } from '../realtime/publisher.ts';
+import { createApp } from './app.ts';
+import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
+import type { Config, Role } from './config.ts';
+import { createLogger } from './logger.ts';
+import type { HealthCheck } from './routes/health.ts';
+import { preparePostgres, probeRedis } from './startup-errors.ts';
+
+export interface StartOptions {
+  config: Config;
+  roles: readonly Role[];
+  logger?: Logger;
+  /** Replaces the configured AI provider (tests use one that fails on purpose). */
+  ai?: AiProvider;
+  /** Batched writer policy; `group` (group commit) unless told otherwise. */
+  writerMode?: 'group' | 'interval';
+}
+
+export interface Herald {
+  readonly url: string;
+  readonly port: number;
+  readonly roles: readonly Role[];
+  readonly gateway: Gateway | undefined;
+  readonly workers: Workers | undefined;
+  /** Stops accepting, lets running jobs finish, flushes writes, closes sockets and connections, in reverse order of start. */
+  close(): Promise<void>;
+}
+
+/** Jobs running longer than this count as stuck in /health. */
+const STUCK_JOB_SECONDS = 600;
+
+/**
+ * The composition root: connects to PostgreSQL and Redis, applies
+ * migrations, and starts the roles asked for on one HTTP server.
+ * Throws StartupError (one actionable line) when a dependency is missing.
+ */
+export async function startHerald(options: StartOptions): Promise<Herald> {
+  const { config, roles } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const has = (role: Role) => roles.includes(role);
+  const closers: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err) => logger.warn({ err }, 'error during shutdown'));
+  };
+
+  try {
+    await preparePostgres(config.databaseUrl);
+    const redisWarning = await probeRedis(config.redisUrl);
+    if (redisWarning) logger.warn(redisWarning);
+
+    const sql = createSql(config.databaseUrl, { max: has('worker') ? 20 : 10 });
+    closers.push(() => sql.end({ timeout: 5 }));
+    const applied = await migrate(sql);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+    // Fails fast when Redis is down, so a request answers 503 at once instead of hanging.
+    const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, 'commands');
+    closers.push(() => redis.quit());
+    const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
+    const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
+    closers.push(() => queues.close());
+
+    const { secret, generated } = await resolveAuthSecret(config.authSecret);
+    const authenticate = createAuthenticator(secret, sql);
+
+    let gateway: Gateway | undefined;
+    let workers: Workers | undefined;
+    const checks: HealthCheck[] = [
+      { name: 'postgres', check: async () => (await sql`select 1 as ok`).length === 1 },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+      ...roles.map((role) => ({
+        name: role,
+        check: () => (role === 'gateway' ? gateway?.healthy ?? false : role === 'worker' ? workers?.running ?? false : true),
+      })),
+    ];
+    const app = createApp({
+      logger,
+      authenticate,
+      maxUploadBytes: config.maxUploadBytes,
+      health: { checks, stuckJobs: () => countStuckJobs(queues) },
+      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger } }),
+    });
+    const server = createServer(getRequestListener(app.fetch));
+    // Registered after the workers, so shutdown stops accepting requests and sockets first.
+    const stopAccepting: (() => Promise<unknown>)[] = [() => closeServer(server)];
+
+    if (has('gateway')) {
+      const subscriber = await connectRedis(config.redisUrl, {}, logger, 'pubsub');
+      closers.push(async () => subscriber.disconnect());
+      gateway = createGateway({ httpServer: server, sql, redis, subscriber, prefix: config.redisPrefix, authenticate, logger });
+      stopAccepting.push(() => gateway!.close());
+      await gateway.ready();
+    }
+    if (has('worker')) {
+      const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, 'worker');
+      closers.push(() => connection.quit());
+      workers = createWorkers({
+        connection,
+        prefix: config.redisPrefix,
+        sql,
+        publisher,
+        ai: options.ai ?? createAiProvider(config.ai),
+        logger,
+        concurrency: config.worker.concurrency,
+        writer: { maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode },
+      });
+      closers.push(() => workers!.close());
+      await workers.ready();
+    }
+    closers.push(...stopAccepting);
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url, roles }, 'Herald is ready');
+    if (generated && has('api')) {
+      const token = await signToken(secret, 'dev', { name: 'Developer' });
+      logger.info(
+        { user: 'dev', token, editor: `${url}/?token=${token}` },
+        'AUTH_SECRET is unset: using a development key kept in .herald/dev-secret. Token for user "dev" follows.',
+      );
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      roles,
+      gateway,
+      workers,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function connectRedis(url: string, options: RedisOptions, logger: Logger, name: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, connectionName: `herald-${name}`, ...options });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // ioredis reconnects by itself; log each distinct failure once, not every retry.
+    if (err.message !== lastError) logger.warn({ connection: name, err: err.message }, 'redis connection error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+  await redis.connect();
+  return redis;
+}
+
+async function countStuckJobs(queues: JobQueues): Promise<number> {
+  const cutoff = Date.now() - STUCK_JOB_SECONDS * 1000;
+  const active = await Promise.all(Object.values(QUEUES).map((q) => queues.queue(q).getActive(0, 999)));
+  return active.flat().filter((job) => job.processedOn !== undefined && job.processedOn < cutoff).length;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+

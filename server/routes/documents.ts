@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Sql } from '../../sql/client.ts';
+import { deleteDocument, findDocument, insertDocument, listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
+import { listChapterKeys } from '../../sql/queries/chapters.ts';
+import { findAccess, upsertMember } from '../../sql/queries/members.ts';
+import type { JobQueues } from '../../jobs/queues.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
+import { createRouter } from '../app-env.ts';
+import { AppError, forbidden, invalidRequest, isUnavailable, notFound } from '../errors.ts';
+import { splitChapters } from '../split-chapters.ts';
+import { DocumentDetailSchema, DocumentSchema, IdParam, errorResponses } from './schemas.ts';
+
+export interface DocumentRoutesDeps {
+  sql: Sql;
+  redis: Redis;
+  prefix: string;
+  queues: JobQueues;
+  publisher: Publisher;
+  logger: Logger;
+}
+
+/** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
+export const MAX_CHAPTERS = 10_000;
+
+const CreateJson = z
+  .object({
+    title: z.string().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
+    kind: z.enum(['book', 'screenplay']).default('book'),
+    content: z.string().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
+  })
+  .openapi('CreateDocument');
+
+const CreateForm = z.object({
+  // Checked in readUpload: the generated validator also runs on JSON requests, so nothing here may be required.
+  file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
+  title: z.string().max(500).optional(),
+  kind: z.enum(['book', 'screenplay']).optional(),
+});
+
+const createDocument = createRoute({
+  method: 'post',
+  path: '/api/documents',
+  summary: 'Upload a manuscript: store it, split it into chapters, enqueue their processing',
+  request: {
+    body: {
+      required: true,
+      content: { 'application/json': { schema: CreateJson }, 'multipart/form-data': { schema: CreateForm } },
+    },
+  },
+  responses: {
+    202: {
+      description: 'Accepted; chapter events follow on the socket',
+      content: {
+        'application/json': {
+          schema: z.object({
+            document: DocumentSchema,
+            chapters: z.array(z.object({ id: z.uuid(), index: z.number(), title: z.string(), status: z.literal('queued') })),
+            job_id: z.uuid(),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 413, 503),
+  },
+});
+
+const MemberBody = z
+  .object({ user_id: z.string().min(1).max(128), role: z.enum(['editor', 'viewer']) })
+  .openapi('AddMember');
+
+export function documentRoutes(deps: DocumentRoutesDeps) {
+  const app = createRouter();
+
+  // Two body types: the generated validators would run both, so this route validates
+  // with the same schemas by hand and registers them for the OpenAPI reference.
+  app.openAPIRegistry.registerPath(createDocument);
+  app.post('/api/documents', async (c) => {
+    const user = c.get('user');
+    const input = await readUpload(c.req.raw);
+    const parts = splitChapters(input.content, input.kind);
+    if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
+    if (parts.length > MAX_CHAPTERS) {
+      throw invalidRequest([{ field: 'content', message: `At most ${MAX_CHAPTERS} chapters per manuscript; this one has ${parts.length}.` }]);
+    }
+    const documentId = randomUUID();
+    const jobId = randomUUID();
+    const chapters = parts.map((p) => ({ id: randomUUID(), index: p.index, title: p.title, content: p.content, wordCount: p.wordCount }));
+    // The enqueue runs inside the transaction: if Redis refuses it, nothing is stored.
+    const document = await deps.sql.begin(async (tx) => {
+      const row = await insertDocument(tx, {
+        id: documentId,
+        ownerId: user.id,
+        title: input.title,
+        kind: input.kind,
+        wordCount: parts.reduce((n, p) => n + p.wordCount, 0),
+        jobId,
+        chapters,
+      });
+      await deps.queues.enqueueIngest({
+        documentId,
+        jobId,
+        chapters: chapters.map((ch) => ({ id: ch.id, version: 1 })),
+        requestId: c.get('requestId'),
+      });
+      return row;
+    });
+    return c.json(
+      {
+        document: documentView(document as DocumentRow),
+        chapters: chapters.map((ch) => ({ id: ch.id, index: ch.index, title: ch.title, status: 'queued' as const })),
+        job_id: jobId,
+      },
+      202,
+    );
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/documents',
+      summary: "The caller's documents (owned or shared), newest first",
+      responses: {
+        200: {
+          description: 'Documents',
+          content: { 'application/json': { schema: z.object({ documents: z.array(DocumentSchema.extend({ role: z.string(), chapter_count: z.number() })) }) } },
+        },
+        ...errorResponses(401, 503),
+      },
+    }),
+    async (c) => {
+      const rows = await listDocumentsForUser(deps.sql, c.get('user').id);
+      return c.json({ documents: rows.map((r) => ({ ...documentView(r), role: r.role, chapter_count: r.chapter_count })) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/documents/{id}',
+      summary: 'A document with its chapters (status, progress, summary, version) and package stage',
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'The document', content: { 'application/json': { schema: DocumentDetailSchema } } },
+        ...errorResponses(401, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id).then(
+        (s) => s?.snapshot,
+        // Without Redis the stored rows still answer; only live progress is missing.
+        (error) => (isUnavailable(error) ? loadStoredSnapshot(deps.sql, id) : Promise.reject(error)),
+      );
+      if (!snapshot) throw notFound();
+      return c.json(snapshot, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/documents/{id}',
+      summary: 'Delete a document (owner only) and cancel its jobs',
+      request: { params: IdParam },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 403, 404, 503) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const access = await findAccess(deps.sql, id, c.get('user').id);
+      if (!access) throw notFound();
+      if (access !== 'owner') throw forbidden('Only the owner can delete a document.');
+      const [chapters, document] = await Promise.all([listChapterKeys(deps.sql, id), findDocument(deps.sql, id)]);
+      if (!(await deleteDocument(deps.sql, id))) throw notFound();
+      // The rows are gone, so any job still running finds nothing and stops; these clean-ups are best effort.
+      await Promise.allSettled([
+        deps.queues.cancelIngest(id, document?.job_id ?? '', chapters),
+        deps.publisher.forgetDocument(id),
+      ]);
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/documents/{id}/members',
+      summary: 'Share a document (owner only) with a user as editor or viewer',
+      request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: MemberBody } } } },
+      responses: {
+        201: {
+          description: 'Member added or role changed',
+          content: { 'application/json': { schema: z.object({ member: z.object({ document_id: z.uuid(), user_id: z.string(), role: z.string(), created_at: z.string() }) }) } },
+        },
+        ...errorResponses(400, 401, 403, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const user = c.get('user');
+      const access = await findAccess(deps.sql, id, user.id);
+      if (!access) throw notFound();
+      if (access !== 'owner') throw forbidden('Only the owner can share a document.');
+      if (body.user_id === user.id) throw invalidRequest([{ field: 'user_id', message: 'The owner already has access.' }]);
+      const member = await upsertMember(deps.sql, id, body.user_id, body.role);
+      return c.json({ member: { ...member, created_at: member.created_at.toISOString() } }, 201);
+    },
+  );
+
+  return app;
+}
+
+interface UploadInput {
+  title: string;
+  kind: 'book' | 'screenplay';
+  content: string;
+}
+
+/** The upload as JSON or as a multipart form with a `file`, validated with the documented schemas. */
+async function readUpload(request: Request): Promise<UploadInput> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (contentType.startsWith('multipart/form-data')) {
+    const form = await request.formData().catch(() => {
+      throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
+    });
+    const f = parseOrThrow(CreateForm, Object.fromEntries([...form.entries()].map(([k, v]) => [k, v])));
+    if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
+    const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
+    return { title: title.slice(0, 500), kind: f.kind ?? 'book', content: await f.file.text() };
+  }
+  if (/^application\/([\w.+-]+\+)?json/.test(contentType)) {
+    const body: unknown = await request.json().catch(() => {
+      throw new AppError('invalid_json', 400, 'The body is not valid JSON.');
+    });
+    return parseOrThrow(CreateJson, body);
+  }
+  throw invalidRequest([{ field: 'content-type', message: 'must be application/json or multipart/form-data' }]);
+}
+
+function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidRequest(parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
+  return parsed.data;
+}
+
+function documentView(d: DocumentRow) {
+  return {
+    id: d.id,
+    title: d.title,
+    kind: d.kind,
+    owner_id: d.owner_id,
+    status: d.status,
+    word_count: d.word_count,
+    created_at: d.created_at.toISOString(),
+    updated_at: d.updated_at.toISOString(),
+  };
+}

@@ -1,0 +1,68 @@
+import { z } from '@hono/zod-openapi';
+
+/** Shared request and response schemas: they validate requests and generate the OpenAPI reference. */
+export const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3f1c5b7e-8a90-4c1d-9e2f-0a1b2c3d4e5f' }) });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'invalid_request' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const errorResponses = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 429 | 503)[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorSchema } } }]),
+  );
+
+const ERROR_DESCRIPTIONS = {
+  400: 'invalid_request (details name each bad field) or invalid_json',
+  401: 'unauthenticated',
+  403: 'forbidden: a member without the right',
+  404: 'not_found: missing, or not shared with the caller',
+  409: 'version_conflict',
+  413: 'payload_too_large',
+  429: 'rate_limited (Retry-After header)',
+  503: 'unavailable: a dependency is down; nothing was written',
+} as const;
+
+export const ChapterSchema = z
+  .object({
+    id: z.uuid(),
+    index: z.number().int(),
+    title: z.string(),
+    status: z.enum(['queued', 'processing', 'completed', 'failed']),
+    progress: z.number().int(),
+    summary: z.string().nullable(),
+    error: z.string().nullable(),
+    version: z.number().int(),
+    summary_version: z.number().int().nullable(),
+    word_count: z.number().int(),
+  })
+  .openapi('Chapter');
+
+export const DocumentSchema = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    kind: z.enum(['book', 'screenplay']),
+    owner_id: z.string(),
+    status: z.enum(['processing', 'completed', 'partial']),
+    word_count: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('Document');
+
+export const DocumentDetailSchema = z
+  .object({
+    document: DocumentSchema.extend({
+      progress: z.object({ completed: z.number(), failed: z.number(), total: z.number(), status: z.string() }),
+    }),
+    chapters: z.array(ChapterSchema),
+    package: z.object({ stage: z.enum(['essential', 'full']).nullable() }),
+  })
+  .openapi('DocumentDetail');

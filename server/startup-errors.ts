@@ -1,0 +1,47 @@
+import { Redis } from 'ioredis';
+import { ensureDatabase, redactUrl } from '../sql/client.ts';
+
+/** A start-up failure a person can act on: printed as one line, exit code 1, no stack trace. */
+export class StartupError extends Error {}
+
+const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
+const START_REDIS = 'redis-server --daemonize yes --port 6379 --save "" --appendonly no';
+
+/** Creates the database when missing; a PostgreSQL that does not answer becomes a StartupError. */
+export async function preparePostgres(url: string): Promise<void> {
+  try {
+    await ensureDatabase(url);
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'CONNECT_TIMEOUT'].includes(e.code ?? '');
+    throw new StartupError(
+      unreachable
+        ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}). Start it (for example: ${START_POSTGRES}) or set DATABASE_URL.`
+        : `PostgreSQL at ${redactUrl(url)} could not be prepared: ${e.message ?? e.code}. Check DATABASE_URL and that its user may create the database.`,
+    );
+  }
+}
+
+/**
+ * Checks Redis answers, and warns when its eviction policy could silently
+ * drop queued jobs. Returns the warning, if any.
+ */
+export async function probeRedis(url: string): Promise<string | undefined> {
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const [, policy] = ((await probe.config('GET', 'maxmemory-policy').catch(() => [])) as string[]) ?? [];
+    if (policy && policy !== 'noeviction') {
+      return `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs and event history. Set it to noeviction (redis-cli config set maxmemory-policy noeviction).`;
+    }
+    return undefined;
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    throw new StartupError(
+      `Redis is not reachable at ${redactUrl(url)} (${e.code ?? e.message}). Start it (for example: ${START_REDIS}) or set REDIS_URL.`,
+    );
+  } finally {
+    probe.disconnect();
+  }
+}

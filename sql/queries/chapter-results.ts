@@ -1,0 +1,74 @@
+import type { Sql } from '../client.ts';
+
+export interface ChapterResultRow {
+  chapterId: string;
+  documentId: string;
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+  progress: number;
+  summary: string | null;
+  embedding: number[] | null;
+  error: string | null;
+  /** The chapter version this result was computed from. */
+  chapterVersion: number;
+  attempts: number;
+}
+
+/**
+ * Upserts many results in one statement. Arrays go through unnest, so the
+ * statement has 9 parameters whatever the row count (no 65,534-parameter
+ * ceiling). Callers pass at most one row per chapter: ON CONFLICT cannot touch
+ * a row twice in one statement. A result from an older chapter version never
+ * replaces a newer one. Rows whose chapter was deleted meanwhile are skipped.
+ * Returns the chapter ids actually written.
+ */
+export async function upsertChapterResults(sql: Sql, rows: ChapterResultRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const written = await sql<{ chapter_id: string }[]>`
+    insert into chapter_results as r
+      (chapter_id, document_id, status, progress, summary, embedding, error, chapter_version, attempts)
+    select u.chapter_id, c.document_id, u.status, u.progress, u.summary,
+           nullif(u.embedding, '')::real[], u.error, u.chapter_version, u.attempts
+    from unnest(
+      ${sql.array(rows.map((r) => r.chapterId))}::uuid[],
+      ${sql.array(rows.map((r) => r.status))}::text[],
+      ${sql.array(rows.map((r) => r.progress))}::int[],
+      ${sql.array(rows.map((r) => r.summary))}::text[],
+      ${sql.array(rows.map((r) => (r.embedding ? `{${r.embedding.join(',')}}` : '')))}::text[],
+      ${sql.array(rows.map((r) => r.error))}::text[],
+      ${sql.array(rows.map((r) => r.chapterVersion))}::int[],
+      ${sql.array(rows.map((r) => r.attempts))}::int[]
+    ) as u(chapter_id, status, progress, summary, embedding, error, chapter_version, attempts)
+    join chapters c on c.id = u.chapter_id
+    on conflict (chapter_id) do update set
+      status = excluded.status,
+      progress = excluded.progress,
+      summary = coalesce(excluded.summary, r.summary),
+      embedding = coalesce(excluded.embedding, r.embedding),
+      error = excluded.error,
+      chapter_version = excluded.chapter_version,
+      attempts = excluded.attempts,
+      updated_at = now()
+    where r.chapter_version <= excluded.chapter_version
+    returning chapter_id`;
+  return new Set(written.map((w) => w.chapter_id));
+}
+
+/** Records every chapter of the document that has no final outcome as failed; returns those chapters. */
+export async function failUnfinishedChapters(
+  sql: Sql,
+  documentId: string,
+  error: string,
+): Promise<{ id: string; index: number; version: number }[]> {
+  return sql<{ id: string; index: number; version: number }[]>`
+    with unfinished as (
+      select c.id, c.index, c.version, c.document_id
+      from chapters c left join chapter_results r on r.chapter_id = c.id
+      where c.document_id = ${documentId} and (r.chapter_id is null or r.status not in ('completed', 'failed'))
+    ), written as (
+      insert into chapter_results (chapter_id, document_id, status, error, chapter_version)
+      select id, document_id, 'failed', ${error}, version from unfinished
+      on conflict (chapter_id) do update set status = 'failed', error = excluded.error, updated_at = now()
+      returning chapter_id
+    )
+    select u.id, u.index, u.version from unfinished u join written w on w.chapter_id = u.id order by u.index`;
+}

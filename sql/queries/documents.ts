@@ -1,0 +1,128 @@
+import type { Sql, TransactionSql } from '../client.ts';
+
+export type DocumentKind = 'book' | 'screenplay';
+
+export interface DocumentRow {
+  id: string;
+  owner_id: string;
+  title: string;
+  kind: DocumentKind;
+  status: 'processing' | 'completed' | 'partial';
+  word_count: number;
+  job_id: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NewChapter {
+  id: string;
+  index: number;
+  title: string;
+  content: string;
+  wordCount: number;
+}
+
+export interface NewDocument {
+  id: string;
+  ownerId: string;
+  title: string;
+  kind: DocumentKind;
+  wordCount: number;
+  jobId: string;
+  chapters: NewChapter[];
+}
+
+/** Stores a document and all its chapters: two statements, whatever the chapter count (arrays through unnest). */
+export async function insertDocument(tx: TransactionSql, doc: NewDocument): Promise<DocumentRow> {
+  const [row] = await tx<DocumentRow[]>`
+    insert into documents (id, owner_id, title, kind, word_count, job_id)
+    values (${doc.id}, ${doc.ownerId}, ${doc.title}, ${doc.kind}, ${doc.wordCount}, ${doc.jobId})
+    returning *`;
+  const c = doc.chapters;
+  await tx`
+    insert into chapters (id, document_id, index, title, content, word_count)
+    select id, ${doc.id}, index, title, content, word_count
+    from unnest(
+      ${tx.array(c.map((x) => x.id))}::uuid[],
+      ${tx.array(c.map((x) => x.index))}::int[],
+      ${tx.array(c.map((x) => x.title))}::text[],
+      ${tx.array(c.map((x) => x.content))}::text[],
+      ${tx.array(c.map((x) => x.wordCount))}::int[]
+    ) as t(id, index, title, content, word_count)`;
+  return row!;
+}
+
+export interface DocumentListRow extends DocumentRow {
+  role: 'owner' | 'editor' | 'viewer';
+  chapter_count: number;
+}
+
+/** Documents the user owns or is a member of, newest first. */
+export async function listDocumentsForUser(sql: Sql, userId: string): Promise<DocumentListRow[]> {
+  return sql<DocumentListRow[]>`
+    select d.*, case when d.owner_id = ${userId} then 'owner' else m.role end as role,
+           (select count(*)::int from chapters c where c.document_id = d.id) as chapter_count
+    from documents d
+    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    where d.owner_id = ${userId} or m.user_id is not null
+    order by d.created_at desc, d.id
+    limit 500`;
+}
+
+export async function findDocument(sql: Sql, id: string): Promise<DocumentRow | undefined> {
+  const [row] = await sql<DocumentRow[]>`select * from documents where id = ${id}`;
+  return row;
+}
+
+export async function deleteDocument(sql: Sql, id: string): Promise<boolean> {
+  const rows = await sql`delete from documents where id = ${id} returning id`;
+  return rows.length > 0;
+}
+
+export interface DocumentCounts {
+  total: number;
+  completed: number;
+  failed: number;
+}
+
+/**
+ * Counts the document's chapters by outcome and, once every chapter has one,
+ * stores the final status (`completed`, or `partial` if any failed). One statement.
+ */
+export async function settleDocumentStatus(
+  sql: Sql,
+  id: string,
+): Promise<(DocumentCounts & { status: DocumentRow['status'] }) | undefined> {
+  const [row] = await sql<(DocumentCounts & { status: DocumentRow['status'] })[]>`
+    with counts as (
+      select count(*)::int as total,
+             count(*) filter (where r.status = 'completed')::int as completed,
+             count(*) filter (where r.status = 'failed')::int as failed
+      from chapters c left join chapter_results r on r.chapter_id = c.id
+      where c.document_id = ${id}
+    ), next as (
+      select case when completed + failed < total then 'processing'
+                  when failed > 0 then 'partial' else 'completed' end as status
+      from counts
+    ), updated as (
+      update documents d set status = next.status, updated_at = now()
+      from next where d.id = ${id} and d.status is distinct from next.status
+      returning d.id
+    )
+    select counts.*, next.status from counts, next
+    where exists (select 1 from documents where id = ${id})`;
+  return row;
+}
+
+/** Outcome counts per document, for progress events after a batch. */
+export async function countOutcomes(sql: Sql, documentIds: string[]): Promise<Map<string, DocumentCounts>> {
+  const rows = await sql<(DocumentCounts & { document_id: string })[]>`
+    select c.document_id,
+           count(*)::int as total,
+           count(*) filter (where r.status = 'completed')::int as completed,
+           count(*) filter (where r.status = 'failed')::int as failed
+    from chapters c left join chapter_results r on r.chapter_id = c.id
+    where c.document_id = any(${sql.array(documentIds)}::uuid[])
+    group by c.document_id`;
+  return new Map(rows.map(({ document_id, ...counts }) => [document_id, counts]));
+}
