@@ -67,7 +67,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
     // Fails fast when Redis is down, so a request answers 503 at once instead of hanging.
-    const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, 'commands');
+    const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, `${config.redisPrefix}:commands`);
     closers.push(() => redis.quit());
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
     const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
@@ -98,14 +98,14 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const stopAccepting: (() => Promise<unknown>)[] = [() => closeServer(server)];
 
     if (has('gateway')) {
-      const subscriber = await connectRedis(config.redisUrl, {}, logger, 'pubsub');
+      const subscriber = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:pubsub`);
       closers.push(async () => subscriber.disconnect());
       gateway = createGateway({ httpServer: server, sql, redis, subscriber, prefix: config.redisPrefix, authenticate, logger });
       stopAccepting.push(() => gateway!.close());
       await gateway.ready();
     }
     if (has('worker')) {
-      const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, 'worker');
+      const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, `${config.redisPrefix}:worker`);
       closers.push(() => connection.quit());
       workers = createWorkers({
         connection,
@@ -151,8 +151,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   }
 }
 
+/** A connection named `<prefix>:<role>` in CLIENT LIST, so an operator can tell Herald's connections apart. */
 async function connectRedis(url: string, options: RedisOptions, logger: Logger, name: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectionName: `herald-${name}`, ...options });
+  const redis = new Redis(url, { lazyConnect: true, connectionName: name, ...options });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // ioredis reconnects by itself; log each distinct failure once, not every retry.

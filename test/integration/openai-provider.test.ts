@@ -51,7 +51,13 @@ beforeEach(() => {
 });
 
 const provider = (options: { timeoutMs?: number } = {}) =>
-  createOpenAiProvider({ baseUrl: `${baseUrl}/`, apiKey: API_KEY, model: 'chat-model-x', embedModel: 'embed-model-y', ...options });
+  createOpenAiProvider({
+    baseUrl: `${baseUrl}/`, // the trailing slash is dropped, not doubled
+    apiKey: API_KEY,
+    model: 'chat-model-x',
+    embedModel: 'embed-model-y',
+    ...options,
+  });
 
 /** The settled rejection of `promise`, so a test can inspect it several ways. */
 async function failure(promise: Promise<unknown>): Promise<Error> {
@@ -66,7 +72,8 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 describe('openai provider: requests and answers', () => {
   it('summarize posts the chat request with the key, model and chapter, and trims the answer', async () => {
-    respond = (_request, res) => json(res, 200, { choices: [{ message: { role: 'assistant', content: '  A keeper vanishes.\n' } }] });
+    respond = (_request, res) =>
+      json(res, 200, { choices: [{ message: { role: 'assistant', content: '  A keeper vanishes.\n' } }] });
     await expect(provider().summarize('The keeper vanished in the storm.')).resolves.toBe('A keeper vanishes.');
     expect(seen).toHaveLength(1);
     const [request] = seen;
@@ -87,7 +94,9 @@ describe('openai provider: requests and answers', () => {
   it('embed posts to /embeddings with the embed model and L2-normalises the vector', async () => {
     respond = (_request, res) => json(res, 200, { object: 'list', data: [{ index: 0, embedding: [3, 0, 4] }] });
     await expect(provider().embed('Some chapter text')).resolves.toEqual([0.6, 0, 0.8]);
-    expect(seen).toMatchObject([{ method: 'POST', path: '/v1/embeddings', body: { model: 'embed-model-y', input: 'Some chapter text' } }]);
+    expect(seen).toMatchObject([
+      { method: 'POST', path: '/v1/embeddings', body: { model: 'embed-model-y', input: 'Some chapter text' } },
+    ]);
     expect(seen[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
   });
 
@@ -168,7 +177,12 @@ describe('openai provider: errors', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const unreachable = createOpenAiProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: API_KEY, model: 'm', embedModel: 'e' });
+    const unreachable = createOpenAiProvider({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: API_KEY,
+      model: 'm',
+      embedModel: 'e',
+    });
     const error = await failure(unreachable.embed('text'));
     expect(error).not.toBeInstanceOf(UnrecoverableError);
     expect(error.message).toContain('/embeddings');
