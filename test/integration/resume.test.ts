@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { documentKeys } from '../../realtime/keys.ts';
+import type { DocumentSnapshot, SubscribeAck } from '../../realtime/events.ts';
+import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { connectClient, seqs, waitForDocumentDone } from '../support/socket.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+
+type Ok = Extract<SubscribeAck, { ok: true }>;
+
+describe('subscribe with since: replay, trimmed history, lost history', () => {
+  let h: TestHerald;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    // A short stream, so a long ingest trims it.
+    h = await startTestHerald({ env: { EVENT_STREAM_MAXLEN: '10' } });
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await h?.close();
+  });
+
+  async function upload(chapters: number): Promise<string> {
+    const res = await h.api('ana', '/api/documents', { method: 'POST', json: { title: 'Resume', content: manuscript(chapters) } });
+    expect(res.status).toBe(202);
+    return ((await res.json()) as { document: { id: string } }).document.id;
+  }
+
+  it('replays every event after `since` in order, then live ones, after a disconnect mid-ingest', async () => {
+    const token = await h.token('ana');
+    const first = await connectClient(h.url, token);
+    const documentId = await upload(8);
+    const ack = (await first.subscribe({ document_id: documentId })) as Ok;
+    expect(ack.ok).toBe(true);
+    // Drop the connection as soon as a few events arrived; the rest happen while it is away.
+    await waitForSome(() => first.of(documentId).length >= 2);
+    first.close();
+    const held = first.of(documentId);
+    const lastSeq = held.at(-1)?.event.seq ?? ack.seq;
+
+    const second = await connectClient(h.url, token);
+    const resumed = (await second.subscribe({ document_id: documentId, since: lastSeq, epoch: ack.epoch })) as Ok;
+    expect(resumed).toMatchObject({ ok: true, recovered: true, epoch: ack.epoch });
+    expect(resumed.snapshot).toBeUndefined();
+    await waitForDocumentDone(second, documentId);
+    second.close();
+
+    const all = [...held, ...second.of(documentId)];
+    expect(seqs(all)).toEqual(all.map((_, i) => ack.seq + 1 + i));
+    expect(all.at(-1)!.event).toMatchObject({ status: 'completed', completed: 8, total: 8 });
+  });
+
+  it('answers recovered:false with a fresh snapshot when the events after `since` were trimmed', async () => {
+    const token = await h.token('ana');
+    const client = await connectClient(h.url, token);
+    const documentId = await upload(150); // ~300+ events, far past the 10 kept (approximate trimming keeps ~100)
+    const ack = (await client.subscribe({ document_id: documentId })) as Ok;
+    await waitForDocumentDone(client, documentId);
+    const resumed = (await client.subscribe({ document_id: documentId, since: 1, epoch: ack.epoch })) as Ok;
+    expect(resumed.recovered).toBe(false);
+    expect(resumed.snapshot!.document.status).toBe('completed');
+    expect(resumed.snapshot!.chapters.every((c) => c.status === 'completed')).toBe(true);
+    expect(resumed.seq).toBe(client.of(documentId).at(-1)!.event.seq);
+    client.close();
+  });
+
+  it('answers recovered:false with a snapshot and a new epoch when Redis lost the history', async () => {
+    const token = await h.token('ana');
+    const client = await connectClient(h.url, token);
+    const documentId = await upload(3);
+    const ack = (await client.subscribe({ document_id: documentId })) as Ok;
+    await waitForDocumentDone(client, documentId);
+    const lastSeq = client.of(documentId).at(-1)!.event.seq;
+    client.close();
+
+    // What a Redis restart without persistence does to this document.
+    const keys = documentKeys(h.prefix, documentId);
+    await redis.del(keys.state, keys.events);
+
+    const again = await connectClient(h.url, token);
+    const resumed = (await again.subscribe({ document_id: documentId, since: lastSeq, epoch: ack.epoch })) as Ok;
+    expect(resumed.recovered).toBe(false);
+    expect(resumed.epoch).not.toBe(ack.epoch);
+    const snapshot = resumed.snapshot as DocumentSnapshot;
+    // PostgreSQL still holds the results.
+    expect(snapshot.chapters.every((c) => c.status === 'completed' && c.summary)).toBe(true);
+    expect(snapshot.document.status).toBe('completed');
+
+    // A stale epoch is refused even with a seq the new history happens to have.
+    const wrongEpoch = (await again.subscribe({ document_id: documentId, since: 0, epoch: ack.epoch })) as Ok;
+    expect(wrongEpoch.recovered).toBe(false);
+    expect(wrongEpoch.snapshot).toBeDefined();
+    again.close();
+  });
+
+  it('answers malformed subscribe payloads with invalid_request', async () => {
+    const client = await connectClient(h.url, await h.token('ana'));
+    for (const bad of [null, 'x', {}, { document_id: 'nope' }, { document_id: crypto.randomUUID(), since: -1 }, { document_id: crypto.randomUUID(), since: 'a' }]) {
+      const ack = await client.socket.timeout(5000).emitWithAck('subscribe', bad as never);
+      expect(ack).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    }
+    const unsub = await client.socket.timeout(5000).emitWithAck('unsubscribe', { document_id: 42 } as never);
+    expect(unsub).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    client.close();
+  });
+});
+
+async function waitForSome(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the first events');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, where `npx tsx server/main.ts` runs. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface RunningProcess {
+  child: ChildProcess;
+  /** Everything written so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILLs the process if it is still running and waits for it to end. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `npx tsx <script> ...args` in the repository root with the given
+ * environment added to this process's, collecting its output.
+ */
+export function startTsx(script: string, args: string[], env: Record<string, string>): RunningProcess {
+  // Run tsx's own binary rather than through npx, so the pid we signal is the one that runs main.ts's handlers.
+  const child = spawn(process.execPath, [`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited.catch(() => {});
+    },
+  };
+}
+
+/** Runs a script to its end and returns its exit code and output. */
+export async function runTsx(script: string, args: string[], env: Record<string, string>) {
+  const run = startTsx(script, args, env);
+  const { code, signal } = await run.exited;
+  return { code, signal, stdout: run.stdout, stderr: run.stderr };
+}
