@@ -1,0 +1,85 @@
+/**
+ * A Herald worker as a separate OS process (`server/main.ts --role=worker`
+ * under tsx, as `npx tsx` would run it), ready once its /health answers 200.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO_ROOT, type BenchContext } from './harness.ts';
+
+export interface WorkerProcess {
+  readonly pid: number;
+  /** Rejects as soon as the process exits on its own (so a run waiting on it fails at once, with its stderr). */
+  readonly exited: Promise<never>;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export async function startWorkerProcess(ctx: BenchContext, prefix: string, concurrency: number): Promise<WorkerProcess> {
+  const port = await freePort();
+  const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency) }) };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--role=worker'], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  const keep = (chunk: Buffer) => {
+    tail.push(...chunk.toString().split('\n').filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let stopping = false;
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => {
+      if (!stopping) reject(new Error(`worker process ${child.pid} exited (code ${code}, signal ${signal}); last output:\n${tail.join('\n')}`));
+    });
+  });
+  exited.catch(() => {});
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    stopping = true;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await gone;
+    clearTimeout(timer);
+  };
+  ctx.onCleanup(stop);
+
+  try {
+    await Promise.race([waitForHealth(port, child), exited]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pid: child.pid!, exited, stop };
+}
+
+/** Polls the child's /health; Herald listens only after its workers are ready, so 200 means taking jobs. */
+async function waitForHealth(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (let attempt = 0; Date.now() < deadline && child.exitCode === null; attempt++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) })
+      .then((res) => res.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    await sleep(Math.min(50 * 2 ** attempt, 500));
+  }
+  throw new Error(`worker process ${child.pid} was not healthy within ${READY_TIMEOUT_MS} ms on port ${port}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

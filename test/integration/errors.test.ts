@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
+
+interface ErrorResponseBody {
+  error: { code: string; message: string; details?: { field: string; message: string }[] };
+}
+
+/** Asserts the contract's error envelope exactly: `{error:{code, message, details?}}` and nothing else. */
+async function expectError(response: Response, status: number, code: string): Promise<ErrorResponseBody> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  const body = JSON.parse(text) as ErrorResponseBody;
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(Object.keys(body.error).filter((k) => !['code', 'message', 'details'].includes(k))).toEqual([]);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+  expect(body.error.message.length).toBeGreaterThan(0);
+  expect(text).not.toMatch(/\n\s+at /);
+  return body;
+}
+
+/** The fields `details` names, sorted. */
+const fieldsOf = (body: ErrorResponseBody) => (body.error.details ?? []).map((d) => d.field).sort();
+
+async function countDocuments(h: TestHerald): Promise<number> {
+  const [row] = await h.db.sql<{ n: number }[]>`select count(*)::int as n from documents`;
+  return row!.n;
+}
+
+/** Runs `act` and asserts it left the documents, chapters and members tables as they were. */
+async function expectNothingWritten(h: TestHerald, act: () => Promise<void>) {
+  const counts = () => h.db.sql<{ documents: number; chapters: number; members: number }[]>`
+    select (select count(*)::int from documents) as documents,
+           (select count(*)::int from chapters) as chapters,
+           (select count(*)::int from document_members) as members`;
+  const [before] = await counts();
+  await act();
+  const [after] = await counts();
+  expect(after).toEqual(before);
+}
+
+describe('document routes: every error answer has the contract’s shape and writes nothing', () => {
+  let h: TestHerald;
+  let documentId: string;
+
+  beforeAll(async () => {
+    h = await startTestHerald({ roles: ['api'] });
+    const upload = await h.api('owner', '/api/documents', { method: 'POST', json: { title: 'Owned', content: manuscript(2) } });
+    expect(upload.status).toBe(202);
+    documentId = ((await upload.json()) as { document: { id: string } }).document.id;
+    const share = await h.api('owner', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id: 'viewer', role: 'viewer' } });
+    expect(share.status).toBe(201);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const post = (json: unknown) => h.api('owner', '/api/documents', { method: 'POST', json });
+  const postRaw = (body: BodyInit, contentType?: string) =>
+    h.api('owner', '/api/documents', { method: 'POST', body, ...(contentType && { headers: { 'content-type': contentType } }) });
+
+  describe('400 invalid_request, with details naming each bad field', () => {
+    it.each([
+      ['an empty title', { title: '', content: 'Some text.' }, ['title']],
+      ['a whitespace-only title', { title: '   ', content: 'Some text.' }, ['title']],
+      ['a wrong kind', { title: 'T', kind: 'poem', content: 'Some text.' }, ['kind']],
+      ['no content', { title: 'T' }, ['content']],
+      ['content that is not a string', { title: 'T', content: 42 }, ['content']],
+      ['whitespace-only content', { title: 'T', content: ' \n\t\n   \n' }, ['content']],
+      ['empty content', { title: 'T', content: '' }, ['content']],
+      ['no title', { content: 'Some text.' }, ['title']],
+      ['every field bad at once', { title: '', kind: 'poem' }, ['content', 'kind', 'title']],
+    ])('%s', async (_, json, fields) => {
+      await expectNothingWritten(h, async () => {
+        const body = await expectError(await post(json), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(fields);
+        for (const d of body.error.details!) expect(d).toEqual({ field: expect.any(String), message: expect.any(String) });
+      });
+    });
+
+    it('a body that is neither JSON nor multipart', async () => {
+      await expectNothingWritten(h, async () => {
+        const body = await expectError(await postRaw('# Chapter 1\n\nText.', 'text/plain'), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['content-type']);
+      });
+    });
+
+    it('a body with no content type at all', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await fetch(`${h.url}/api/documents`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${await h.token('owner')}` },
+          body: new Uint8Array(Buffer.from('{"title":"T","content":"x"}')),
+        });
+        const body = await expectError(response, 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['content-type']);
+      });
+    });
+
+    it('a multipart upload without a file', async () => {
+      await expectNothingWritten(h, async () => {
+        const form = new FormData();
+        form.set('title', 'No file here');
+        form.set('kind', 'book');
+        const body = await expectError(await h.api('owner', '/api/documents', { method: 'POST', body: form }), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['file']);
+      });
+    });
+
+    it('a multipart file field that is text, not a file', async () => {
+      await expectNothingWritten(h, async () => {
+        const form = new FormData();
+        form.set('file', '# Chapter 1\n\nText.');
+        const body = await expectError(await h.api('owner', '/api/documents', { method: 'POST', body: form }), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['file']);
+      });
+    });
+
+    it('a multipart upload with a wrong kind', async () => {
+      await expectNothingWritten(h, async () => {
+        const form = new FormData();
+        form.set('file', new Blob(['# Chapter 1\n\nText.'], { type: 'text/markdown' }), 'novel.md');
+        form.set('kind', 'poem');
+        const body = await expectError(await h.api('owner', '/api/documents', { method: 'POST', body: form }), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['kind']);
+      });
+    });
+
+    it('a multipart file that is empty', async () => {
+      await expectNothingWritten(h, async () => {
+        const form = new FormData();
+        form.set('file', new Blob(['  \n\n '], { type: 'text/plain' }), 'blank.txt');
+        const body = await expectError(await h.api('owner', '/api/documents', { method: 'POST', body: form }), 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['content']);
+      });
+    });
+
+    it('a member body with a bad user_id and role', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('owner', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id: '', role: 'admin' } });
+        const body = await expectError(response, 400, 'invalid_request');
+        expect(fieldsOf(body)).toEqual(['role', 'user_id']);
+      });
+    });
+
+    it('the owner adding themselves as a member', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('owner', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id: 'owner', role: 'editor' } });
+        expect(fieldsOf(await expectError(response, 400, 'invalid_request'))).toEqual(['user_id']);
+      });
+    });
+  });
+
+  describe('400 invalid_json', () => {
+    it.each([
+      ['a truncated object', '{"title": "T", "content": '],
+      ['a trailing comma', '{"title": "T", "content": "x",}'],
+      ['single quotes', "{'title': 'T'}"],
+      ['an empty body', ''],
+    ])('upload: %s', async (_, raw) => {
+      await expectNothingWritten(h, async () => {
+        const body = await expectError(await postRaw(raw, 'application/json'), 400, 'invalid_json');
+        expect(body.error.details).toBeUndefined();
+      });
+    });
+
+    it('members: a malformed body', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('owner', `/api/documents/${documentId}/members`, {
+          method: 'POST',
+          body: '{"user_id": ',
+          headers: { 'content-type': 'application/json' },
+        });
+        await expectError(response, 400, 'invalid_json');
+      });
+    });
+  });
+
+  describe('401 unauthenticated', () => {
+    it.each([
+      ['GET', '/api/documents'],
+      ['POST', '/api/documents'],
+      ['GET', `/api/documents/${randomUUID()}`],
+      ['DELETE', `/api/documents/${randomUUID()}`],
+      ['POST', `/api/documents/${randomUUID()}/members`],
+      ['GET', '/api/no-such-route'],
+    ])('%s %s without a token', async (method, path) => {
+      await expectNothingWritten(h, async () => {
+        const response = await fetch(`${h.url}${path}`, {
+          method,
+          ...(method === 'POST' && { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'T', content: 'x' }) }),
+        });
+        await expectError(response, 401, 'unauthenticated');
+      });
+    });
+  });
+
+  describe('404 not_found', () => {
+    it.each([
+      ['GET', '/no-such-route'],
+      ['GET', '/api/no-such-route'],
+      ['PUT', '/api/documents'],
+      ['GET', '/api/documents/not-a-uuid'],
+      ['DELETE', '/api/documents/not-a-uuid'],
+      ['POST', '/api/documents/not-a-uuid/members'],
+      ['GET', `/api/documents/${randomUUID()}`],
+      ['DELETE', `/api/documents/${randomUUID()}`],
+      ['POST', `/api/documents/${randomUUID()}/members`],
+    ])('%s %s', async (method, path) => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('owner', path, { method, ...(method === 'POST' && { json: { user_id: 'someone', role: 'viewer' } }) });
+        await expectError(response, 404, 'not_found');
+      });
+    });
+  });
+
+  describe('403 forbidden', () => {
+    it('a viewer deleting the document', async () => {
+      await expectNothingWritten(h, async () => {
+        await expectError(await h.api('viewer', `/api/documents/${documentId}`, { method: 'DELETE' }), 403, 'forbidden');
+      });
+    });
+
+    it('a viewer sharing the document', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('viewer', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id: 'x', role: 'editor' } });
+        await expectError(response, 403, 'forbidden');
+      });
+    });
+  });
+
+  describe('success paths next to the failures', () => {
+    it('a multipart upload with a file is accepted (202) and stored', async () => {
+      const before = await countDocuments(h);
+      const form = new FormData();
+      form.set('file', new Blob([manuscript(3)], { type: 'text/markdown' }), 'harbour-lights.md');
+      form.set('kind', 'book');
+      const response = await h.api('owner', '/api/documents', { method: 'POST', body: form });
+      expect(response.status).toBe(202);
+      const body = (await response.json()) as { document: { id: string; title: string; kind: string }; chapters: { status: string }[]; job_id: string };
+      // Without a title the file's name stands in.
+      expect(body.document).toMatchObject({ title: 'harbour-lights', kind: 'book' });
+      expect(body.chapters).toHaveLength(3);
+      expect(body.chapters.every((c) => c.status === 'queued')).toBe(true);
+      expect(await countDocuments(h)).toBe(before + 1);
+      expect(await h.db.sql`select 1 from chapters where document_id = ${body.document.id}`).toHaveLength(3);
+    });
+
+    it('a multipart upload’s title field wins over the file name', async () => {
+      const form = new FormData();
+      form.set('file', new Blob(['INT. KITCHEN - NIGHT\n\nShe waits.\n\nEXT. STREET - DAY\n\nHe runs.'], { type: 'text/plain' }), 'draft.txt');
+      form.set('title', 'The Waiting');
+      form.set('kind', 'screenplay');
+      const response = await h.api('owner', '/api/documents', { method: 'POST', body: form });
+      expect(response.status).toBe(202);
+      const body = (await response.json()) as { document: { title: string; kind: string }; chapters: unknown[] };
+      expect(body.document).toMatchObject({ title: 'The Waiting', kind: 'screenplay' });
+      expect(body.chapters).toHaveLength(2);
+    });
+
+    it('unicode titles and content are stored as sent', async () => {
+      const title = 'Ночь — 夜 — ليلة 🌙 e\u0301';
+      const content = '# Глава 1\n\nСнег шёл всю ночь. 雪が降った。 🌨️\n\n# الفصل 2\n\nكان الثلج يتساقط.';
+      const response = await post({ title, content });
+      expect(response.status).toBe(202);
+      const body = (await response.json()) as { document: { id: string; title: string }; chapters: { title: string }[] };
+      expect(body.document.title).toBe(title);
+      expect(body.chapters.map((c) => c.title)).toEqual(['# Глава 1', '# الفصل 2']);
+      const [row] = await h.db.sql<{ title: string }[]>`select title from documents where id = ${body.document.id}`;
+      expect(row!.title).toBe(title);
+    });
+  });
+
+  describe('hostile input is a 4xx in the contract’s shape, never a 500', () => {
+    const deep = (depth: number): unknown => (depth === 0 ? 'x' : { a: deep(depth - 1) });
+    const refused: [string, string, string][] = [
+      ['a huge title', JSON.stringify({ title: 'T'.repeat(100_000), content: 'Text.' }), 'invalid_request'],
+      ['deeply nested JSON', JSON.stringify({ title: deep(2000), content: deep(2000) }), 'invalid_request'],
+      ['unicode everywhere but the right values', JSON.stringify({ 'títle': '📚', kind: 'bóok', cóntent: 'ü' }), 'invalid_request'],
+      ['an array instead of an object', JSON.stringify([{ title: 'T', content: 'Text.' }]), 'invalid_request'],
+      ['null', 'null', 'invalid_request'],
+      ['a bare string', JSON.stringify('# Chapter 1\n\nText.'), 'invalid_request'],
+      ['a number', '42', 'invalid_request'],
+      ['true', 'true', 'invalid_request'],
+      ['an object whose fields hide under __proto__', '{"__proto__": {"title": "T", "content": "Text."}}', 'invalid_request'],
+      ['kind as an array', JSON.stringify({ title: 'T', kind: ['book'], content: 'Text.' }), 'invalid_request'],
+      ['content as an object', JSON.stringify({ title: 'T', content: { text: 'Text.' } }), 'invalid_request'],
+      ['title as null', JSON.stringify({ title: null, content: 'Text.' }), 'invalid_request'],
+      ['invalid UTF-8 bytes', '{"title": "\xff\xfe", "content": ', 'invalid_json'],
+    ];
+
+    it.each(refused)('%s', async (_, raw, code) => {
+      await expectNothingWritten(h, async () => {
+        await expectError(await postRaw(raw, 'application/json'), 400, code);
+      });
+    });
+
+    // Text PostgreSQL cannot store as sent: refusing it (400) or storing it is fine; a 500 is not.
+    it.each([
+      ['a NUL character in the content', { title: 'Nul', content: '# Chapter 1\n\nBefore\u0000after.' }],
+      ['a NUL character in the title', { title: 'Nul\u0000title', content: '# Chapter 1\n\nText.' }],
+      ['a lone surrogate in the title', { title: '\ud800', content: '# Chapter 1\n\nText.' }],
+    ])('%s is refused or stored, never a 500', async (_, json) => {
+      const before = await countDocuments(h);
+      const response = await post(json);
+      if (response.status === 202) {
+        expect(await countDocuments(h)).toBe(before + 1);
+        return;
+      }
+      const body = await expectError(response, 400, 'invalid_request');
+      expect(body.error.details!.length).toBeGreaterThan(0);
+      expect(await countDocuments(h)).toBe(before);
+    });
+
+    it('a member user_id longer than 128 characters', async () => {
+      await expectNothingWritten(h, async () => {
+        const response = await h.api('owner', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id: 'u'.repeat(129), role: 'viewer' } });
+        expect(fieldsOf(await expectError(response, 400, 'invalid_request'))).toEqual(['user_id']);
+      });
+    });
+  });
+});
+
+describe('413 payload_too_large past MAX_UPLOAD_BYTES', () => {
+  let h: TestHerald;
+
+  beforeAll(async () => {
+    h = await startTestHerald({ roles: ['api'], env: { MAX_UPLOAD_BYTES: '2048' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('accepts a body under the limit', async () => {
+    const response = await h.api('writer', '/api/documents', { method: 'POST', json: { title: 'Small', content: '# One\n\nShort.' } });
+    expect(response.status).toBe(202);
+  });
+
+  it('refuses a JSON body over the limit', async () => {
+    await expectNothingWritten(h, async () => {
+      const response = await h.api('writer', '/api/documents', { method: 'POST', json: { title: 'Big', content: manuscript(5, 200) } });
+      await expectError(response, 413, 'payload_too_large');
+    });
+  });
+
+  it('refuses a multipart upload over the limit', async () => {
+    await expectNothingWritten(h, async () => {
+      const form = new FormData();
+      form.set('file', new Blob([manuscript(5, 200)], { type: 'text/markdown' }), 'big.md');
+      await expectError(await h.api('writer', '/api/documents', { method: 'POST', body: form }), 413, 'payload_too_large');
+    });
+  });
+
+  it('refuses a streamed body without Content-Length over the limit', async () => {
+    await expectNothingWritten(h, async () => {
+      const chunk = new TextEncoder().encode(JSON.stringify({ title: 'Streamed', content: manuscript(5, 200) }));
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < chunk.length; i += 512) controller.enqueue(chunk.subarray(i, i + 512));
+          controller.close();
+        },
+      });
+      const response = await h.api('writer', '/api/documents', {
+        method: 'POST',
+        body: stream,
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit);
+      await expectError(response, 413, 'payload_too_large');
+    });
+  });
+});
+
+describe('503 unavailable when Redis is down', () => {
+  let redis: PrivateRedis;
+  let h: TestHerald | undefined;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    h = await startTestHerald({ env: { REDIS_URL: redis.url } });
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    await h?.close();
+  });
+
+  it('answers POST /api/documents with 503 and writes no document', async () => {
+    const ok = await h!.api('writer', '/api/documents', { method: 'POST', json: { title: 'Before', content: manuscript(1) } });
+    expect(ok.status).toBe(202);
+
+    await redis.stop();
+    await expectNothingWritten(h!, async () => {
+      // Answers within the test's timeout: the connection refuses at once instead of queueing the command.
+      const response = await h!.api('writer', '/api/documents', { method: 'POST', json: { title: 'During the outage', content: manuscript(3) } });
+      await expectError(response, 503, 'unavailable');
+    });
+    expect(await h!.db.sql`select 1 from documents where title = 'During the outage'`).toHaveLength(0);
+  });
+
+  it('keeps answering reads from PostgreSQL and reports the outage on /health', async () => {
+    expect((await h!.api('writer', '/api/documents')).status).toBe(200);
+    const health = await fetch(`${h!.url}/health`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ status: 'unavailable', failing: expect.arrayContaining(['redis']) });
+  });
+});
