@@ -1,0 +1,136 @@
+/**
+ * `npm run bench [-- --quick]`: starts Herald on a database and Redis prefix
+ * of its own, measures the figures below over real HTTP and sockets, prints
+ * one table, writes bench-results/latest.json and appends to
+ * bench-results/history.jsonl, then removes the database and the keys.
+ * Benchmarks are not tests: nothing here fails on a slow figure; the exit
+ * code is non-zero only when the bench itself could not run.
+ *
+ *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
+import { benchIngest } from './ingest.ts';
+import { formatTable, type Figure } from './stats.ts';
+import { benchUploadBreakdown } from './upload-breakdown.ts';
+import { benchUpload } from './upload.ts';
+import { benchWriter } from './writer.ts';
+
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer'] as const;
+type Group = (typeof GROUPS)[number];
+
+const quick = process.argv.includes('--quick');
+const PLAN = {
+  upload: { uploads: quick ? 10 : 20, warmups: 2, chapters: 300, wordsPerChapter: 500 },
+  ingest: { repeats: quick ? 1 : 3, chapters: 300, wordsPerChapter: 500, concurrency: 64 },
+  writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
+};
+/** The whole run, set-up and clean-up included, must end within this. */
+const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
+const CLEANUP_GRACE_MS = 30_000;
+
+const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
+  upload: (ctx) => benchUpload(ctx, PLAN.upload),
+  breakdown: (ctx) => benchUploadBreakdown(ctx, PLAN.upload),
+  ingest: (ctx) => benchIngest(ctx, PLAN.ingest),
+  writer: (ctx) => benchWriter(ctx, PLAN.writer),
+};
+
+async function main(abort: Promise<never>): Promise<void> {
+  const groups = selectedGroups();
+  const startedAt = new Date();
+  const ctx = await Promise.race([createBenchContext(), abort]);
+  const figures: Figure[] = [];
+  let failure: unknown;
+  try {
+    log(`database ${ctx.databaseName}, redis prefix ${ctx.prefix}-*, ${quick ? 'quick' : 'full'} run`);
+    for (const group of groups) {
+      const t = performance.now();
+      log(`${group}…`);
+      figures.push(...(await Promise.race([RUNNERS[group](ctx), abort])));
+      log(`${group} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  } catch (error) {
+    failure = error;
+  }
+  log('cleaning up (Herald, worker processes, database, redis keys)…');
+  await Promise.race([ctx.cleanup(), rejectAfter(CLEANUP_GRACE_MS, 'clean-up')]).catch((error: unknown) => (failure ??= error));
+  if (failure) {
+    if (figures.length > 0) console.error(`bench: figures measured before the failure (not saved):\n${formatTable(figures)}`);
+    throw failure;
+  }
+  console.log(formatTable(figures));
+  const file = await writeResults(startedAt, groups, figures);
+  log(`results written to ${file}`);
+}
+
+async function writeResults(startedAt: Date, groups: readonly Group[], figures: Figure[]): Promise<string> {
+  const dir = join(REPO_ROOT, 'bench-results');
+  await mkdir(dir, { recursive: true });
+  const cpus = os.cpus();
+  const record = {
+    startedAt: startedAt.toISOString(),
+    durationS: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
+    mode: quick ? 'quick' : 'full',
+    groups,
+    plan: PLAN,
+    commit: gitCommit(),
+    machine: {
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      cpuCount: cpus.length,
+      totalMemoryBytes: os.totalmem(),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    },
+    figures,
+  };
+  await writeFile(join(dir, 'latest.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await appendFile(join(dir, 'history.jsonl'), `${JSON.stringify(record)}\n`);
+  return join(dir, 'latest.json');
+}
+
+function selectedGroups(): Group[] {
+  const only = process.argv.find((a) => a.startsWith('--only='));
+  if (!only) return [...GROUPS];
+  const asked = only.slice('--only='.length).split(',').filter(Boolean);
+  const bad = asked.filter((g) => !(GROUPS as readonly string[]).includes(g));
+  if (bad.length > 0 || asked.length === 0) throw new Error(`--only: unknown group ${bad.join(', ') || '(empty)'}; use ${GROUPS.join(', ')}`);
+  return GROUPS.filter((g) => asked.includes(g));
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function rejectAfter(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms).unref());
+}
+
+function log(message: string): void {
+  console.error(`bench: ${message}`);
+}
+
+// The deadline and Ctrl-C both end the current figure through `abort`, so clean-up still runs.
+let interrupt!: (error: Error) => void;
+const abort = new Promise<never>((_, reject) => (interrupt = reject));
+abort.catch(() => {});
+const deadline = setTimeout(() => interrupt(new Error(`the run exceeded its ${DEADLINE_MS / 60_000} min deadline`)), DEADLINE_MS);
+deadline.unref();
+process.once('SIGINT', () => interrupt(new Error('interrupted (SIGINT)')));
+process.once('SIGTERM', () => interrupt(new Error('terminated (SIGTERM)')));
+
+main(abort).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(`bench: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AiProvider } from '../../jobs/ai/provider.ts';
+import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
+import type { DocumentEvent } from '../../realtime/events.ts';
+import { startTestHerald, type TestHerald } from '../support/herald.ts';
+import { connectClient, waitForDocumentDone } from '../support/socket.ts';
+
+/** The builtin provider, except that text containing a marker fails (always, or only the first few calls). */
+function flakyProvider(): AiProvider & { calls: Map<string, number> } {
+  const real = createBuiltinProvider();
+  const calls = new Map<string, number>();
+  return {
+    name: 'flaky',
+    calls,
+    async summarize(text, options) {
+      const marker = /\b(CURSED|FLAKY)\b/.exec(text)?.[1];
+      if (marker) {
+        const n = (calls.get(text) ?? 0) + 1;
+        calls.set(text, n);
+        if (marker === 'CURSED' || n <= 1) throw new Error(`model refused (${marker.toLowerCase()}, call ${n})`);
+      }
+      return real.summarize(text, options);
+    },
+    embed: (text, options) => real.embed(text, options),
+  };
+}
+
+describe('a chapter whose processing fails', () => {
+  let h: TestHerald;
+  let ai: ReturnType<typeof flakyProvider>;
+
+  beforeAll(async () => {
+    ai = flakyProvider();
+    h = await startTestHerald({ ai, env: { CHAPTER_ATTEMPTS: '3', RETRY_BACKOFF_MS: '10' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('ends failed after its retries, with the error, and the document ends partial', async () => {
+    const client = await connectClient(h.url, await h.token('kai'));
+    const content = [
+      '# Fine\n\nThe harbour was calm. Mara lit the lantern.',
+      '# Doomed\n\nThis chapter is CURSED and the model refuses it every time.',
+      '# Shaky\n\nThis one is FLAKY: the first call fails, the retry works. Tomas rowed home.',
+    ].join('\n\n');
+    const res = await h.api('kai', '/api/documents', { method: 'POST', json: { title: 'Mixed', content } });
+    const body = (await res.json()) as { document: { id: string }; chapters: { id: string; title: string }[] };
+    const documentId = body.document.id;
+    const [fine, doomed, shaky] = body.chapters.map((c) => c.id);
+    await client.subscribe({ document_id: documentId });
+    await waitForDocumentDone(client, documentId);
+
+    const statuses = (id: string) =>
+      client
+        .of(documentId)
+        .filter((e) => e.name === 'chapter.status' && (e.event as DocumentEvent<'chapter.status'>).chapter_id === id)
+        .map((e) => e.event as DocumentEvent<'chapter.status'>);
+
+    // Retries are announced as queued with the error; failed is the chapter's last status.
+    // (The first attempt may start before the subscription; the snapshot covers it.)
+    const doomedEvents = statuses(doomed!);
+    expect(doomedEvents.at(-1)).toMatchObject({ status: 'failed', error: expect.stringContaining('model refused') });
+    expect(doomedEvents.at(-2)).toMatchObject({ status: 'processing' });
+    expect(doomedEvents.filter((e) => e.status === 'queued').at(-1)).toMatchObject({ error: expect.stringContaining('call 2') });
+    // The flaky chapter announced its retry, then completed.
+    expect(statuses(shaky!).map((e) => e.status).slice(-3)).toEqual(['queued', 'processing', 'completed']);
+    expect(statuses(fine!).at(-1)!.status).toBe('completed');
+
+    const last = client.of(documentId).at(-1)!;
+    expect(last.name).toBe('document.progress');
+    expect(last.event).toMatchObject({ completed: 2, failed: 1, total: 3, status: 'partial' });
+
+    const rows = await h.db.sql<{ id: string; status: string; error: string | null; attempts: number }[]>`
+      select chapter_id as id, status, error, attempts from chapter_results where document_id = ${documentId}`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(doomed!)).toMatchObject({ status: 'failed', attempts: 3, error: expect.stringContaining('model refused') });
+    expect(byId.get(shaky!)).toMatchObject({ status: 'completed', attempts: 2 });
+    const [doc] = await h.db.sql<{ status: string }[]>`select status from documents where id = ${documentId}`;
+    expect(doc!.status).toBe('partial');
+    client.close();
+  });
+});
