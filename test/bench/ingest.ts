@@ -97,7 +97,7 @@ async function ingestOnce(url: string, token: string, body: string, client: Reco
   let finish!: (event: { at: number; status: string; completed: number; failed: number }) => void;
   const finished = new Promise<{ at: number; status: string; completed: number; failed: number }>((resolve) => (finish = resolve));
   const onProgress = (event: DocumentEvent<'document.progress'>) => {
-    if (event.document_id === documentId && event.status !== 'processing') finish({ at: performance.now(), ...event });
+    if (event.document_id === documentId && event.status !== 'processing') finish({ status: event.status, completed: event.completed, failed: event.failed, at: performance.now() });
   };
   client.socket.on('document.progress', onProgress);
   try {
@@ -105,7 +105,7 @@ async function ingestOnce(url: string, token: string, body: string, client: Reco
     if (!ack.ok) throw new Error(`subscribe to ${documentId} refused: ${ack.error.code} ${ack.error.message}`);
     const doc = ack.snapshot?.document;
     // Finished before the subscription: the snapshot says so, and now is the (slightly late) end.
-    if (doc && doc.status !== 'processing') finish({ at: performance.now(), status: doc.status, ...doc.progress });
+    if (doc && doc.status !== 'processing') finish({ completed: doc.progress.completed, failed: doc.progress.failed, status: doc.status, at: performance.now() });
     const end = await withTimeout(Promise.race([finished, crashed]), RUN_TIMEOUT_MS, `document ${documentId} to complete (${chapters} chapters)`);
     if (end.status !== 'completed') {
       throw new Error(`document ${documentId} ended "${end.status}" (${end.completed} completed, ${end.failed} failed of ${chapters})`);
