@@ -35,11 +35,11 @@ const SETUPS: Setup[] = [
 
 export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions): Promise<Figure[]> {
   const body = JSON.stringify({ title: 'The Harbour Ledger', content: novel(options.chapters, options.wordsPerChapter, 7) });
-  const results: { setup: Setup; rates: number[]; runsMs: number[] }[] = [];
+  const results: { setup: Setup; rates: number[]; runsMs: number[]; uploadsMs: number[] }[] = [];
   for (const setup of SETUPS) results.push({ setup, ...(await measureSetup(ctx, setup, body, options)) });
 
   const perSetup = (i: number) => median(results[i]!.rates);
-  return results.map(({ setup, rates, runsMs }, i) => {
+  return results.map(({ setup, rates, runsMs, uploadsMs }, i) => {
     const rate = median(rates);
     const base = i === 0 ? undefined : { label: i === 1 ? 'in-process' : '1 worker proc', amount: perSetup(i - 1), unit: 'ch/s', ratio: rate / perSetup(i - 1) };
     return {
@@ -51,7 +51,7 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
       value: { amount: rate, unit: 'ch/s', note: `median (best ${Math.round(Math.max(...rates))})` },
       ...(setup.workerProcesses === 1 && { goal: { text: `>= ${INGEST_GOAL_CHAPTERS_PER_S} ch/s`, met: rate >= INGEST_GOAL_CHAPTERS_PER_S } }),
       ...(base && { baseline: base }),
-      detail: { chaptersPerSecond: rates, runsMs, best: Math.max(...rates), workerProcesses: setup.workerProcesses },
+      detail: { chaptersPerSecond: rates, runsMs, uploadsMs, best: Math.max(...rates), workerProcesses: setup.workerProcesses },
     };
   });
 }
@@ -74,13 +74,15 @@ async function measureSetup(ctx: BenchContext, setup: Setup, body: string, optio
     crashed.catch(() => {}); // awaited inside each run; a crash after the last run is not an error
     const rates: number[] = [];
     const runsMs: number[] = [];
+    const uploadsMs: number[] = [];
     for (let run = 0; run < 1 + options.repeats; run++) {
-      const elapsed = await ingestOnce(herald.url, token, body, client, crashed, options.chapters);
+      const { totalMs, uploadMs } = await ingestOnce(herald.url, token, body, client, crashed, options.chapters);
       if (run === 0) continue;
-      runsMs.push(elapsed);
-      rates.push(options.chapters / (elapsed / 1000));
+      runsMs.push(totalMs);
+      uploadsMs.push(uploadMs);
+      rates.push(options.chapters / (totalMs / 1000));
     }
-    return { rates, runsMs };
+    return { rates, runsMs, uploadsMs };
   } finally {
     client?.close();
     for (const w of workers) await w.stop();
@@ -90,9 +92,10 @@ async function measureSetup(ctx: BenchContext, setup: Setup, body: string, optio
 }
 
 /** One upload, timed to its closing `document.progress`; throws unless every chapter completed. */
-async function ingestOnce(url: string, token: string, body: string, client: RecordingClient, crashed: Promise<never>, chapters: number): Promise<number> {
+async function ingestOnce(url: string, token: string, body: string, client: RecordingClient, crashed: Promise<never>, chapters: number): Promise<{ totalMs: number; uploadMs: number }> {
   const started = performance.now();
   const upload = await postJson<{ document: { id: string } }>(`${url}/api/documents`, token, body);
+  const uploadMs = performance.now() - started;
   const documentId = upload.document.id;
   let finish!: (event: { at: number; status: string; completed: number; failed: number }) => void;
   const finished = new Promise<{ at: number; status: string; completed: number; failed: number }>((resolve) => (finish = resolve));
@@ -110,7 +113,7 @@ async function ingestOnce(url: string, token: string, body: string, client: Reco
     if (end.status !== 'completed') {
       throw new Error(`document ${documentId} ended "${end.status}" (${end.completed} completed, ${end.failed} failed of ${chapters})`);
     }
-    return end.at - started;
+    return { totalMs: end.at - started, uploadMs };
   } finally {
     client.socket.off('document.progress', onProgress);
     await client.socket.timeout(5000).emitWithAck('unsubscribe', { document_id: documentId }).catch(() => {});

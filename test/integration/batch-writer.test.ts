@@ -92,9 +92,9 @@ describe('batched writes', () => {
     rows.push(row(documentId, randomUUID(), 'no such chapter'));
     const written = await upsertChapterResults(db.sql, rows);
     expect(written.size).toBe(5000);
-    const [{ count }] = (await db.sql<{ count: number }[]>`
-      select count(*)::int as count from chapter_results where document_id = ${documentId}`) as [{ count: number }];
-    expect(count).toBe(5000);
+    const [stored] = await db.sql<{ count: number }[]>`
+      select count(*)::int as count from chapter_results where document_id = ${documentId}`;
+    expect(stored!.count).toBe(5000);
   });
 
   it('holds producers back past maxQueuedRows and still writes every row', async () => {

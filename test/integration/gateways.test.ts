@@ -72,11 +72,11 @@ describe('several gateways on one Redis', () => {
 
 /** CLIENT KILL for the named connections only, so other test files' gateways are untouched. */
 async function killPubSub(redis: Redis, name: string): Promise<number> {
-  const list = (await redis.client('LIST', 'TYPE', 'pubsub')) as string;
+  const list = (await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
   const ids = list
     .split('\n')
     .filter((line) => line.includes(` name=${name} `))
     .map((line) => /id=(\d+)/.exec(line)![1]!);
-  for (const id of ids) await redis.client('KILL', 'ID', id);
+  for (const id of ids) await redis.call('CLIENT', 'KILL', 'ID', id);
   return ids.length;
 }
