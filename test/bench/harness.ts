@@ -11,7 +11,7 @@ import postgres from 'postgres';
 import { signToken } from '../../server/auth.ts';
 import { loadConfig, type Role } from '../../server/config.ts';
 import { startHerald, type Herald, type StartOptions } from '../../server/herald.ts';
-import { createSql, ensureDatabase, escapeIdentifier, type Sql } from '../../sql/client.ts';
+import { createSql, ensureDatabase, escapeIdentifier, redactUrl, type Sql } from '../../sql/client.ts';
 import { migrate } from '../../sql/migrate.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,7 +46,9 @@ export async function createBenchContext(): Promise<BenchContext> {
   const prefixes = new Set<string>();
   const steps: (() => Promise<unknown>)[] = [];
 
-  await ensureDatabase(databaseUrl);
+  await ensureDatabase(databaseUrl).catch((error: Error) => {
+    throw new Error(`cannot create ${databaseName} on PostgreSQL at ${redactUrl(BASE_DATABASE_URL)} (set BENCH_DATABASE_URL): ${error.message}`);
+  });
   const sql = createSql(databaseUrl, { max: 20 });
   steps.push(() => dropDatabase(databaseName));
   steps.push(() => sql.end({ timeout: 5 }));

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseRoles } from '../../server/config.ts';
+
+describe('configuration', () => {
+  it('uses the contract’s defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/herald',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'herald',
+      maxUploadBytes: 10 * 1024 * 1024,
+      ai: { provider: 'builtin', simulatedLatencyMs: 0 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.ai)).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    try {
+      loadConfig({ PORT: 'abc', WORKER_CONCURRENCY: '0', REDIS_PREFIX: 'has space', AI_PROVIDER: 'magic' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      for (const name of ['PORT', 'WORKER_CONCURRENCY', 'REDIS_PREFIX', 'AI_PROVIDER']) expect(message).toContain(name);
+    }
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000);
+  });
+
+  it('requires AUTH_SECRET in production and an API key for the openai provider', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET/);
+    expect(() => loadConfig({ AI_PROVIDER: 'openai' })).toThrow(/AI_API_KEY/);
+  });
+
+  it('parses roles', () => {
+    expect(parseRoles([])).toEqual(['api', 'gateway', 'worker']);
+    expect(parseRoles(['--role=api,worker'])).toEqual(['api', 'worker']);
+    expect(parseRoles(['--role', 'gateway'])).toEqual(['gateway']);
+    expect(() => parseRoles(['--role=api,cook'])).toThrow(/cook/);
+  });
+});
