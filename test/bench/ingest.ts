@@ -8,7 +8,7 @@ import { connectClient, type RecordingClient } from '../support/socket.ts';
 import { postJson, removePrefix, startBenchHerald, withTimeout, type BenchContext } from './harness.ts';
 import { novel } from './prose.ts';
 import { median, type Figure } from './stats.ts';
-import { startWorkerProcess } from './worker-process.ts';
+import { startWorkerProcess, type WorkerProcess } from './worker-process.ts';
 
 export interface IngestBenchOptions {
   repeats: number;
@@ -29,8 +29,8 @@ interface Setup {
 
 const SETUPS: Setup[] = [
   { scenario: 'ingest-inproc', label: 'api+gateway+worker all in the bench process', workerProcesses: 0 },
-  { scenario: 'ingest-1proc', label: 'api+gateway in the bench process, 1 worker process', workerProcesses: 1 },
-  { scenario: 'ingest-2proc', label: 'api+gateway in the bench process, 2 worker processes', workerProcesses: 2 },
+  { scenario: 'ingest-1proc', label: 'api+gateway in the bench process, 1 worker process (tsx server/main.ts --role=worker)', workerProcesses: 1 },
+  { scenario: 'ingest-2proc', label: 'api+gateway in the bench process, 2 worker processes (tsx server/main.ts --role=worker)', workerProcesses: 2 },
 ];
 
 export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions): Promise<Figure[]> {
@@ -64,7 +64,7 @@ async function measureSetup(ctx: BenchContext, setup: Setup, body: string, optio
     prefix,
     env: { WORKER_CONCURRENCY: String(options.concurrency) },
   });
-  const workers = [];
+  const workers: WorkerProcess[] = [];
   let client: RecordingClient | undefined;
   try {
     for (let i = 0; i < setup.workerProcesses; i++) workers.push(await startWorkerProcess(ctx, prefix, options.concurrency));
