@@ -19,7 +19,7 @@ describe('deleting a document mid-ingest', () => {
     await h?.close();
   });
 
-  it('removes its rows, cancels its waiting jobs, forgets its history, and running jobs end quietly', async () => {
+  it('removes its rows, cancels its waiting jobs, and running jobs end quietly', async () => {
     const client = await connectClient(h.url, await h.token('owner'));
     const res = await h.api('owner', '/api/documents', { method: 'POST', json: { title: 'Gone', content: manuscript(60) } });
     const documentId = ((await res.json()) as { document: { id: string } }).document.id;
