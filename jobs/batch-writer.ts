@@ -18,6 +18,11 @@ export interface BatchWriterOptions<Row> {
   key(row: Row): string;
   /** Writes one batch, all or nothing. */
   write(rows: Row[]): Promise<void>;
+  /**
+   * Runs after a batch is written, in batch order, overlapping the next
+   * write (e.g. publishing the rows' events); `add` resolves after it.
+   */
+  afterWrite?(rows: Row[]): Promise<void>;
   /** Rows per write at most. */
   maxBatchRows: number;
   /** Pending rows past which `add` waits for room. */
@@ -60,6 +65,7 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
   let scheduled = false;
   let closed = false;
   const roomWaiters: (() => void)[] = [];
+  let afterTail: Promise<void> = Promise.resolve();
 
   const writeNext = async (): Promise<void> => {
     const batch: Pending<Row>[] = [];
@@ -70,12 +76,20 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
     }
     releaseRoom();
     if (batch.length === 0) return;
+    const settle = (error?: unknown) => {
+      for (const e of batch) for (const w of e.waiters) error === undefined ? w.resolve() : w.reject(error);
+    };
+    const rows = batch.map((e) => e.row);
     try {
-      await options.write(batch.map((e) => e.row));
-      for (const e of batch) for (const w of e.waiters) w.resolve();
+      await options.write(rows);
     } catch (error) {
-      for (const e of batch) for (const w of e.waiters) w.reject(error);
+      return settle(error);
     }
+    if (!options.afterWrite) return settle();
+    // At most one batch's afterWrite runs behind the next write: order is kept and memory stays bounded.
+    const previous = afterTail;
+    afterTail = previous.then(() => options.afterWrite!(rows)).then(() => settle(), settle);
+    await previous;
   };
 
   // Runs writes back to back while rows are due; only ever one at a time.
@@ -132,6 +146,7 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
     while (pending.size > 0 || inFlight) {
       await (inFlight ?? drain(true));
     }
+    await afterTail;
   };
 
   return {

@@ -30,17 +30,24 @@ export interface ResultWriterOptions {
  */
 export function createResultWriter(options: ResultWriterOptions): BatchWriter<ChapterOutcome> {
   const { sql, publisher } = options;
+  // Rows each batch actually wrote (a deleted chapter's row is skipped), from write to afterWrite.
+  const stored = new WeakMap<ChapterOutcome[], ChapterOutcome[]>();
   return createBatchWriter<ChapterOutcome>({
     key: (row) => row.chapterId,
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
     mode: options.mode,
+    // The upsert holds the writer's single write slot; counting and publishing overlap the next upsert.
     async write(rows) {
       const written = await upsertChapterResults(sql, rows);
-      const stored = rows.filter((r) => written.has(r.chapterId));
-      if (stored.length === 0) return;
-      const counts = await countOutcomes(sql, [...new Set(stored.map((r) => r.documentId))]);
-      const events: EventToPublish[] = stored.map((r) => ({
+      stored.set(rows, rows.filter((r) => written.has(r.chapterId)));
+    },
+    async afterWrite(rows) {
+      const committed = stored.get(rows) ?? [];
+      stored.delete(rows);
+      if (committed.length === 0) return;
+      const counts = await countOutcomes(sql, [...new Set(committed.map((r) => r.documentId))]);
+      const events: EventToPublish[] = committed.map((r) => ({
         documentId: r.documentId,
         name: 'chapter.status',
         payload: {
@@ -59,7 +66,7 @@ export function createResultWriter(options: ResultWriterOptions): BatchWriter<Ch
         }
       }
       await publisher.publishMany(events);
-      options.logger.debug({ rows: rows.length, stored: stored.length }, 'chapter results written');
+      options.logger.debug({ rows: rows.length, stored: committed.length }, 'chapter results written');
     },
   });
 }

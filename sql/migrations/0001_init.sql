@@ -32,7 +32,8 @@ create table chapters (
   document_id uuid not null references documents (id) on delete cascade,
   index       integer not null,
   title       text not null,
-  content     text not null,
+  -- lz4 compresses chapter text about twice as fast as the default pglz: the upload path writes a whole manuscript at once.
+  content     text compression lz4 not null,
   word_count  integer not null,
   version     integer not null default 1,
   created_at  timestamptz not null default now(),

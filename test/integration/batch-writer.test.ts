@@ -6,6 +6,7 @@ import { insertDocument } from '../../sql/queries/documents.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { manuscript, startTestHerald } from '../support/herald.ts';
 import { connectClient, waitForDocumentDone } from '../support/socket.ts';
+import { waitFor } from '../support/wait.ts';
 
 describe('batched writes', () => {
   let db: TestDatabase;
@@ -122,6 +123,34 @@ describe('batched writes', () => {
     expect(maxPending).toBeLessThanOrEqual(20);
     expect(active).toBe(0);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+
+  it('runs afterWrite in batch order, overlapping the next write, and resolves add only after it', async () => {
+    const log: string[] = [];
+    let releaseFirst!: () => void;
+    const firstAfter = new Promise<void>((r) => (releaseFirst = r));
+    const writer = createBatchWriter<number>({
+      key: String,
+      maxBatchRows: 1,
+      maxQueuedRows: 10,
+      write: async (rows) => {
+        log.push(`write ${rows[0]}`);
+      },
+      afterWrite: async (rows) => {
+        if (rows[0] === 1) await firstAfter;
+        log.push(`after ${rows[0]}`);
+      },
+    });
+    let firstDone = false;
+    const first = writer.add(1).then(() => (firstDone = true));
+    const second = writer.add(2);
+    // The second write ran while the first batch's afterWrite was still held back.
+    await waitFor('the second write', () => log.includes('write 2'));
+    expect(firstDone).toBe(false);
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(log).toEqual(['write 1', 'write 2', 'after 1', 'after 2']);
+    await writer.close();
   });
 
   it('rejects the adds of a batch whose write failed, so the job fails and is retried', async () => {
