@@ -49,7 +49,8 @@ create table chapter_results (
   status          text not null check (status in ('queued', 'processing', 'completed', 'failed')),
   progress        smallint not null default 0 check (progress between 0 and 100),
   summary         text,
-  embedding       real[],
+  -- float32 little-endian; binary is ~7x faster to write in batches than a real[] parsed from text.
+  embedding       bytea,
   error           text,
   chapter_version integer not null,
   attempts        integer not null default 0,

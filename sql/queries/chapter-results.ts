@@ -27,13 +27,13 @@ export async function upsertChapterResults(sql: Sql, rows: ChapterResultRow[]): 
     insert into chapter_results as r
       (chapter_id, document_id, status, progress, summary, embedding, error, chapter_version, attempts)
     select u.chapter_id, c.document_id, u.status, u.progress, u.summary,
-           nullif(u.embedding, '')::real[], u.error, u.chapter_version, u.attempts
+           u.embedding, u.error, u.chapter_version, u.attempts
     from unnest(
       ${sql.array(rows.map((r) => r.chapterId))}::uuid[],
       ${sql.array(rows.map((r) => r.status))}::text[],
       ${sql.array(rows.map((r) => r.progress))}::int[],
       ${sql.array(rows.map((r) => r.summary))}::text[],
-      ${sql.array(rows.map((r) => (r.embedding ? realArrayLiteral(r.embedding) : '')))}::text[],
+      ${sql.array(rows.map((r) => (r.embedding ? encodeEmbedding(r.embedding) : null)))}::bytea[],
       ${sql.array(rows.map((r) => r.error))}::text[],
       ${sql.array(rows.map((r) => r.chapterVersion))}::int[],
       ${sql.array(rows.map((r) => r.attempts))}::int[]
@@ -73,12 +73,14 @@ export async function failUnfinishedChapters(
     select u.id, u.index, u.version from unfinished u join written w on w.chapter_id = u.id order by u.index`;
 }
 
-/**
- * A `real[]` literal. Nine significant digits round-trip a float32 exactly,
- * and send about half the bytes of JavaScript's 17-digit doubles.
- */
-function realArrayLiteral(values: number[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) out += (i ? ',' : '') + Number(values[i]!.toPrecision(9));
-  return out + '}';
+/** An embedding as stored: float32, little-endian. */
+export function encodeEmbedding(values: number[]): Buffer {
+  const buffer = Buffer.allocUnsafe(values.length * 4);
+  for (let i = 0; i < values.length; i++) buffer.writeFloatLE(values[i]!, i * 4);
+  return buffer;
+}
+
+export function decodeEmbedding(buffer: Uint8Array): number[] {
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return Array.from({ length: buffer.byteLength >> 2 }, (_, i) => view.getFloat32(i * 4, true));
 }

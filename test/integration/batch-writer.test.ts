@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchWriter } from '../../jobs/batch-writer.ts';
-import { upsertChapterResults, type ChapterResultRow } from '../../sql/queries/chapter-results.ts';
+import { decodeEmbedding, upsertChapterResults, type ChapterResultRow } from '../../sql/queries/chapter-results.ts';
 import { insertDocument } from '../../sql/queries/documents.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { manuscript, startTestHerald } from '../support/herald.ts';
@@ -69,12 +69,12 @@ describe('batched writes', () => {
       writer.add(row(documentId, chapterIds[0]!, 'second')),
     ]);
     expect(writes).toEqual([2]);
-    const stored = await db.sql<{ chapter_id: string; summary: string; embedding: number[] }[]>`
+    const stored = await db.sql<{ chapter_id: string; summary: string; embedding: Buffer }[]>`
       select chapter_id, summary, embedding from chapter_results where document_id = ${documentId}`;
     expect(new Map(stored.map((s) => [s.chapter_id, s.summary]))).toEqual(
       new Map([[chapterIds[0], 'second'], [chapterIds[1], 'other']]),
     );
-    expect(stored[0]!.embedding.map((x) => Math.round(x * 10) / 10)).toEqual([0.6, 0.8]);
+    expect(decodeEmbedding(stored[0]!.embedding).map((x) => Math.round(x * 1e6) / 1e6)).toEqual([0.6, 0.8]);
     await writer.close();
   });
 

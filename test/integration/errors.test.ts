@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
+import { waitFor } from '../support/wait.ts';
 
 interface ErrorResponseBody {
   error: { code: string; message: string; details?: { field: string; message: string }[] };
@@ -183,9 +184,9 @@ describe('document routes: every error answer has the contract’s shape and wri
     it.each([
       ['GET', '/api/documents'],
       ['POST', '/api/documents'],
-      ['GET', `/api/documents/${randomUUID()}`],
-      ['DELETE', `/api/documents/${randomUUID()}`],
-      ['POST', `/api/documents/${randomUUID()}/members`],
+      ['GET', `/api/documents/${MISSING_ID}`],
+      ['DELETE', `/api/documents/${MISSING_ID}`],
+      ['POST', `/api/documents/${MISSING_ID}/members`],
       ['GET', '/api/no-such-route'],
     ])('%s %s without a token', async (method, path) => {
       await expectNothingWritten(h, async () => {
@@ -206,9 +207,9 @@ describe('document routes: every error answer has the contract’s shape and wri
       ['GET', '/api/documents/not-a-uuid'],
       ['DELETE', '/api/documents/not-a-uuid'],
       ['POST', '/api/documents/not-a-uuid/members'],
-      ['GET', `/api/documents/${randomUUID()}`],
-      ['DELETE', `/api/documents/${randomUUID()}`],
-      ['POST', `/api/documents/${randomUUID()}/members`],
+      ['GET', `/api/documents/${MISSING_ID}`],
+      ['DELETE', `/api/documents/${MISSING_ID}`],
+      ['POST', `/api/documents/${MISSING_ID}/members`],
     ])('%s %s', async (method, path) => {
       await expectNothingWritten(h, async () => {
         const response = await h.api('owner', path, { method, ...(method === 'POST' && { json: { user_id: 'someone', role: 'viewer' } }) });
@@ -268,7 +269,7 @@ describe('document routes: every error answer has the contract’s shape and wri
       expect(response.status).toBe(202);
       const body = (await response.json()) as { document: { id: string; title: string }; chapters: { title: string }[] };
       expect(body.document.title).toBe(title);
-      expect(body.chapters.map((c) => c.title)).toEqual(['# Глава 1', '# الفصل 2']);
+      expect(body.chapters.map((c) => c.title)).toEqual(['Глава 1', 'الفصل 2']);
       const [row] = await h.db.sql<{ title: string }[]>`select title from documents where id = ${body.document.id}`;
       expect(row!.title).toBe(title);
     });
@@ -383,8 +384,11 @@ describe('503 unavailable when Redis is down', () => {
     h = await startTestHerald({ env: { REDIS_URL: redis.url } });
   });
   afterAll(async () => {
-    await redis?.stop();
+    // Redis comes back before Herald closes: with Redis gone, closing the worker role can wait on it
+    // indefinitely (reported separately), and this test is about the API, not about shutdown.
+    if (redis && !redis.running) await redis.restart();
     await h?.close();
+    await redis?.stop();
   });
 
   it('answers POST /api/documents with 503 and writes no document', async () => {
@@ -400,10 +404,23 @@ describe('503 unavailable when Redis is down', () => {
     expect(await h!.db.sql`select 1 from documents where title = 'During the outage'`).toHaveLength(0);
   });
 
-  it('keeps answering reads from PostgreSQL and reports the outage on /health', async () => {
-    expect((await h!.api('writer', '/api/documents')).status).toBe(200);
+  it('keeps answering reads from PostgreSQL and names Redis on /health', async () => {
+    expect(redis.running).toBe(false);
+    const list = await h!.api('writer', '/api/documents');
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { documents: { title: string }[] }).documents.map((d) => d.title)).toEqual(['Before']);
     const health = await fetch(`${h!.url}/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: 'unavailable', failing: expect.arrayContaining(['redis']) });
+  });
+
+  it('accepts uploads again once Redis is back', async () => {
+    await redis.restart();
+    const response = await waitFor('an upload to be accepted after Redis restarts', async () => {
+      const r = await h!.api('writer', '/api/documents', { method: 'POST', json: { title: 'After', content: manuscript(1) } });
+      return r.status === 202 ? r : undefined;
+    });
+    expect(response.status).toBe(202);
+    expect(await h!.db.sql`select 1 from documents where title = 'After'`).toHaveLength(1);
   });
 });
