@@ -19,6 +19,8 @@ export interface WorkerDeps {
   logger: Logger;
   concurrency: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval' };
+  /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
+  closeGraceMs?: number;
 }
 
 export interface Workers {
@@ -67,14 +69,23 @@ export function createWorkers(deps: WorkerDeps): Workers {
     },
     async close() {
       running = false;
-      await Promise.all(workers.map((w) => w.close()));
-      await results.close();
+      // Running jobs get a grace period to finish; past it (say, Redis is down and BullMQ cannot
+      // move them), they are abandoned and their locks expire, so another worker runs them again.
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), delay(deps.closeGraceMs ?? 10_000).then(() => true)]);
+      if (timedOut) {
+        logger.warn('running jobs did not finish in time; handing them back');
+        await Promise.race([Promise.all(workers.map((w) => w.close(true))), delay(2000)]);
+      }
+      await Promise.race([results.close(), delay(5000)]);
     },
     get running() {
       return running && workers.every((w) => w.isRunning());
     },
   };
 }
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function jobLogger(logger: Logger, job: Job<{ requestId?: string }>): Logger {
   return logger.child({ jobId: job.id, job: job.name, requestId: job.data.requestId });

@@ -55,8 +55,10 @@ export function toErrorResponse(error: unknown, c: Context, logger: Logger): Res
     if (error.status === 401) return c.json(body('unauthenticated', error.message || 'A valid token is required.'), 401);
     if (error.status < 500) return c.json(body('invalid_request', error.message || 'The request is not valid.'), error.status as ContentfulStatusCode);
   }
-  // 22021/22P05: text PostgreSQL cannot store (a NUL, \u0000): the input's fault, so a 400, not a 500.
-  if (['22021', '22P05'].includes(String((error as { code?: unknown } | undefined)?.code))) return c.json(body('invalid_request', 'The request is not valid; see details.', [{ field: '(body)', message: 'must not contain NUL (\\u0000) characters' }]), 400);
+  // 22021/22P05: text PostgreSQL cannot store (a NUL): the input's fault. Schemas refuse it first; this is the safety net.
+  if (['22021', '22P05'].includes(String((error as { code?: unknown } | undefined)?.code))) {
+    return c.json(body('invalid_request', 'The request is not valid; see details.', [{ field: '(body)', message: 'must not contain NUL (\\u0000) characters' }]), 400);
+  }
   if (isUnavailable(error)) {
     logger.warn({ err: error, requestId: c.get('requestId') }, 'dependency unavailable');
     return c.json(body('unavailable', 'A dependency (PostgreSQL or Redis) is unavailable; nothing was changed. Try again shortly.'), 503);

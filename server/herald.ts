@@ -68,7 +68,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
 
     // Fails fast when Redis is down, so a request answers 503 at once instead of hanging.
     const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, `${config.redisPrefix}:commands`);
-    closers.push(() => redis.quit());
+    closers.push(() => quit(redis));
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
     const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
     closers.push(() => queues.close());
@@ -106,7 +106,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     }
     if (has('worker')) {
       const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, `${config.redisPrefix}:worker`);
-      closers.push(() => connection.quit());
+      closers.push(() => quit(connection));
       workers = createWorkers({
         connection,
         prefix: config.redisPrefix,
@@ -165,6 +165,11 @@ async function connectRedis(url: string, options: RedisOptions, logger: Logger, 
   });
   await redis.connect();
   return redis;
+}
+
+/** QUIT when Redis answers; otherwise just drop the connection (and stop its reconnect loop). */
+async function quit(redis: Redis): Promise<void> {
+  await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]).catch(() => redis.disconnect());
 }
 
 async function countStuckJobs(queues: JobQueues): Promise<number> {

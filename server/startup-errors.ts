@@ -28,7 +28,10 @@ export async function preparePostgres(url: string): Promise<void> {
  */
 export async function probeRedis(url: string): Promise<string | undefined> {
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 });
-  probe.on('error', () => {});
+  let firstError: { code?: string; message?: string } | undefined;
+  probe.on('error', (err: { code?: string; message?: string }) => {
+    firstError ??= err;
+  });
   try {
     await probe.connect();
     const [, policy] = ((await probe.config('GET', 'maxmemory-policy').catch(() => [])) as string[]) ?? [];
@@ -37,7 +40,7 @@ export async function probeRedis(url: string): Promise<string | undefined> {
     }
     return undefined;
   } catch (error) {
-    const e = error as { code?: string; message?: string };
+    const e = firstError ?? (error as { code?: string; message?: string });
     throw new StartupError(
       `Redis is not reachable at ${redactUrl(url)} (${e.code ?? e.message}). Start it (for example: ${START_REDIS}) or set REDIS_URL.`,
     );

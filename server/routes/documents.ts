@@ -26,18 +26,21 @@ export interface DocumentRoutesDeps {
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
 export const MAX_CHAPTERS = 10_000;
 
+/** Text PostgreSQL can store: no NUL characters. */
+const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
+
 const CreateJson = z
   .object({
-    title: z.string().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
+    title: text().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
     kind: z.enum(['book', 'screenplay']).default('book'),
-    content: z.string().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
+    content: text().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
   })
   .openapi('CreateDocument');
 
 const CreateForm = z.object({
   // Checked in readUpload: the generated validator also runs on JSON requests, so nothing here may be required.
   file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
-  title: z.string().max(500).optional(),
+  title: text().max(500).optional(),
   kind: z.enum(['book', 'screenplay']).optional(),
 });
 
@@ -69,7 +72,7 @@ const createDocument = createRoute({
 });
 
 const MemberBody = z
-  .object({ user_id: z.string().min(1).max(128), role: z.enum(['editor', 'viewer']) })
+  .object({ user_id: text().min(1).max(128), role: z.enum(['editor', 'viewer']) })
   .openapi('AddMember');
 
 export function documentRoutes(deps: DocumentRoutesDeps) {
@@ -236,7 +239,9 @@ async function readUpload(request: Request): Promise<UploadInput> {
     const f = parseOrThrow(CreateForm, Object.fromEntries([...form.entries()].map(([k, v]) => [k, v])));
     if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
     const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
-    return { title: title.slice(0, 500), kind: f.kind ?? 'book', content: await f.file.text() };
+    const content = await f.file.text();
+    if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
+    return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
   }
   if (/^application\/([\w.+-]+\+)?json/.test(contentType)) {
     const body: unknown = await request.json().catch(() => {

@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { waitFor } from '../support/wait.ts';
+
+/** A well-formed UUID no document has. */
+const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
 interface ErrorResponseBody {
   error: { code: string; message: string; details?: { field: string; message: string }[] };
@@ -384,8 +386,8 @@ describe('503 unavailable when Redis is down', () => {
     h = await startTestHerald({ env: { REDIS_URL: redis.url } });
   });
   afterAll(async () => {
-    // Redis comes back before Herald closes: with Redis gone, closing the worker role can wait on it
-    // indefinitely (reported separately), and this test is about the API, not about shutdown.
+    // Redis comes back before Herald closes, so closing does not spend its grace period on
+    // jobs it cannot hand back (shutdown during an outage has a test of its own).
     if (redis && !redis.running) await redis.restart();
     await h?.close();
     await redis?.stop();
