@@ -1,15 +1,27 @@
 import type { Job } from 'bullmq';
 import type { Sql } from '../sql/client.ts';
 import { failUnfinishedChapters } from '../sql/queries/chapter-results.ts';
+import { listChapterKeys } from '../sql/queries/chapters.ts';
 import { settleDocumentStatus } from '../sql/queries/documents.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { JobPayloads } from './contracts.ts';
+import type { JobQueues } from './queues.ts';
 
 const UNFINISHED = 'processing ended without a result';
 
 export interface DocumentWorkerDeps {
   sql: Sql;
   publisher: Publisher;
+  queues: JobQueues;
+}
+
+/** Adds one job per chapter of the stored document, and its finalize job; a deleted document adds nothing. */
+export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, deps: DocumentWorkerDeps) {
+  const { documentId, finalizeJobId, requestId } = job.data;
+  const chapters = await listChapterKeys(deps.sql, documentId);
+  if (chapters.length === 0) return { skipped: 'document_deleted' as const };
+  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId });
+  return { chapters: chapters.length };
 }
 
 /**

@@ -20,6 +20,7 @@ export function jobOptions(name: JobName, policy: JobPolicy): JobsOptions {
         // A chapter that fails for good must not hold its document's finalize job back.
         ignoreDependencyOnFailure: true,
       };
+    case 'document.ingest':
     case 'document.finalize':
       return { ...retention, attempts: 5, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
   }
@@ -29,14 +30,19 @@ export interface IngestRequest {
   documentId: string;
   /** Id of the document's finalize job, returned to the client as `job_id`. */
   jobId: string;
-  chapters: { id: string; version: number }[];
   requestId?: string;
+}
+
+export interface IngestFlow extends IngestRequest {
+  chapters: { id: string; version: number }[];
 }
 
 /** The enqueue side of the job system, used by the API. */
 export interface JobQueues {
-  /** One job per chapter and a finalize job that runs after all of them (a BullMQ flow). */
+  /** One small job that fans the upload out: the upload answers without adding hundreds of jobs. */
   enqueueIngest(request: IngestRequest): Promise<void>;
+  /** One job per chapter and a finalize job that runs after all of them (a BullMQ flow); idempotent. */
+  addIngestFlow(flow: IngestFlow): Promise<void>;
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: JobsOptions): Promise<string>;
   /** Removes a document's jobs that have not started; running ones find their rows gone and stop. */
   cancelIngest(documentId: string, jobId: string, chapters: { id: string; version: number }[]): Promise<void>;
@@ -57,7 +63,15 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
 
   return {
     queue,
-    async enqueueIngest({ documentId, jobId, chapters, requestId }) {
+    async enqueueIngest({ documentId, jobId, requestId }) {
+      await queue(JOB_QUEUE['document.ingest']).add(
+        'document.ingest',
+        { documentId, finalizeJobId: jobId, requestId } satisfies JobPayloads['document.ingest'],
+        { ...jobOptions('document.ingest', policy), jobId: jobIds.ingest(documentId) },
+      );
+    },
+    async addIngestFlow({ documentId, jobId, chapters, requestId }) {
+      // Fixed job ids: a retried ingest job adds nothing twice.
       await flows.add({
         name: 'document.finalize',
         queueName: JOB_QUEUE['document.finalize'],
@@ -79,6 +93,7 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
       const chapterQueue = queue(JOB_QUEUE['chapter.process']);
       // A running (locked) job cannot be removed; it sees its chapter gone and ends.
       await Promise.allSettled([
+        queue(JOB_QUEUE['document.ingest']).remove(jobIds.ingest(documentId)),
         queue(JOB_QUEUE['document.finalize']).remove(jobId, { removeChildren: true }),
         ...chapters.map((c) => chapterQueue.remove(jobIds.chapter(c.id, c.version))),
       ]);

@@ -6,7 +6,8 @@ import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
-import { finalizeDocument } from './document-worker.ts';
+import { finalizeDocument, ingestDocument } from './document-worker.ts';
+import type { JobQueues } from './queues.ts';
 import { createResultWriter } from './result-writer.ts';
 
 export interface WorkerDeps {
@@ -15,6 +16,7 @@ export interface WorkerDeps {
   prefix: string;
   sql: Sql;
   publisher: Publisher;
+  queues: JobQueues;
   ai: AiProvider;
   logger: Logger;
   concurrency: number;
@@ -37,10 +39,12 @@ type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal
 export function createWorkers(deps: WorkerDeps): Workers {
   const logger = deps.logger.child({ component: 'worker' });
   const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
+  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues };
   const handlers = {
     'chapter.process': (job, signal) =>
       processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
-    'document.finalize': (job) => finalizeDocument(job, { sql: deps.sql, publisher: deps.publisher }),
+    'document.ingest': (job) => ingestDocument(job, documents),
+    'document.finalize': (job) => finalizeDocument(job, documents),
   } satisfies { [N in JobName]: Handler<N> };
 
   const processor: Processor = async (job, _token, signal) => {

@@ -112,6 +112,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         prefix: config.redisPrefix,
         sql,
         publisher,
+        queues,
         ai: options.ai ?? createAiProvider(config.ai),
         logger,
         concurrency: config.worker.concurrency,

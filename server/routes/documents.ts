@@ -92,26 +92,19 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     const documentId = randomUUID();
     const jobId = randomUUID();
     const chapters = parts.map((p) => ({ id: randomUUID(), index: p.index, title: p.title, content: p.content, wordCount: p.wordCount }));
-    const document = await deps.sql.begin((tx) =>
-      insertDocument(tx, {
-        id: documentId,
-        ownerId: user.id,
-        title: input.title,
-        kind: input.kind,
-        wordCount: parts.reduce((n, p) => n + p.wordCount, 0),
-        jobId,
-        chapters,
-      }),
-    );
+    const document = await insertDocument(deps.sql, {
+      id: documentId,
+      ownerId: user.id,
+      title: input.title,
+      kind: input.kind,
+      wordCount: parts.reduce((n, p) => n + p.wordCount, 0),
+      jobId,
+      chapters,
+    });
     // Enqueued after the commit, so no worker can look for rows that are not visible yet.
     // If Redis refuses, the rows go again: the client gets a 503 and nothing stays half-written.
     try {
-      await deps.queues.enqueueIngest({
-        documentId,
-        jobId,
-        chapters: chapters.map((ch) => ({ id: ch.id, version: 1 })),
-        requestId: c.get('requestId'),
-      });
+      await deps.queues.enqueueIngest({ documentId, jobId, requestId: c.get('requestId') });
     } catch (error) {
       await deleteDocument(deps.sql, documentId).catch((err) => deps.logger.error({ err, documentId }, 'could not remove a document whose jobs were refused'));
       throw error;

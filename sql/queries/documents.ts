@@ -32,23 +32,29 @@ export interface NewDocument {
   chapters: NewChapter[];
 }
 
-/** Stores a document and all its chapters: two statements, whatever the chapter count (arrays through unnest). */
-export async function insertDocument(tx: TransactionSql, doc: NewDocument): Promise<DocumentRow> {
-  const [row] = await tx<DocumentRow[]>`
-    insert into documents (id, owner_id, title, kind, word_count, job_id)
-    values (${doc.id}, ${doc.ownerId}, ${doc.title}, ${doc.kind}, ${doc.wordCount}, ${doc.jobId})
-    returning *`;
+/**
+ * Stores a document and all its chapters in one statement (atomic on its
+ * own, one round trip), whatever the chapter count: arrays go through unnest.
+ */
+export async function insertDocument(sql: Sql | TransactionSql, doc: NewDocument): Promise<DocumentRow> {
   const c = doc.chapters;
-  await tx`
-    insert into chapters (id, document_id, index, title, content, word_count)
-    select id, ${doc.id}, index, title, content, word_count
-    from unnest(
-      ${tx.array(c.map((x) => x.id))}::uuid[],
-      ${tx.array(c.map((x) => x.index))}::int[],
-      ${tx.array(c.map((x) => x.title))}::text[],
-      ${tx.array(c.map((x) => x.content))}::text[],
-      ${tx.array(c.map((x) => x.wordCount))}::int[]
-    ) as t(id, index, title, content, word_count)`;
+  const [row] = await sql<DocumentRow[]>`
+    with document as (
+      insert into documents (id, owner_id, title, kind, word_count, job_id)
+      values (${doc.id}, ${doc.ownerId}, ${doc.title}, ${doc.kind}, ${doc.wordCount}, ${doc.jobId})
+      returning *
+    ), chapter_rows as (
+      insert into chapters (id, document_id, index, title, content, word_count)
+      select id, ${doc.id}, index, title, content, word_count
+      from unnest(
+        ${sql.array(c.map((x) => x.id))}::uuid[],
+        ${sql.array(c.map((x) => x.index))}::int[],
+        ${sql.array(c.map((x) => x.title))}::text[],
+        ${sql.array(c.map((x) => x.content))}::text[],
+        ${sql.array(c.map((x) => x.wordCount))}::int[]
+      ) as t(id, index, title, content, word_count)
+    )
+    select * from document`;
   return row!;
 }
 
