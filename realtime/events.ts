@@ -188,4 +188,6 @@ export interface ClientToServerEvents {
 export interface SocketData {
   userId: string;
   userName: string | null;
+  /** The token's `exp` in seconds, or null; the socket is told `auth.expired` and disconnected then. */
+  expiresAt: number | null;
 }

@@ -52,7 +52,35 @@ const envSchema = z.object({
   WRITE_BATCH_MAX_ROWS: int(1, 10_000).default(500),
   /** Batched writer: pending rows before producers wait (backpressure). */
   WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000),
+  /**
+   * Other origins allowed to call the API and open sockets, comma-separated
+   * (`https://app.example.com,https://admin.example.com`), or `*` for any.
+   * Default: none, same-origin only (requests without an Origin header, from
+   * servers and scripts, are always allowed).
+   */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || isOrigin(o)), 'a comma-separated list of origins such as https://app.example.com, or *'),
+  /** Documents one socket may watch at once (`too_many_subscriptions` past it). */
+  SOCKET_MAX_SUBSCRIPTIONS: int(1, 100_000).default(100),
+  /** Messages per second one socket may send, on average (`rate_limited` past it; cut off if it keeps on). */
+  SOCKET_RATE_LIMIT: int(1, 100_000).default(20),
+  /** Messages one socket may send at once above the rate; enough to resume SOCKET_MAX_SUBSCRIPTIONS documents after a reconnect. */
+  SOCKET_RATE_BURST: int(1, 1_000_000).default(120),
+  /** Largest socket message in bytes (Socket.IO's maxHttpBufferSize); a bigger one closes the socket. */
+  SOCKET_MAX_MESSAGE_BYTES: int(256, 100 * 1024 * 1024).default(64 * 1024),
 });
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -75,6 +103,13 @@ export interface Config {
   };
   readonly events: { readonly streamMaxLen: number };
   readonly writer: { readonly maxBatchRows: number; readonly maxQueuedRows: number };
+  /** Origins besides the server's own that may use the API and the sockets; `*` for any. */
+  readonly corsOrigins: readonly string[];
+  readonly gateway: {
+    readonly maxSubscriptions: number;
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+    readonly maxMessageBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -119,6 +154,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     events: { streamMaxLen: e.EVENT_STREAM_MAXLEN },
     writer: { maxBatchRows: e.WRITE_BATCH_MAX_ROWS, maxQueuedRows: e.WRITE_QUEUE_MAX_ROWS },
+    corsOrigins: e.CORS_ORIGINS,
+    gateway: {
+      maxSubscriptions: e.SOCKET_MAX_SUBSCRIPTIONS,
+      rateLimit: { perSecond: e.SOCKET_RATE_LIMIT, burst: e.SOCKET_RATE_BURST },
+      maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
+    },
   });
 }
 

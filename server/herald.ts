@@ -90,6 +90,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       logger,
       authenticate,
       maxUploadBytes: config.maxUploadBytes,
+      corsOrigins: config.corsOrigins,
       health: { checks, stuckJobs: () => countStuckJobs(queues) },
       ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger } }),
     });
@@ -100,7 +101,19 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     if (has('gateway')) {
       const subscriber = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:pubsub`);
       closers.push(async () => subscriber.disconnect());
-      gateway = createGateway({ httpServer: server, sql, redis, subscriber, prefix: config.redisPrefix, authenticate, logger });
+      gateway = createGateway({
+        httpServer: server,
+        sql,
+        redis,
+        subscriber,
+        prefix: config.redisPrefix,
+        authenticate,
+        logger,
+        maxSubscriptionsPerSocket: config.gateway.maxSubscriptions,
+        rateLimit: config.gateway.rateLimit,
+        maxMessageBytes: config.gateway.maxMessageBytes,
+        corsOrigins: config.corsOrigins,
+      });
       stopAccepting.push(() => gateway!.close());
       await gateway.ready();
     }
