@@ -6,6 +6,7 @@ import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import type { BatchWriter } from './batch-writer.ts';
 import type { JobPayloads } from './contracts.ts';
+import type { ProgressReporter } from './progress-reporter.ts';
 import type { ChapterOutcome } from './result-writer.ts';
 
 export interface ChapterWorkerDeps {
@@ -13,6 +14,8 @@ export interface ChapterWorkerDeps {
   publisher: Publisher;
   ai: AiProvider;
   results: BatchWriter<ChapterOutcome>;
+  /** Coalesces `processing` updates; settled before the chapter's next status. */
+  progress: ProgressReporter;
   logger: Logger;
 }
 
@@ -38,17 +41,27 @@ export async function processChapter(
   if (chapter.version > job.data.version) return { skipped: 'superseded' };
 
   const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
-  await deps.publisher.publish(documentId, 'chapter.status', { ...base, status: 'processing', progress: 0 });
+  // Summarising is most of the work: 0..60 %, embedding 60..95 %; completed (100) comes from the result writer.
+  const stage = (from: number, to: number) => (fraction: number) =>
+    deps.progress.report(documentId, { ...base, status: 'processing', progress: Math.round(from + (to - from) * Math.min(1, Math.max(0, fraction))) });
+  const summarizing = stage(0, 60);
+  const embedding = stage(60, 95);
+  summarizing(0);
 
   let summary: string;
-  let embedding: number[];
+  let vector: number[];
   try {
-    summary = await deps.ai.summarize(chapter.content, { signal });
-    embedding = await deps.ai.embed(chapter.content, { signal });
+    summary = await deps.ai.summarize(chapter.content, { signal, onProgress: summarizing });
+    embedding(0);
+    vector = await deps.ai.embed(chapter.content, { signal, onProgress: embedding });
+    embedding(1);
   } catch (error) {
+    await deps.progress.settle(chapterId);
     await reportFailure(job, deps, chapter, error);
     throw error;
   }
+  // No progress update may get a seq after the chapter's final status.
+  await deps.progress.settle(chapterId);
   await deps.results.add({
     chapterId,
     documentId,
@@ -56,12 +69,12 @@ export async function processChapter(
     status: 'completed',
     progress: 100,
     summary,
-    embedding,
+    embedding: vector,
     error: null,
     chapterVersion: chapter.version,
     attempts: job.attemptsMade + 1,
   });
-  return { version: chapter.version, summary_chars: summary.length, dimensions: embedding.length };
+  return { version: chapter.version, summary_chars: summary.length, dimensions: vector.length };
 }
 
 async function reportFailure(
