@@ -46,7 +46,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
     const next = c.pending;
     c.pending = undefined;
     if (!next) return;
-    c.lastSentAt = performance.now();
+    c.lastSentAt = Date.now();
     c.inflight = c.inflight
       .then(() => options.publisher.publish(next.documentId, 'chapter.status', next.update))
       .then(
@@ -62,7 +62,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
       if (!c) chapters.set(update.chapter_id, (c = { lastSentAt: -Infinity, pending: undefined, timer: undefined, inflight: Promise.resolve() }));
       c.pending = { documentId, update };
       if (c.timer) return; // already due: the latest update goes out then
-      const wait = c.lastSentAt + interval - performance.now();
+      const wait = c.lastSentAt + interval - Date.now();
       if (wait <= 0) return flush(c);
       const chapter = c;
       c.timer = setTimeout(() => {
