@@ -36,7 +36,7 @@ export function notableChanges(previous: DocumentState | undefined, next: Docume
       id: `${next.id}:package:${next.package.stage}`,
       kind: 'success',
       title: full ? 'The full package is ready' : 'The essential package is ready',
-      body: full ? `${title}: outline, characters and summaries.` : `${title}: the full package follows.`,
+      body: full ? `${title}: the complete package replaces the essential one.` : `${title}: the full package follows.`,
     });
   }
   return toasts;
