@@ -7,7 +7,6 @@ import type { AiProvider } from './ai/provider.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument } from './document-worker.ts';
-import { createProgressReporter } from './progress-reporter.ts';
 import { createResultWriter } from './result-writer.ts';
 
 export interface WorkerDeps {
@@ -36,10 +35,9 @@ type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal
 export function createWorkers(deps: WorkerDeps): Workers {
   const logger = deps.logger.child({ component: 'worker' });
   const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
-  const progress = createProgressReporter({ publisher: deps.publisher, logger });
   const handlers = {
     'chapter.process': (job, signal) =>
-      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, progress, logger: jobLogger(logger, job) }, signal),
+      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
     'document.finalize': (job) => finalizeDocument(job, { sql: deps.sql, publisher: deps.publisher }),
   } satisfies { [N in JobName]: Handler<N> };
 
@@ -70,7 +68,6 @@ export function createWorkers(deps: WorkerDeps): Workers {
     async close() {
       running = false;
       await Promise.all(workers.map((w) => w.close()));
-      progress.close();
       await results.close();
     },
     get running() {
