@@ -31,6 +31,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.health));
 
   if (deps.api) {
+    app.route('/', editorRoutes());
     const origins = deps.corsOrigins ?? [];
     // Before auth, so a preflight is answered without a token. No origins configured: no CORS headers, same-origin only.
     if (origins.length > 0) {
@@ -47,7 +48,6 @@ export function createApp(deps: AppDeps) {
       bearerAuth(deps.authenticate),
     );
     app.route('/', documentRoutes(deps.api));
-    app.route('/', editorRoutes());
   }
 
   app.doc31('/docs', {

@@ -6,6 +6,16 @@ export type Role = (typeof ROLES)[number];
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `scheme://host[:port]` and nothing more, as browsers send in Origin. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The environment Herald reads, with each variable's default and meaning.
  * Validated once at start-up; a bad value stops start-up naming every bad variable.
@@ -34,24 +44,6 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(32),
   /** Largest accepted request body in bytes (413 past it). Default 10 MiB. */
   MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
-  /** `builtin` (offline, deterministic) or `openai` (any OpenAI-compatible endpoint). */
-  AI_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
-  AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
-  AI_API_KEY: z.string().optional(),
-  AI_MODEL: z.string().min(1).default('gpt-4o-mini'),
-  AI_EMBED_MODEL: z.string().min(1).default('text-embedding-3-small'),
-  /** Extra delay per builtin AI call, standing in for a real model's latency. */
-  AI_SIMULATED_LATENCY_MS: int(0, 600_000).default(0),
-  /** Attempts per chapter job before the chapter is marked failed. */
-  CHAPTER_ATTEMPTS: int(1, 50).default(3),
-  /** First retry delay; each later one doubles. */
-  RETRY_BACKOFF_MS: int(1, 3_600_000).default(1000),
-  /** Events kept per document for `since` replay. */
-  EVENT_STREAM_MAXLEN: int(10, 1_000_000).default(2000),
-  /** Batched writer: rows per statement at most. */
-  WRITE_BATCH_MAX_ROWS: int(1, 10_000).default(500),
-  /** Batched writer: pending rows before producers wait (backpressure). */
-  WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000),
   /**
    * Other origins allowed to call the API and open sockets, comma-separated
    * (`https://app.example.com,https://admin.example.com`), or `*` for any.
@@ -71,16 +63,25 @@ const envSchema = z.object({
   SOCKET_RATE_BURST: int(1, 1_000_000).default(120),
   /** Largest socket message in bytes (Socket.IO's maxHttpBufferSize); a bigger one closes the socket. */
   SOCKET_MAX_MESSAGE_BYTES: int(256, 100 * 1024 * 1024).default(64 * 1024),
+  /** `builtin` (offline, deterministic) or `openai` (any OpenAI-compatible endpoint). */
+  AI_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
+  AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  AI_API_KEY: z.string().optional(),
+  AI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  AI_EMBED_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  /** Extra delay per builtin AI call, standing in for a real model's latency. */
+  AI_SIMULATED_LATENCY_MS: int(0, 600_000).default(0),
+  /** Attempts per chapter job before the chapter is marked failed. */
+  CHAPTER_ATTEMPTS: int(1, 50).default(3),
+  /** First retry delay; each later one doubles. */
+  RETRY_BACKOFF_MS: int(1, 3_600_000).default(1000),
+  /** Events kept per document for `since` replay. */
+  EVENT_STREAM_MAXLEN: int(10, 1_000_000).default(2000),
+  /** Batched writer: rows per statement at most. */
+  WRITE_BATCH_MAX_ROWS: int(1, 10_000).default(500),
+  /** Batched writer: pending rows before producers wait (backpressure). */
+  WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000),
 });
-
-function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
-  } catch {
-    return false;
-  }
-}
 
 export interface Config {
   readonly env: 'development' | 'production' | 'test';
@@ -93,6 +94,13 @@ export interface Config {
   readonly logLevel: string;
   readonly worker: { readonly concurrency: number; readonly chapterAttempts: number; readonly backoffMs: number };
   readonly maxUploadBytes: number;
+  /** Origins besides the server's own that may use the API and the sockets; `*` for any. */
+  readonly corsOrigins: readonly string[];
+  readonly gateway: {
+    readonly maxSubscriptions: number;
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+    readonly maxMessageBytes: number;
+  };
   readonly ai: {
     readonly provider: 'builtin' | 'openai';
     readonly baseUrl: string;
@@ -103,13 +111,6 @@ export interface Config {
   };
   readonly events: { readonly streamMaxLen: number };
   readonly writer: { readonly maxBatchRows: number; readonly maxQueuedRows: number };
-  /** Origins besides the server's own that may use the API and the sockets; `*` for any. */
-  readonly corsOrigins: readonly string[];
-  readonly gateway: {
-    readonly maxSubscriptions: number;
-    readonly rateLimit: { readonly perSecond: number; readonly burst: number };
-    readonly maxMessageBytes: number;
-  };
 }
 
 export class ConfigError extends Error {
@@ -144,6 +145,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     worker: { concurrency: e.WORKER_CONCURRENCY, chapterAttempts: e.CHAPTER_ATTEMPTS, backoffMs: e.RETRY_BACKOFF_MS },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    gateway: {
+      maxSubscriptions: e.SOCKET_MAX_SUBSCRIPTIONS,
+      rateLimit: { perSecond: e.SOCKET_RATE_LIMIT, burst: e.SOCKET_RATE_BURST },
+      maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
+    },
     ai: {
       provider: e.AI_PROVIDER,
       baseUrl: e.AI_BASE_URL,
@@ -154,12 +161,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     events: { streamMaxLen: e.EVENT_STREAM_MAXLEN },
     writer: { maxBatchRows: e.WRITE_BATCH_MAX_ROWS, maxQueuedRows: e.WRITE_QUEUE_MAX_ROWS },
-    corsOrigins: e.CORS_ORIGINS,
-    gateway: {
-      maxSubscriptions: e.SOCKET_MAX_SUBSCRIPTIONS,
-      rateLimit: { perSecond: e.SOCKET_RATE_LIMIT, burst: e.SOCKET_RATE_BURST },
-      maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
-    },
   });
 }
 
