@@ -9,7 +9,7 @@ import { DocumentFeed, parseLiveMessage, readHistoryAfter, type FeedEvent } from
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import { documentKeys } from './keys.ts';
 import { loadSnapshot } from './snapshot.ts';
-import { disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
+import { createAbuseRegistry, disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
 
 export interface GatewayDeps {
   httpServer: HttpServer;
@@ -71,6 +71,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const feeds = new Map<string, { feed: DocumentFeed; subscribed: Promise<unknown> }>();
   const byChannel = new Map<string, DocumentFeed>();
+  const abuse = createAbuseRegistry();
 
   const deliver = (feed: DocumentFeed, event: FeedEvent) => {
     const target = io.to(room(feed.documentId));
@@ -139,6 +140,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
       const user = await deps.authenticate(token);
+      const wait = abuse.waitFor(user.id);
+      if (wait > 0) throw { code: 'rate_limited', message: `Cut off for flooding; connect again in ${Math.ceil(wait / 1000)} s.` };
       socket.data.userId = user.id;
       socket.data.userName = user.name;
       socket.data.expiresAt = user.expiresAt ?? null;
@@ -151,7 +154,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   io.on('connection', (socket) => {
     const subscriptions = new Set<string>();
-    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, logger);
+    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, abuse, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
 
     socket.on('subscribe', async (raw, ack) => {

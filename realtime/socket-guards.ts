@@ -8,26 +8,55 @@ export interface RateLimit {
   burst: number;
 }
 
+/** How long a user whose socket was cut off for flooding may not connect again. */
+export const ABUSE_COOLDOWN_MS = 10_000;
+
+/**
+ * Users recently cut off for flooding. A fresh socket would start with a
+ * full bucket, so without this a flooder that reconnects would get its
+ * burst again and again; instead its handshakes are refused for a while.
+ */
+export function createAbuseRegistry(cooldownMs = ABUSE_COOLDOWN_MS) {
+  const until = new Map<string, number>();
+  return {
+    flag(userId: string): void {
+      until.set(userId, Date.now() + cooldownMs);
+    },
+    /** Milliseconds the user must still wait, or 0. */
+    waitFor(userId: string): number {
+      const end = until.get(userId);
+      if (end === undefined) return 0;
+      if (end > Date.now()) return end - Date.now();
+      until.delete(userId);
+      return 0;
+    },
+  };
+}
+
+export type AbuseRegistry = ReturnType<typeof createAbuseRegistry>;
+
 /**
  * Limits what one socket may send (a token bucket of `burst` messages
  * refilled at `perSecond`). A message over the limit is not handled: its
  * ack answers `rate_limited`. Refusals fill a second bucket that drains at
  * the same rate; a socket that keeps sending past the limit until that one
  * overflows (about `burst` refusals more than it was allowed) is
- * disconnected, so a flood costs the gateway a bounded amount of work.
+ * disconnected and its user flagged in `abuse`, so a flood costs the
+ * gateway a bounded amount of work.
  */
-export function limitMessageRate(socket: Socket, limit: RateLimit, logger: Logger): void {
+export function limitMessageRate(socket: Socket, limit: RateLimit, abuse: AbuseRegistry, logger: Logger): void {
   const allowed = bucket(limit);
-  const abuse = bucket(limit);
-  abuse.level = 0;
+  const refusals = bucket(limit);
+  refusals.level = 0;
   socket.use((packet, next) => {
     if (allowed.take()) return next();
     const ack = packet[packet.length - 1];
     if (typeof ack === 'function') {
       ack({ ok: false, error: { code: 'rate_limited', message: `At most ${limit.perSecond} messages per second per socket.` } });
     }
-    if (!abuse.take()) {
+    if (!refusals.take() && socket.connected) {
       logger.warn({ socketId: socket.id, userId: socket.data?.userId }, 'socket kept sending past its rate limit; disconnected');
+      abuse.flag(socket.data.userId);
       socket.disconnect(true);
     }
   });

@@ -38,7 +38,7 @@ describe('per-socket limits, token expiry and origins', () => {
   it('refuses a socket past its message rate, then cuts it off, while another socket’s events keep flowing', async () => {
     const victim = await connectClient(h.url, await h.token('ola'));
     await victim.subscribe({ document_id: docs[0]! });
-    const flooder = await connectClient(h.url, await h.token('ola'));
+    const flooder = await connectClient(h.url, await h.token('flo'));
     const acks: UnsubscribeAck[] = [];
     const cutOff = new Promise<string>((resolve) => flooder.socket.once('disconnect', resolve));
 
@@ -63,6 +63,9 @@ describe('per-socket limits, token expiry and origins', () => {
     expect(victim.of(docs[0]!).map((e) => e.event.seq)).toEqual(published);
     expect(victim.socket.connected).toBe(true);
     victim.close();
+
+    // Coming straight back would give the flooder a fresh bucket: its user is refused for a while instead.
+    expect(await connectError(h.url, { token: await h.token('flo') })).toMatchObject({ data: { code: 'rate_limited' } });
   });
 
   it('refuses a subscription past SOCKET_MAX_SUBSCRIPTIONS', async () => {
