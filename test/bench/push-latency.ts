@@ -21,7 +21,7 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { createPublisher } from '../../realtime/publisher.ts';
 import { createBenchContext, postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
-import { summarize, type Latency } from './stats.ts';
+import type { Latency } from './stats.ts';
 import { rssKiB, startBareRelay, startHeraldProcess, startSwarm, type ServerProcess, type Swarm } from './realtime/processes.ts';
 
 const quick = process.argv.includes('--quick');
@@ -81,7 +81,7 @@ async function measureLatency(setup: Setup): Promise<Record<Target, Latency>> {
     for (let r = 0; r < PLAN.rounds; r++) order.push('herald', 'bare', 'herald+flood');
     for (const target of order) {
       log(`latency phase: ${target}, ${PLAN.sockets} sockets, ${PLAN.eventsPerSecond} events/s for ${PLAN.seconds} s`);
-      samples[target].push(...(await latencyPhase(setup, target, target === 'bare' ? bare : herald, redis)));
+      for (const sample of await latencyPhase(setup, target, target === 'bare' ? bare : herald, redis)) samples[target].push(sample);
     }
   } finally {
     redis.disconnect();
@@ -94,7 +94,8 @@ async function measureLatency(setup: Setup): Promise<Record<Target, Latency>> {
 async function latencyPhase(setup: Setup, target: Target, server: ServerProcess, redis: Redis): Promise<number[]> {
   const kind = target === 'bare' ? 'bare' : 'herald';
   const swarms = await connectSwarms(PLAN.swarms, PLAN.sockets, { url: server.url, target: kind, subscribe: true, setup });
-  const flood = target === 'herald+flood' ? startFlood(server.url, setup.token) : undefined;
+  // Another user: a flooder's user is refused for a while after it is cut off.
+  const flood = target === 'herald+flood' ? startFlood(server.url, await setup.ctx.token('bench-flooder')) : undefined;
   try {
     await publishAtRate(setup, kind, redis);
     await sleep(1000); // the last events' way to the clients
@@ -213,6 +214,15 @@ async function memoryOf(setup: Setup, server: ServerProcess, target: 'herald' | 
   } finally {
     await Promise.all(swarms.map((s) => s.request({ cmd: 'close' }).catch(() => undefined).then(() => s.stop())));
   }
+}
+
+/** Percentiles of hundreds of thousands of samples (stats.ts spreads its samples into Math.max, which overflows the stack here). */
+function summarize(samples: number[]): Latency {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.round((p / 100) * (sorted.length - 1)))] ?? Number.NaN;
+  let sum = 0;
+  for (const x of sorted) sum += x;
+  return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99), mean: sum / Math.max(1, sorted.length), max: at(100) };
 }
 
 function report(latency: Record<Target, Latency>, memory: MemoryFigures): void {

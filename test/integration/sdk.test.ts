@@ -22,7 +22,7 @@ describe('HeraldClient (the SDK) against a real gateway', () => {
 
   beforeAll(async () => {
     // Slow the AI down a little, so an ingest is still running when the connection is cut.
-    h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '25', WORKER_CONCURRENCY: '2' } });
+    h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '40', WORKER_CONCURRENCY: '2' } });
     redis = new Redis(TEST_REDIS_URL);
     publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000 });
   });
