@@ -6,6 +6,7 @@ import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import type { BatchWriter } from './batch-writer.ts';
 import type { JobPayloads } from './contracts.ts';
+import { createProgressReporter } from './progress-reporter.ts';
 import type { ChapterOutcome } from './result-writer.ts';
 
 export interface ChapterWorkerDeps {
@@ -38,17 +39,21 @@ export async function processChapter(
   if (chapter.version > job.data.version) return { skipped: 'superseded' };
 
   const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
-  await deps.publisher.publish(documentId, 'chapter.status', { ...base, status: 'processing', progress: 0 });
+  // Coalescing is per chapter, and a chapter version runs in one job at a time, so the job holds its own.
+  const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger });
+  const report = (percent: number) => progress.report(documentId, { ...base, status: 'processing', progress: percent });
 
   let summary: string;
   let embedding: number[];
   try {
-    summary = await deps.ai.summarize(chapter.content, { signal });
-    embedding = await deps.ai.embed(chapter.content, { signal });
+    ({ summary, embedding } = await analyse(chapter.content, deps.ai, signal, report));
   } catch (error) {
+    await progress.settle(chapterId);
     await reportFailure(job, deps, chapter, error);
     throw error;
   }
+  // No progress update may get a seq after the chapter's final status.
+  await progress.settle(chapterId);
   await deps.results.add({
     chapterId,
     documentId,
@@ -62,6 +67,19 @@ export async function processChapter(
     attempts: job.attemptsMade + 1,
   });
   return { version: chapter.version, summary_chars: summary.length, dimensions: embedding.length };
+}
+
+/** Summarises (0..60 %), then embeds (60..95 %), reporting progress as it goes; `completed` (100) comes from the result writer. */
+async function analyse(text: string, ai: AiProvider, signal: AbortSignal, report: (percent: number) => void) {
+  const stage = (from: number, to: number) => (fraction: number) => report(Math.round(from + (to - from) * Math.min(1, Math.max(0, fraction))));
+  const summarizing = stage(0, 60);
+  const embedding = stage(60, 95);
+  summarizing(0);
+  const summary = await ai.summarize(text, { signal, onProgress: summarizing });
+  embedding(0);
+  const vector = await ai.embed(text, { signal, onProgress: embedding });
+  embedding(1);
+  return { summary, embedding: vector };
 }
 
 async function reportFailure(

@@ -159,9 +159,23 @@ type DocumentEventListeners = {
   [N in DocumentEventName]: (event: DocumentEvent<N>) => void;
 };
 
+/** Sent once, just before the gateway disconnects a socket whose token's `exp` has passed. */
+export interface AuthExpiredPayload {
+  code: 'token_expired';
+  message: string;
+  /** ISO 8601 time the token expired. */
+  expired_at: string;
+}
+
 /** Events the gateway emits. */
 export interface ServerToClientEvents extends DocumentEventListeners {
   notification: (notification: NotificationPayload) => void;
+  /**
+   * The socket's token expired: the gateway disconnects the socket right
+   * after this. Reconnect with a fresh token (the SDK's `setToken()` or its
+   * `refreshToken` option) and resume with `since`; nothing is lost.
+   */
+  'auth.expired': (payload: AuthExpiredPayload) => void;
 }
 
 /** Events a client sends, each with an acknowledgement. */
@@ -174,4 +188,6 @@ export interface ClientToServerEvents {
 export interface SocketData {
   userId: string;
   userName: string | null;
+  /** The token's `exp` in seconds, or null; the socket is told `auth.expired` and disconnected then. */
+  expiresAt: number | null;
 }

@@ -9,6 +9,7 @@ import { DocumentFeed, parseLiveMessage, readHistoryAfter, type FeedEvent } from
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import { documentKeys } from './keys.ts';
 import { loadSnapshot } from './snapshot.ts';
+import { createAbuseRegistry, disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
 
 export interface GatewayDeps {
   httpServer: HttpServer;
@@ -19,10 +20,16 @@ export interface GatewayDeps {
   subscriber: Redis;
   prefix: string;
   /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
-  authenticate(token: string): Promise<{ id: string; name: string | null }>;
+  authenticate(token: string): Promise<{ id: string; name: string | null; expiresAt?: number | null }>;
   logger: Logger;
   /** Documents one socket may watch at once. Default 100. */
   maxSubscriptionsPerSocket?: number;
+  /** Messages one socket may send. Default 20/s, bursts of 120. */
+  rateLimit?: RateLimit;
+  /** Largest message a socket may send (Socket.IO's maxHttpBufferSize). Default 64 KiB. */
+  maxMessageBytes?: number;
+  /** Origins besides the server's own whose pages may open sockets; `*` for any. Default none. */
+  corsOrigins?: readonly string[];
   onDelivered?: (event: FeedEvent, recipients: number) => void;
 }
 
@@ -55,9 +62,16 @@ const room = (documentId: string) => `doc:${documentId}`;
 export function createGateway(deps: GatewayDeps): Gateway {
   const logger = deps.logger.child({ component: 'gateway' });
   const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 100;
-  const io: Gateway['io'] = new Server(deps.httpServer, { serveClient: false });
+  const corsOrigins = deps.corsOrigins ?? [];
+  const io: Gateway['io'] = new Server(deps.httpServer, {
+    serveClient: false,
+    maxHttpBufferSize: deps.maxMessageBytes ?? 64 * 1024,
+    allowRequest: originGuard(corsOrigins),
+    ...(corsOrigins.length > 0 && { cors: { origin: corsOrigins.includes('*') ? '*' : [...corsOrigins] } }),
+  });
   const feeds = new Map<string, { feed: DocumentFeed; subscribed: Promise<unknown> }>();
   const byChannel = new Map<string, DocumentFeed>();
+  const abuse = createAbuseRegistry();
 
   const deliver = (feed: DocumentFeed, event: FeedEvent) => {
     const target = io.to(room(feed.documentId));
@@ -126,8 +140,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
       const user = await deps.authenticate(token);
+      const wait = abuse.waitFor(user.id);
+      if (wait > 0) throw { code: 'rate_limited', message: `Cut off for flooding; connect again in ${Math.ceil(wait / 1000)} s.` };
       socket.data.userId = user.id;
       socket.data.userName = user.name;
+      socket.data.expiresAt = user.expiresAt ?? null;
       next();
     } catch (error) {
       const body = toErrorBody(error, 'unauthenticated');
@@ -137,6 +154,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   io.on('connection', (socket) => {
     const subscriptions = new Set<string>();
+    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, abuse, logger);
+    disconnectOnExpiry(socket, socket.data.expiresAt);
 
     socket.on('subscribe', async (raw, ack) => {
       if (typeof ack !== 'function') return;

@@ -1,11 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { createRouter, type AppEnv } from './app-env.ts';
 import type { Authenticate } from './auth.ts';
 import { AppError, toErrorResponse } from './errors.ts';
 import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
+import { editorRoutes } from './routes/editor.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
 
 export interface AppDeps {
@@ -13,6 +15,8 @@ export interface AppDeps {
   authenticate: Authenticate;
   maxUploadBytes: number;
   health: HealthDeps;
+  /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
+  corsOrigins?: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
   api?: DocumentRoutesDeps;
 }
@@ -27,6 +31,12 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps.health));
 
   if (deps.api) {
+    app.route('/', editorRoutes());
+    const origins = deps.corsOrigins ?? [];
+    // Before auth, so a preflight is answered without a token. No origins configured: no CORS headers, same-origin only.
+    if (origins.length > 0) {
+      app.use('/api/*', cors({ origin: origins.includes('*') ? '*' : [...origins], allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
+    }
     app.use(
       '/api/*',
       bodyLimit({

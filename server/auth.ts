@@ -8,6 +8,8 @@ import { AppError } from './errors.ts';
 export interface AuthUser {
   id: string;
   name: string | null;
+  /** The token's `exp` (seconds since the epoch), or null without one; the gateway disconnects a socket when it passes. */
+  expiresAt: number | null;
 }
 
 /** Resolves a bearer token to its user; throws AppError `unauthenticated` (401) otherwise. */
@@ -30,11 +32,11 @@ export function createAuthenticator(secret: string, sql: Sql): Authenticate {
       const expired = (error as Error).name === 'JwtTokenExpired';
       throw new AppError('unauthenticated', 401, expired ? 'The token has expired; get a new one.' : 'The token is not valid.');
     }
-    const { sub, name } = payload;
+    const { sub, name, exp } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) {
       throw new AppError('unauthenticated', 401, 'The token needs a "sub" (the user id) of 1 to 128 characters.');
     }
-    const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null };
+    const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null, expiresAt: typeof exp === 'number' ? exp : null };
     if (!seen.has(user.id) || seen.get(user.id) !== user.name) {
       await upsertUser(sql, user.id, user.name);
       if (seen.size >= SEEN_CACHE_MAX) seen.delete(seen.keys().next().value!);

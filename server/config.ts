@@ -6,6 +6,16 @@ export type Role = (typeof ROLES)[number];
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `scheme://host[:port]` and nothing more, as browsers send in Origin. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The environment Herald reads, with each variable's default and meaning.
  * Validated once at start-up; a bad value stops start-up naming every bad variable.
@@ -34,6 +44,25 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(32),
   /** Largest accepted request body in bytes (413 past it). Default 10 MiB. */
   MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  /**
+   * Other origins allowed to call the API and open sockets, comma-separated
+   * (`https://app.example.com,https://admin.example.com`), or `*` for any.
+   * Default: none, same-origin only (requests without an Origin header, from
+   * servers and scripts, are always allowed).
+   */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || isOrigin(o)), 'a comma-separated list of origins such as https://app.example.com, or *'),
+  /** Documents one socket may watch at once (`too_many_subscriptions` past it). */
+  SOCKET_MAX_SUBSCRIPTIONS: int(1, 100_000).default(100),
+  /** Messages per second one socket may send, on average (`rate_limited` past it; cut off if it keeps on). */
+  SOCKET_RATE_LIMIT: int(1, 100_000).default(20),
+  /** Messages one socket may send at once above the rate; enough to resume SOCKET_MAX_SUBSCRIPTIONS documents after a reconnect. */
+  SOCKET_RATE_BURST: int(1, 1_000_000).default(120),
+  /** Largest socket message in bytes (Socket.IO's maxHttpBufferSize); a bigger one closes the socket. */
+  SOCKET_MAX_MESSAGE_BYTES: int(256, 100 * 1024 * 1024).default(64 * 1024),
   /** `builtin` (offline, deterministic) or `openai` (any OpenAI-compatible endpoint). */
   AI_PROVIDER: z.enum(['builtin', 'openai']).default('builtin'),
   AI_BASE_URL: z.url().default('https://api.openai.com/v1'),
@@ -65,6 +94,13 @@ export interface Config {
   readonly logLevel: string;
   readonly worker: { readonly concurrency: number; readonly chapterAttempts: number; readonly backoffMs: number };
   readonly maxUploadBytes: number;
+  /** Origins besides the server's own that may use the API and the sockets; `*` for any. */
+  readonly corsOrigins: readonly string[];
+  readonly gateway: {
+    readonly maxSubscriptions: number;
+    readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+    readonly maxMessageBytes: number;
+  };
   readonly ai: {
     readonly provider: 'builtin' | 'openai';
     readonly baseUrl: string;
@@ -109,6 +145,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     worker: { concurrency: e.WORKER_CONCURRENCY, chapterAttempts: e.CHAPTER_ATTEMPTS, backoffMs: e.RETRY_BACKOFF_MS },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
+    gateway: {
+      maxSubscriptions: e.SOCKET_MAX_SUBSCRIPTIONS,
+      rateLimit: { perSecond: e.SOCKET_RATE_LIMIT, burst: e.SOCKET_RATE_BURST },
+      maxMessageBytes: e.SOCKET_MAX_MESSAGE_BYTES,
+    },
     ai: {
       provider: e.AI_PROVIDER,
       baseUrl: e.AI_BASE_URL,

@@ -14,6 +14,7 @@ import { createGateway, type Gateway } from '../realtime/gateway.ts';
 import { createPublisher } from '../realtime/publisher.ts';
 import { createApp } from './app.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
+import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
 import { createLogger } from './logger.ts';
 import type { HealthCheck } from './routes/health.ts';
@@ -90,9 +91,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       logger,
       authenticate,
       maxUploadBytes: config.maxUploadBytes,
+      corsOrigins: config.corsOrigins,
       health: { checks, stuckJobs: () => countStuckJobs(queues) },
       ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger } }),
     });
+    // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
+    if (has('api')) loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
     const server = createServer(getRequestListener(app.fetch));
     // Registered after the workers, so shutdown stops accepting requests and sockets first.
     const stopAccepting: (() => Promise<unknown>)[] = [() => closeServer(server)];
@@ -100,7 +104,19 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     if (has('gateway')) {
       const subscriber = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:pubsub`);
       closers.push(async () => subscriber.disconnect());
-      gateway = createGateway({ httpServer: server, sql, redis, subscriber, prefix: config.redisPrefix, authenticate, logger });
+      gateway = createGateway({
+        httpServer: server,
+        sql,
+        redis,
+        subscriber,
+        prefix: config.redisPrefix,
+        authenticate,
+        logger,
+        maxSubscriptionsPerSocket: config.gateway.maxSubscriptions,
+        rateLimit: config.gateway.rateLimit,
+        maxMessageBytes: config.gateway.maxMessageBytes,
+        corsOrigins: config.corsOrigins,
+      });
       stopAccepting.push(() => gateway!.close());
       await gateway.ready();
     }

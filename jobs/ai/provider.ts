@@ -13,4 +13,6 @@ export interface AiProvider {
 export interface AiCallOptions {
   /** Aborts the call (job cancelled or worker shutting down). */
   signal?: AbortSignal;
+  /** How far the call is, 0..1, as often as the provider can tell (the worker coalesces what it passes on). */
+  onProgress?: (fraction: number) => void;
 }

@@ -54,9 +54,9 @@ export async function connectClient(url: string, token: string, options: { trans
 }
 
 /** Resolves with the connect_error a handshake ends with (for auth tests). */
-export function connectError(url: string, auth: Record<string, unknown>): Promise<Error & { data?: { code?: string } }> {
+export function connectError(url: string, auth: Record<string, unknown>, extraHeaders?: Record<string, string>): Promise<Error & { data?: { code?: string } }> {
   return new Promise((resolve, reject) => {
-    const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    const socket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, ...(extraHeaders && { extraHeaders }) });
     socket.once('connect', () => {
       socket.disconnect();
       reject(new Error('connected, but the handshake should have been refused'));

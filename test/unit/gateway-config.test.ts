@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { loadConfig } from '../../server/config.ts';
+import { originGuard } from '../../realtime/socket-guards.ts';
+
+describe('gateway configuration', () => {
+  it('defaults to same-origin only and the documented socket limits', () => {
+    expect(loadConfig({})).toMatchObject({
+      corsOrigins: [],
+      gateway: { maxSubscriptions: 100, rateLimit: { perSecond: 20, burst: 120 }, maxMessageBytes: 65536 },
+    });
+  });
+
+  it('reads CORS_ORIGINS as a comma-separated list of origins, or *', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:5173' }).corsOrigins).toEqual(['https://a.example', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'a.example' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
+    expect(() => loadConfig({ SOCKET_RATE_LIMIT: '0', SOCKET_MAX_SUBSCRIPTIONS: 'many' })).toThrow(/(?=[\s\S]*SOCKET_RATE_LIMIT)(?=[\s\S]*SOCKET_MAX_SUBSCRIPTIONS)/);
+  });
+});
+
+describe('socket origin guard', () => {
+  const decide = (allowed: string[], headers: Record<string, string>) =>
+    new Promise<boolean>((resolve) => originGuard(allowed)({ headers } as IncomingMessage, (_err, ok) => resolve(ok)));
+
+  it('lets servers (no Origin) and the same host in, and other sites only when listed', async () => {
+    expect(await decide([], { host: 'h.example:3000' })).toBe(true);
+    expect(await decide([], { host: 'h.example:3000', origin: 'https://h.example:3000' })).toBe(true);
+    expect(await decide([], { host: 'h.example:3000', origin: 'https://evil.example' })).toBe(false);
+    expect(await decide(['https://app.example'], { host: 'h.example', origin: 'https://app.example' })).toBe(true);
+    expect(await decide(['*'], { host: 'h.example', origin: 'https://any.example' })).toBe(true);
+    expect(await decide([], { host: 'h.example', origin: 'not a url' })).toBe(false);
+  });
+});

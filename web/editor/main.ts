@@ -1,0 +1,15 @@
+/**
+ * The editor page (`/?token=<jwt>`): paste or open a manuscript, upload it,
+ * and watch it being analysed live through the Herald SDK.
+ */
+import { startEditor, showNotice } from './app.ts';
+import { $ } from './dom.ts';
+
+const params = new URLSearchParams(location.search);
+const token = params.get('token');
+if (token) {
+  startEditor(token, params.get('doc'));
+} else {
+  showNotice('Open this page as /?token=<jwt>. `npm run token -- <user>` prints a token.');
+  $<HTMLButtonElement>('[data-testid=upload]').disabled = true;
+}
