@@ -1,4 +1,4 @@
-import type { DocumentSnapshot } from '../../realtime/client/index.ts';
+import type { DocumentSnapshot } from '../index.ts';
 
 /** A document as `GET /api/documents` lists it. */
 export interface DocumentSummary {
