@@ -22,6 +22,13 @@ export function jobOptions(name: JobName, policy: JobPolicy): JobsOptions {
       };
     case 'document.finalize':
       return { ...retention, attempts: 5, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
+    case 'chapter.refresh':
+      // The writer is looking at this chapter: its summary goes ahead of any bulk work.
+      return { ...retention, attempts: policy.chapterAttempts, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.urgent };
+    case 'artifact.refresh':
+      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.low };
+    case 'package.build':
+      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
   }
 }
 

@@ -8,6 +8,7 @@ import { migrate } from '../sql/migrate.ts';
 import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
 import { QUEUES } from '../jobs/contracts.ts';
+import { createOutboxRelay } from '../jobs/outbox-relay.ts';
 import { createJobQueues, type JobQueues } from '../jobs/queues.ts';
 import { createWorkers, type Workers } from '../jobs/workers.ts';
 import { createGateway, type Gateway } from '../realtime/gateway.ts';
@@ -72,6 +73,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
     const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
     closers.push(() => queues.close());
+    if (has('api') || has('worker')) {
+      // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
+      const relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
+      await relay.start();
+      closers.push(() => relay.stop());
+    }
 
     const { secret, generated } = await resolveAuthSecret(config.authSecret);
     const authenticate = createAuthenticator(secret, sql);
@@ -91,7 +98,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       authenticate,
       maxUploadBytes: config.maxUploadBytes,
       health: { checks, stuckJobs: () => countStuckJobs(queues) },
-      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger } }),
+      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness } }),
     });
     const server = createServer(getRequestListener(app.fetch));
     // Registered after the workers, so shutdown stops accepting requests and sockets first.

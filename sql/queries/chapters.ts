@@ -1,4 +1,4 @@
-import type { Sql } from '../client.ts';
+import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 
 export interface ChapterRow {
@@ -35,8 +35,10 @@ export interface ChapterWithResult {
 export async function loadDocumentWithChapters(
   sql: Sql,
   documentId: string,
-): Promise<{ document: DocumentRow; chapters: ChapterWithResult[] } | undefined> {
-  const [document] = await sql<DocumentRow[]>`select * from documents where id = ${documentId}`;
+): Promise<{ document: DocumentRow & { package_stage: 'essential' | 'full' | null }; chapters: ChapterWithResult[] } | undefined> {
+  const [document] = await sql<(DocumentRow & { package_stage: 'essential' | 'full' | null })[]>`
+    select d.*, (select p.stage from packages p where p.document_id = d.id) as package_stage
+    from documents d where d.id = ${documentId}`;
   if (!document) return undefined;
   const chapters = await sql<ChapterWithResult[]>`
     select c.id, c.index, c.title, c.word_count, c.version,
@@ -53,4 +55,105 @@ export async function loadDocumentWithChapters(
 export async function listChapterKeys(sql: Sql, documentId: string): Promise<{ id: string; version: number }[]> {
   return sql<{ id: string; version: number }[]>`
     select id, version from chapters where document_id = ${documentId} order by index`;
+}
+
+/** A chapter's document and kind with the user's access to it; undefined when missing or not shared with them. */
+export async function findChapterAccess(
+  sql: Sql,
+  chapterId: string,
+  userId: string,
+): Promise<{ document_id: string; kind: DocumentRow['kind']; access: 'owner' | 'editor' | 'viewer' } | undefined> {
+  const [row] = await sql<{ document_id: string; kind: DocumentRow['kind']; access: 'owner' | 'editor' | 'viewer' }[]>`
+    select c.document_id, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access
+    from chapters c
+    join documents d on d.id = c.document_id
+    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  return row;
+}
+
+/** A chapter as an accepted save leaves it, with the word count it had before. */
+export interface SavedChapter {
+  id: string;
+  document_id: string;
+  index: number;
+  title: string;
+  version: number;
+  word_count: number;
+  previous_word_count: number;
+  updated_at: Date;
+}
+
+/**
+ * Compare-and-swap in one statement: writes the text and bumps the version
+ * only if the chapter is still at `baseVersion`; undefined otherwise (a
+ * concurrent save won, or the chapter is gone). The self-join reads the
+ * row's old word count: if the row changed meanwhile, its version did too,
+ * and nothing is written.
+ */
+export async function compareAndSwapChapter(
+  tx: TransactionSql,
+  save: { id: string; baseVersion: number; content: string; wordCount: number },
+): Promise<SavedChapter | undefined> {
+  const [row] = await tx<SavedChapter[]>`
+    update chapters c
+    set content = ${save.content}, word_count = ${save.wordCount}, version = c.version + 1, updated_at = now()
+    from chapters old
+    where c.id = ${save.id} and c.version = ${save.baseVersion} and old.id = c.id
+    returning c.id, c.document_id, c.index, c.title, c.version, c.word_count, old.word_count as previous_word_count, c.updated_at`;
+  return row;
+}
+
+/** The chapter's current version and text, for a conflict answer. */
+export async function findChapterHead(sql: Sql | TransactionSql, id: string): Promise<{ version: number; content: string } | undefined> {
+  const [row] = await sql<{ version: number; content: string }[]>`select version, content from chapters where id = ${id}`;
+  return row;
+}
+
+/** A chapter's text and version, for building packages. */
+export interface ChapterText {
+  id: string;
+  index: number;
+  title: string;
+  content: string;
+  word_count: number;
+  version: number;
+}
+
+/** The document and its chapters' texts in order; undefined when the document is gone. */
+export async function loadDocumentTexts(
+  sql: Sql,
+  documentId: string,
+): Promise<{ document: DocumentRow; chapters: ChapterText[] } | undefined> {
+  const [[document], chapters] = await Promise.all([
+    sql<DocumentRow[]>`select * from documents where id = ${documentId}`,
+    sql<ChapterText[]>`
+      select id, index, title, content, word_count, version from chapters where document_id = ${documentId} order by index`,
+  ]);
+  return document && { document, chapters };
+}
+
+/** A chapter's text with its stored summary, for the full package and the outline. */
+export interface ChapterWithSummary extends ChapterText {
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+  summary: string | null;
+  summary_version: number | null;
+}
+
+export async function loadChaptersWithSummaries(sql: Sql, documentId: string): Promise<ChapterWithSummary[]> {
+  return sql<ChapterWithSummary[]>`
+    select c.id, c.index, c.title, c.content, c.word_count, c.version,
+           coalesce(r.status, 'queued') as status, r.summary, r.chapter_version as summary_version
+    from chapters c left join chapter_results r on r.chapter_id = c.id
+    where c.document_id = ${documentId}
+    order by c.index`;
+}
+
+/** Chapters with no final result yet (neither completed nor failed). */
+export async function countUnfinishedChapters(sql: Sql, documentId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n
+    from chapters c left join chapter_results r on r.chapter_id = c.id
+    where c.document_id = ${documentId} and (r.chapter_id is null or r.status not in ('completed', 'failed'))`;
+  return row!.n;
 }
