@@ -21,10 +21,12 @@ export function freePort(): Promise<number> {
 export interface PrivateRedis {
   url: string;
   port: number;
-  /** Whether the redis-server process is still running. */
+  /** Whether a redis-server process is running on the port. */
   readonly running: boolean;
   /** Kills the redis-server (SIGKILL: Redis goes away at once, as in a crash) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Starts a fresh, empty redis-server on the same port (Redis comes back after a crash, its data gone). */
+  restart(): Promise<void>;
 }
 
 /**
@@ -33,8 +35,30 @@ export interface PrivateRedis {
  */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
+  let server = await spawnRedis(port);
+  return {
+    url: server.url,
+    port,
+    get running() {
+      return !server.exited;
+    },
+    stop: () => server.stop(),
+    async restart() {
+      await server.stop();
+      server = await spawnRedis(port);
+    },
+  };
+}
+
+interface RedisProcess {
+  url: string;
+  readonly exited: boolean;
+  stop(): Promise<void>;
+}
+
+async function spawnRedis(port: number): Promise<RedisProcess> {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: 'ignore',
   });
   let exited = false;
   const exit = new Promise<void>((resolve) => {
@@ -46,32 +70,38 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let spawnError: Error | undefined;
   child.once('error', (err) => {
     spawnError = err;
+    exited = true;
   });
+  const stop = async () => {
+    if (!exited) child.kill('SIGKILL');
+    if (!spawnError) await exit;
+  };
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   probe.on('error', () => {});
   try {
-    await waitFor(`redis-server on port ${port} to answer PING`, async () => {
-      if (spawnError) throw new Error(`redis-server did not start: ${spawnError.message}`);
-      if (exited) throw new Error('redis-server exited');
-      if (probe.status !== 'ready') await probe.connect().catch(() => {});
-      return probe.status === 'ready' && (await probe.ping()) === 'PONG';
-    }, 10_000, 50);
+    await waitFor(
+      `redis-server on port ${port} to answer PING`,
+      async () => {
+        if (spawnError) throw new Error(`redis-server did not start: ${spawnError.message}`);
+        if (exited) throw new Error('redis-server exited (is the port taken?)');
+        if (probe.status !== 'ready') await probe.connect().catch(() => {});
+        return probe.status === 'ready' && (await probe.ping()) === 'PONG';
+      },
+      10_000,
+      50,
+    );
   } catch (error) {
-    child.kill('SIGKILL');
+    await stop();
     throw error;
   } finally {
     probe.disconnect();
   }
   return {
     url,
-    port,
-    get running() {
-      return !exited;
+    get exited() {
+      return exited;
     },
-    async stop() {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
-    },
+    stop,
   };
 }
