@@ -268,7 +268,7 @@ describe('document routes: every error answer has the contract’s shape and wri
       expect(response.status).toBe(202);
       const body = (await response.json()) as { document: { id: string; title: string }; chapters: { title: string }[] };
       expect(body.document.title).toBe(title);
-      expect(body.chapters.map((c) => c.title)).toEqual(['# Глава 1', '# الفصل 2']);
+      expect(body.chapters.map((c) => c.title)).toEqual(['Глава 1', 'الفصل 2']);
       const [row] = await h.db.sql<{ title: string }[]>`select title from documents where id = ${body.document.id}`;
       expect(row!.title).toBe(title);
     });
@@ -383,8 +383,11 @@ describe('503 unavailable when Redis is down', () => {
     h = await startTestHerald({ env: { REDIS_URL: redis.url } });
   });
   afterAll(async () => {
-    await redis?.stop();
+    // Redis comes back before Herald closes: with Redis gone, closing the worker role can wait on it
+    // indefinitely (reported separately), and this test is about the API, not about shutdown.
+    if (redis && !redis.running) await redis.restart();
     await h?.close();
+    await redis?.stop();
   });
 
   it('answers POST /api/documents with 503 and writes no document', async () => {
