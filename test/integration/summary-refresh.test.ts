@@ -12,20 +12,27 @@ import { manuscript, startTestHerald, type TestHerald } from '../support/herald.
 import { connectClient, waitForDocumentDone } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
 
-/** The builtin provider, counting summaries per text; texts containing HOLD wait until released. */
-function countingProvider(): AiProvider & { summarized: string[]; holding: number; release(): void } {
+/** The builtin provider, recording summaries; a text containing a held marker waits until the test releases it. */
+function countingProvider(): AiProvider & { summarized: string[]; holding: Map<string, number>; hold(marker: string): () => void } {
   const real = createBuiltinProvider();
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
+  const gates = new Map<string, Promise<void>>();
   const provider = {
     name: 'counting',
     summarized: [] as string[],
-    holding: 0,
-    release,
+    holding: new Map<string, number>(),
+    hold(marker: string) {
+      let release!: () => void;
+      gates.set(marker, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        gates.delete(marker);
+        release();
+      };
+    },
     async summarize(text: string, options?: { signal?: AbortSignal }) {
-      if (text.includes('HOLD')) {
-        provider.holding++;
-        await held;
+      for (const [marker, gate] of gates) {
+        if (!text.includes(marker)) continue;
+        provider.holding.set(marker, (provider.holding.get(marker) ?? 0) + 1);
+        await gate;
       }
       provider.summarized.push(text);
       return real.summarize(text, options);
@@ -52,8 +59,9 @@ describe('summary refresh on edit', () => {
     redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     queue = new Queue('chapters', { connection: redis, prefix: h.prefix });
   });
+  const releases: (() => void)[] = [];
   afterAll(async () => {
-    ai?.release();
+    for (const release of releases) release();
     await queue?.close();
     redis?.disconnect();
     await h?.close();
@@ -119,11 +127,13 @@ describe('summary refresh on edit', () => {
 
   it('never lets a job for older text overwrite the summary of a newer save', async () => {
     // Chapter 1's ingest job reads version 1 and is held inside the model call.
+    const release = ai.hold('HOLD');
+    releases.push(release);
     const { documentId, chapters } = await upload(h, 'rui', `# One\n\n${paragraph('storm')} HOLD.\n\n# Two\n\n${paragraph('harbour')}\n`);
     const chapterId = chapters[0]!.id;
     const client = await connectClient(h.url, await h.token('rui'));
     expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
-    await waitFor('the ingest job to be held in the model call', () => ai.holding === 1);
+    await waitFor('the ingest job to be held in the model call', () => ai.holding.get('HOLD') === 1);
 
     // A newer save and its refresh finish while the old job is still held.
     const fresh = paragraph('lighthouse');
@@ -131,7 +141,7 @@ describe('summary refresh on edit', () => {
     await waitFor('the refresh of version 2', () =>
       client.of(documentId).some((e) => e.name === 'artifact.refreshed' && (e.event as DocumentEvent<'artifact.refreshed'>).version === 2),
     );
-    ai.release();
+    release();
     await waitForDocumentDone(client, documentId);
 
     expect(await storedSummary(chapterId)).toMatchObject({ summary: summarizeText(fresh), chapter_version: 2 });
@@ -143,6 +153,27 @@ describe('summary refresh on edit', () => {
     expect(statuses.filter((s) => s.status === 'completed').map((s) => s.version)).toEqual([2]);
     const snapshot = (await (await h.api('rui', `/api/documents/${documentId}`)).json()) as { chapters: { id: string; summary: string; summary_version: number }[] };
     expect(snapshot.chapters.find((c) => c.id === chapterId)).toMatchObject({ summary: summarizeText(fresh), summary_version: 2 });
+    client.close();
+  });
+
+  it('keeps a save that lands while its refresh runs, and refreshes again with it afterwards', async () => {
+    const { documentId, chapters } = await upload(h, 'rui', manuscript(1));
+    const chapterId = chapters[0]!.id;
+    const client = await connectClient(h.url, await h.token('rui'));
+    expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
+    await waitForDocumentDone(client, documentId);
+
+    const release = ai.hold('PAUSE');
+    releases.push(release);
+    expect((await autosave(h, 'rui', chapterId, { base_version: 1, content: `${paragraph('storm')} PAUSE.`, op_id: randomUUID() })).status).toBe(200);
+    await waitFor('the refresh of version 2 to be running', () => ai.holding.get('PAUSE') === 1);
+    const last = paragraph('lighthouse');
+    expect((await autosave(h, 'rui', chapterId, { base_version: 2, content: last, op_id: randomUUID() })).status).toBe(200);
+    release();
+
+    await waitFor('the summary of version 3', async () => (await storedSummary(chapterId))?.chapter_version === 3, 15_000);
+    expect(await storedSummary(chapterId)).toMatchObject({ summary: summarizeText(last) });
+    expect((await refreshJobs(chapterId)).map((j) => (j.returnvalue as { version: number }).version).sort()).toEqual([2, 3]);
     client.close();
   });
 });
