@@ -5,12 +5,12 @@ import { pruneAutosaveOps } from '../sql/queries/autosave-ops.ts';
 import type { DocumentEventName, DocumentEventPayloads } from '../realtime/events.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import { jobIds, type JobName, type JobPayloads } from './contracts.ts';
-import type { JobQueues } from './queues.ts';
+import type { JobQueues, JobToEnqueue } from './queues.ts';
 
 export interface OutboxRelayOptions {
   sql: Sql;
-  queues: Pick<JobQueues, 'enqueue'>;
-  publisher: Pick<Publisher, 'publish'>;
+  queues: Pick<JobQueues, 'enqueueMany'>;
+  publisher: Pick<Publisher, 'publishMany'>;
   logger: Logger;
   /** Poll interval when no NOTIFY arrives, and the pause after a failed attempt (Redis down). */
   pollMs: number;
@@ -96,30 +96,25 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 }
 
 /**
- * One transaction: claim, relay in order, delete what was relayed. A row
- * that fails holds back the rest of its document (order), not the others;
- * an outage (every row would fail) ends the batch and is reported.
+ * One transaction: claim, relay, delete what was relayed. Fast path: every
+ * event of the batch in one pipeline (in id order), then every job (addBulk,
+ * in id order). An event never needs a later row, and a job is added only
+ * after every earlier event was published, so `package.essential` still
+ * precedes the full build. If the fast path fails for any reason but an
+ * outage, the batch is replayed row by row, so one bad row holds back only
+ * the rest of its document.
  */
 async function relayBatch(options: OutboxRelayOptions, batchSize: number): Promise<{ claimed: number; error?: unknown }> {
-  let failed: { row: OutboxRow; error: unknown } | undefined;
+  let outcome: RelayOutcome = { done: [] };
   const claimed = await options.sql.begin(async (tx) => {
     const rows = await claimOutbox(tx, batchSize);
-    const done: string[] = [];
-    const blocked = new Set<string>();
-    for (const row of rows) {
-      if (blocked.has(row.document_id)) continue;
-      try {
-        await relayRow(options, row);
-        done.push(row.id);
-      } catch (error) {
-        failed ??= { row, error };
-        blocked.add(row.document_id);
-        if (isOutage(error)) break;
-      }
-    }
-    await deleteOutbox(tx, done);
+    outcome = await relayAll(options, rows).catch((error: unknown) =>
+      isOutage(error) ? { done: [], failed: { row: rows[0]!, error } } : relayOneByOne(options, rows),
+    );
+    await deleteOutbox(tx, outcome.done);
     return rows.length;
   });
+  const { failed } = outcome as RelayOutcome;
   if (!failed) return { claimed };
   const message = (failed.error as Error)?.message ?? String(failed.error);
   await recordOutboxFailure(options.sql, failed.row.id, message).catch(() => {});
@@ -127,17 +122,66 @@ async function relayBatch(options: OutboxRelayOptions, batchSize: number): Promi
   return { claimed, error: failed.error };
 }
 
+interface RelayOutcome {
+  /** Ids relayed, to delete. */
+  done: string[];
+  /** The first row that failed. */
+  failed?: { row: OutboxRow; error: unknown };
+}
+
+async function relayAll(options: OutboxRelayOptions, rows: OutboxRow[]): Promise<RelayOutcome> {
+  const events = rows.filter((r) => r.kind === 'event');
+  const jobs = rows.filter((r) => r.kind === 'job');
+  if (events.length > 0) {
+    await options.publisher.publishMany(
+      events.map((r) => ({ documentId: r.document_id, name: r.name as DocumentEventName, payload: r.payload as DocumentEventPayloads[DocumentEventName] })),
+    );
+  }
+  const published = events.map((r) => r.id);
+  if (jobs.length === 0) return { done: published };
+  try {
+    await options.queues.enqueueMany(jobs.map(jobToEnqueue));
+    return { done: [...published, ...jobs.map((r) => r.id)] };
+  } catch (error) {
+    // The events are out: keep them done, retry only the jobs.
+    const rest = isOutage(error) ? { done: [], failed: { row: jobs[0]!, error } } : await relayOneByOne(options, jobs);
+    return { done: [...published, ...rest.done], ...(rest.failed && { failed: rest.failed }) };
+  }
+}
+
+async function relayOneByOne(options: OutboxRelayOptions, rows: OutboxRow[]): Promise<RelayOutcome> {
+  const outcome: RelayOutcome = { done: [] };
+  const blocked = new Set<string>();
+  for (const row of rows) {
+    if (blocked.has(row.document_id)) continue;
+    try {
+      await relayRow(options, row);
+      outcome.done.push(row.id);
+    } catch (error) {
+      outcome.failed ??= { row, error };
+      blocked.add(row.document_id);
+      if (isOutage(error)) break;
+    }
+  }
+  return outcome;
+}
+
+function jobToEnqueue(row: OutboxRow): JobToEnqueue {
+  return {
+    name: row.name as JobName,
+    payload: row.payload as JobPayloads[JobName],
+    // The row id makes the job id, so relaying the row twice adds the job once.
+    options: { ...row.options, jobId: (row.options.jobId as string | undefined) ?? jobIds.outbox(row.id) },
+  };
+}
+
 async function relayRow(options: OutboxRelayOptions, row: OutboxRow): Promise<void> {
   if (row.kind === 'event') {
     const name = row.name as DocumentEventName;
-    await options.publisher.publish(row.document_id, name, row.payload as DocumentEventPayloads[typeof name]);
+    await options.publisher.publishMany([{ documentId: row.document_id, name, payload: row.payload as DocumentEventPayloads[typeof name] }]);
     return;
   }
-  const name = row.name as JobName;
-  await options.queues.enqueue(name, row.payload as JobPayloads[typeof name], {
-    ...row.options,
-    jobId: (row.options.jobId as string | undefined) ?? jobIds.outbox(row.id),
-  });
+  await options.queues.enqueueMany([jobToEnqueue(row)]);
 }
 
 /** Redis refusing or unreachable: every later row would fail the same way. */

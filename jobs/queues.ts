@@ -40,11 +40,19 @@ export interface IngestRequest {
   requestId?: string;
 }
 
+export interface JobToEnqueue<N extends JobName = JobName> {
+  name: N;
+  payload: JobPayloads[N];
+  options?: JobsOptions;
+}
+
 /** The enqueue side of the job system, used by the API. */
 export interface JobQueues {
   /** One job per chapter and a finalize job that runs after all of them (a BullMQ flow). */
   enqueueIngest(request: IngestRequest): Promise<void>;
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: JobsOptions): Promise<string>;
+  /** Adds jobs in order, one round trip per queue (BullMQ addBulk); options override each job type's defaults. */
+  enqueueMany(jobs: JobToEnqueue[]): Promise<void>;
   /** Removes a document's jobs that have not started; running ones find their rows gone and stop. */
   cancelIngest(documentId: string, jobId: string, chapters: { id: string; version: number }[]): Promise<void>;
   queue(name: QueueName): Queue;
@@ -81,6 +89,15 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
     async enqueue(name, payload, options) {
       const job = await queue(JOB_QUEUE[name]).add(name, payload, { ...jobOptions(name, policy), ...options });
       return job.id!;
+    },
+    async enqueueMany(jobs) {
+      const byQueue = new Map<QueueName, JobToEnqueue[]>();
+      for (const job of jobs) byQueue.set(JOB_QUEUE[job.name], [...(byQueue.get(JOB_QUEUE[job.name]) ?? []), job]);
+      await Promise.all(
+        [...byQueue].map(([name, list]) =>
+          queue(name).addBulk(list.map((j) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } }))),
+        ),
+      );
     },
     async cancelIngest(documentId, jobId, chapters) {
       const chapterQueue = queue(JOB_QUEUE['chapter.process']);

@@ -1,9 +1,9 @@
 import type { Sql, TransactionSql } from '../sql/client.ts';
 import { isPgError } from '../sql/errors.ts';
 import { markArtifactsDirty, markRefreshPending, type ArtifactKey, type DirtyCount } from '../sql/queries/artifacts.ts';
-import { findAutosaveOp, insertAutosaveOp, type AutosaveAnswer } from '../sql/queries/autosave-ops.ts';
+import { findAutosaveContext, findAutosaveOp, insertAutosaveOp, type AutosaveAnswer } from '../sql/queries/autosave-ops.ts';
 import { insertChapterVersion } from '../sql/queries/chapter-versions.ts';
-import { compareAndSwapChapter, findChapterAccess, findChapterHead, type SavedChapter } from '../sql/queries/chapters.ts';
+import { compareAndSwapChapter, findChapterHead, type SavedChapter } from '../sql/queries/chapters.ts';
 import { addDocumentWords, type DocumentKind } from '../sql/queries/documents.ts';
 import { insertOutbox, type OutboxInsert } from '../sql/queries/outbox.ts';
 import { outboxEvent, outboxJob, summaryRefreshJob } from '../jobs/outbox.ts';
@@ -39,21 +39,28 @@ export interface AutosaveRequest {
  * @throws AppError not_found (no access) or forbidden (a viewer).
  */
 export async function applyAutosave(deps: AutosaveDeps, request: AutosaveRequest): Promise<AutosaveAnswer> {
-  const access = await findChapterAccess(deps.sql, request.chapterId, request.userId);
-  if (!access) throw notFound();
-  if (access.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
-  const first = await findAutosaveOp(deps.sql, request.userId, request.opId);
-  if (first) return first;
-  try {
-    return await deps.sql.begin((tx) => saveInTransaction(tx, deps.freshness, request, access.kind));
-  } catch (error) {
-    // A concurrent request with the same op_id committed first: answer as it did.
-    if (!isPgError(error, 'uniqueViolation', 'autosave_ops_pkey')) throw error;
-    const replay = await findAutosaveOp(deps.sql, request.userId, request.opId);
-    if (!replay) throw error;
-    return replay;
+  const context = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
+  if (!context) throw notFound();
+  if (context.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
+  if (context.answer) return context.answer;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.sql.begin((tx) => saveInTransaction(tx, deps.freshness, request, context.kind));
+    } catch (error) {
+      // A concurrent request with the same op_id committed first: answer as it did.
+      if (isPgError(error, 'uniqueViolation', 'autosave_ops_pkey')) {
+        const replay = await findAutosaveOp(deps.sql, request.userId, request.opId);
+        if (replay) return replay;
+      }
+      // Saves lock rows in one order, but a rare crossing with a package build may still deadlock: nothing was written, so try again.
+      const transient = isPgError(error, 'deadlockDetected') || isPgError(error, 'serializationFailure');
+      if (!transient || attempt >= MAX_ATTEMPTS) throw error;
+    }
   }
 }
+
+/** Transaction attempts per save when PostgreSQL reports a deadlock. */
+const MAX_ATTEMPTS = 3;
 
 async function saveInTransaction(
   tx: TransactionSql,

@@ -69,6 +69,8 @@ export function toErrorResponse(error: unknown, c: Context, logger: Logger): Res
     error: { code, message, ...(details !== undefined && { details }) },
   });
   const known = error instanceof AppError ? error : fromPgError(error);
+  // A mapped database error of the server's own making (a race, a timeout) is worth a log line.
+  if (known && known !== error && known.status >= 409) logger.warn({ err: error, requestId: c.get('requestId') }, 'database error answered as ' + known.code);
   if (known) return c.json(body(known.code, known.message, known.details), known.status);
   if (error instanceof HTTPException) {
     if (error.status === 400 && /JSON/i.test(error.message)) {

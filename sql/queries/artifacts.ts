@@ -55,6 +55,8 @@ export async function markRefreshPending(tx: TransactionSql, documentId: string,
     insert into artifacts as a (document_id, kind, name, refresh_pending)
     select ${documentId}, kind, name, true
     from unnest(${tx.array(keys.map((k) => k.kind))}::text[], ${tx.array(keys.map((k) => k.name))}::text[]) as t(kind, name)
+    -- One lock order for every transaction: two saves crossing thresholds of the same characters never deadlock.
+    order by kind, name
     on conflict (document_id, kind, name) do update set refresh_pending = true
     where not a.refresh_pending
     returning kind, name`;
@@ -69,7 +71,9 @@ export interface StoredArtifact extends ArtifactKey {
 /**
  * Stores freshly built artifacts and resets their staleness: dirty marks of
  * chapter versions the build saw are removed (a save that landed during the
- * build stays dirty), and the pending flag is cleared.
+ * build stays dirty), and the pending flag is cleared. Dirty marks first,
+ * artifact rows second, the same order autosave locks them in, so the two
+ * never deadlock.
  */
 export async function storeArtifacts(tx: TransactionSql, documentId: string, artifacts: StoredArtifact[]): Promise<void> {
   if (artifacts.length === 0) return;
@@ -78,16 +82,17 @@ export async function storeArtifacts(tx: TransactionSql, documentId: string, art
   const contents = tx.array(artifacts.map((a) => JSON.stringify(a.content)));
   const sources = tx.array(artifacts.map((a) => JSON.stringify(a.sourceVersions)));
   await tx`
-    insert into artifacts as a (document_id, kind, name, content, source_versions, refresh_pending, refreshed_at)
-    select ${documentId}, kind, name, content::jsonb, sources::jsonb, false, now()
-    from unnest(${kinds}::text[], ${names}::text[], ${contents}::text[], ${sources}::text[]) as t(kind, name, content, sources)
-    on conflict (document_id, kind, name) do update set
-      content = excluded.content, source_versions = excluded.source_versions, refresh_pending = false, refreshed_at = now()`;
-  await tx`
     delete from artifact_dirty d
     using unnest(${kinds}::text[], ${names}::text[], ${sources}::text[]) as t(kind, name, sources)
     where d.document_id = ${documentId} and d.kind = t.kind and d.name = t.name
       and d.version <= coalesce((t.sources::jsonb ->> d.chapter_id::text)::int, 0)`;
+  await tx`
+    insert into artifacts as a (document_id, kind, name, content, source_versions, refresh_pending, refreshed_at)
+    select ${documentId}, kind, name, content::jsonb, sources::jsonb, false, now()
+    from unnest(${kinds}::text[], ${names}::text[], ${contents}::text[], ${sources}::text[]) as t(kind, name, content, sources)
+    order by kind, name
+    on conflict (document_id, kind, name) do update set
+      content = excluded.content, source_versions = excluded.source_versions, refresh_pending = false, refreshed_at = now()`;
 }
 
 /** Clears the pending flag after a refresh that found nothing to build (so the next crossing queues one again). */

@@ -9,6 +9,27 @@ export interface AutosaveAnswer {
   body: Record<string, unknown>;
 }
 
+/** What an autosave needs before it writes: the chapter's document and kind, the user's access, and any earlier answer to this op_id. */
+export interface AutosaveContext {
+  document_id: string;
+  kind: 'book' | 'screenplay';
+  access: 'owner' | 'editor' | 'viewer';
+  answer: AutosaveAnswer | null;
+}
+
+/** One round trip: undefined when the chapter is missing or not shared with the user. */
+export async function findAutosaveContext(sql: Sql, chapterId: string, userId: string, opId: string): Promise<AutosaveContext | undefined> {
+  const [row] = await sql<AutosaveContext[]>`
+    select c.document_id, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
+           (select jsonb_build_object('status', o.status, 'body', o.body) from autosave_ops o
+             where o.user_id = ${userId} and o.op_id = ${opId}) as answer
+    from chapters c
+    join documents d on d.id = c.document_id
+    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  return row;
+}
+
 /** The stored answer to the user's operation, if any. */
 export async function findAutosaveOp(sql: Sql, userId: string, opId: string): Promise<AutosaveAnswer | undefined> {
   const [row] = await sql<AutosaveAnswer[]>`

@@ -57,21 +57,6 @@ export async function listChapterKeys(sql: Sql, documentId: string): Promise<{ i
     select id, version from chapters where document_id = ${documentId} order by index`;
 }
 
-/** A chapter's document and kind with the user's access to it; undefined when missing or not shared with them. */
-export async function findChapterAccess(
-  sql: Sql,
-  chapterId: string,
-  userId: string,
-): Promise<{ document_id: string; kind: DocumentRow['kind']; access: 'owner' | 'editor' | 'viewer' } | undefined> {
-  const [row] = await sql<{ document_id: string; kind: DocumentRow['kind']; access: 'owner' | 'editor' | 'viewer' }[]>`
-    select c.document_id, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access
-    from chapters c
-    join documents d on d.id = c.document_id
-    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
-    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
-  return row;
-}
-
 /** A chapter as an accepted save leaves it, with the word count it had before. */
 export interface SavedChapter {
   id: string;
