@@ -3,7 +3,8 @@
  * each a different user on a different chapter of one document, each saving
  * every `thinkMs` (an editor's autosave cadence, compressed), with a single
  * editor alone on the same Herald as the baseline. Run with
- * `npx tsx test/bench/autosave.ts [--quick]`.
+ * `npx tsx test/bench/autosave.ts [--quick] [--editors=50] [--saves=30] [--think=1000]`.
+ * The load generator runs in the same process as Herald, on the same cores.
  */
 import type { Role } from '../../server/config.ts';
 import { countOutbox } from '../../sql/queries/outbox.ts';
@@ -55,7 +56,7 @@ async function measure(ctx: BenchContext, roles: Role[], options: AutosaveBenchO
     const drainMs = performance.now() - drainStarted;
 
     const latency = summarize(together);
-    const setup = `${options.editors} editors (users) on ${options.editors} chapters of one document, ~${options.wordsPerChapter} words each, a save every ${options.thinkMs} ms, ${options.savesPerEditor} saves each; roles ${roles.join('+')}`;
+    const setup = `${options.editors} editors (users) on ${options.editors} chapters of one document, ~${options.wordsPerChapter} words each, a save every ${options.thinkMs} ms ±20% (random phase), ${options.savesPerEditor} saves each; roles ${roles.join('+')}`;
     return [
       {
         figure: '5. Autosave latency',
@@ -82,6 +83,8 @@ interface Editor {
 /** One editor typing: each save appends a sentence to the chapter, on the version the last save returned. */
 async function editSession(url: string, editor: Editor, saves: number, thinkMs: number): Promise<number[]> {
   const samples: number[] = [];
+  // Editors are not in lockstep: each starts at a random point of the cadence and drifts by ±20%.
+  await pause(Math.random() * thinkMs);
   for (let i = 0; i < saves; i++) {
     editor.text += ` The editor added sentence ${editor.version} about the harbour.`;
     const started = performance.now();
@@ -95,7 +98,7 @@ async function editSession(url: string, editor: Editor, saves: number, thinkMs: 
     if (res.status !== 200) throw new Error(`autosave answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
     editor.version = body.chapter!.version;
     samples.push(elapsed);
-    await pause(thinkMs - elapsed);
+    await pause(thinkMs * (0.8 + Math.random() * 0.4) - elapsed);
   }
   return samples;
 }
@@ -107,7 +110,13 @@ async function chapterText(ctx: BenchContext, chapterId: string): Promise<string
 
 if (isMain(import.meta.url)) {
   const quick = process.argv.includes('--quick');
+  const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
   runStandalone('autosave', (ctx) =>
-    benchAutosave(ctx, { editors: 50, savesPerEditor: quick ? 10 : 40, thinkMs: 200, wordsPerChapter: 500 }),
+    benchAutosave(ctx, {
+      editors: arg('editors', 50),
+      savesPerEditor: arg('saves', quick ? 10 : 30),
+      thinkMs: arg('think', 1000),
+      wordsPerChapter: 500,
+    }),
   );
 }
