@@ -8,60 +8,6 @@ export interface ArtifactKey {
   name: string;
 }
 
-export interface DirtyCount extends ArtifactKey {
-  /** Distinct chapters saved since the artifact was last built, this save included. */
-  dirty_count: number;
-  /** A refresh is already queued. */
-  refresh_pending: boolean;
-}
-
-/**
- * Marks the chapter dirty for each artifact (one row per artifact and
- * chapter, so saves of different chapters never contend) and returns each
- * artifact's dirty count. The count is the committed rows of other chapters
- * plus this one, so two concurrent saves may both see one short of a
- * threshold; the next save then crosses it.
- */
-export async function markArtifactsDirty(
-  tx: TransactionSql,
-  save: { documentId: string; chapterId: string; version: number; artifacts: ArtifactKey[] },
-): Promise<DirtyCount[]> {
-  if (save.artifacts.length === 0) return [];
-  const kinds = tx.array(save.artifacts.map((a) => a.kind));
-  const names = tx.array(save.artifacts.map((a) => a.name));
-  return tx<DirtyCount[]>`
-    with marks as (
-      select kind, name from unnest(${kinds}::text[], ${names}::text[]) as t(kind, name)
-    ), marked as (
-      insert into artifact_dirty (document_id, kind, name, chapter_id, version)
-      select ${save.documentId}, kind, name, ${save.chapterId}, ${save.version} from marks
-      on conflict (document_id, kind, name, chapter_id) do update set version = greatest(artifact_dirty.version, excluded.version)
-      returning kind
-    )
-    -- marked always runs (data-modifying CTEs do); the count below cannot see its rows, hence the + 1.
-    select m.kind, m.name,
-           (select count(*) from artifact_dirty d
-             where d.document_id = ${save.documentId} and d.kind = m.kind and d.name = m.name
-               and d.chapter_id <> ${save.chapterId})::int + 1 as dirty_count,
-           coalesce(a.refresh_pending, false) as refresh_pending
-    from marks m
-    left join artifacts a on a.document_id = ${save.documentId} and a.kind = m.kind and a.name = m.name`;
-}
-
-/** Flags the artifacts as having a refresh queued; returns those this call flagged (not already pending). */
-export async function markRefreshPending(tx: TransactionSql, documentId: string, keys: ArtifactKey[]): Promise<ArtifactKey[]> {
-  if (keys.length === 0) return [];
-  return tx<ArtifactKey[]>`
-    insert into artifacts as a (document_id, kind, name, refresh_pending)
-    select ${documentId}, kind, name, true
-    from unnest(${tx.array(keys.map((k) => k.kind))}::text[], ${tx.array(keys.map((k) => k.name))}::text[]) as t(kind, name)
-    -- One lock order for every transaction: two saves crossing thresholds of the same characters never deadlock.
-    order by kind, name
-    on conflict (document_id, kind, name) do update set refresh_pending = true
-    where not a.refresh_pending
-    returning kind, name`;
-}
-
 export interface StoredArtifact extends ArtifactKey {
   content: Record<string, unknown>;
   /** chapter id → version the content was built from */

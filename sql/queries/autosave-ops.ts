@@ -12,6 +12,8 @@ export interface AutosaveAnswer {
 /** What an autosave needs before it writes: the chapter's document and kind, the user's access, and any earlier answer to this op_id. */
 export interface AutosaveContext {
   document_id: string;
+  index: number;
+  title: string;
   kind: 'book' | 'screenplay';
   access: 'owner' | 'editor' | 'viewer';
   answer: AutosaveAnswer | null;
@@ -20,7 +22,7 @@ export interface AutosaveContext {
 /** One round trip: undefined when the chapter is missing or not shared with the user. */
 export async function findAutosaveContext(sql: Sql, chapterId: string, userId: string, opId: string): Promise<AutosaveContext | undefined> {
   const [row] = await sql<AutosaveContext[]>`
-    select c.document_id, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
+    select c.document_id, c.index, c.title, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
            (select jsonb_build_object('status', o.status, 'body', o.body) from autosave_ops o
              where o.user_id = ${userId} and o.op_id = ${opId}) as answer
     from chapters c

@@ -57,38 +57,6 @@ export async function listChapterKeys(sql: Sql, documentId: string): Promise<{ i
     select id, version from chapters where document_id = ${documentId} order by index`;
 }
 
-/** A chapter as an accepted save leaves it, with the word count it had before. */
-export interface SavedChapter {
-  id: string;
-  document_id: string;
-  index: number;
-  title: string;
-  version: number;
-  word_count: number;
-  previous_word_count: number;
-  updated_at: Date;
-}
-
-/**
- * Compare-and-swap in one statement: writes the text and bumps the version
- * only if the chapter is still at `baseVersion`; undefined otherwise (a
- * concurrent save won, or the chapter is gone). The self-join reads the
- * row's old word count: if the row changed meanwhile, its version did too,
- * and nothing is written.
- */
-export async function compareAndSwapChapter(
-  tx: TransactionSql,
-  save: { id: string; baseVersion: number; content: string; wordCount: number },
-): Promise<SavedChapter | undefined> {
-  const [row] = await tx<SavedChapter[]>`
-    update chapters c
-    set content = ${save.content}, word_count = ${save.wordCount}, version = c.version + 1, updated_at = now()
-    from chapters old
-    where c.id = ${save.id} and c.version = ${save.baseVersion} and old.id = c.id
-    returning c.id, c.document_id, c.index, c.title, c.version, c.word_count, old.word_count as previous_word_count, c.updated_at`;
-  return row;
-}
-
 /** The chapter's current version and text, for a conflict answer. */
 export async function findChapterHead(sql: Sql | TransactionSql, id: string): Promise<{ version: number; content: string } | undefined> {
   const [row] = await sql<{ version: number; content: string }[]>`select version, content from chapters where id = ${id}`;

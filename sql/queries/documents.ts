@@ -126,8 +126,3 @@ export async function countOutcomes(sql: Sql, documentIds: string[]): Promise<Ma
     group by c.document_id`;
   return new Map(rows.map(({ document_id, ...counts }) => [document_id, counts]));
 }
-
-/** Adds a save's word-count change to its document. */
-export async function addDocumentWords(tx: TransactionSql, id: string, delta: number): Promise<void> {
-  await tx`update documents set word_count = greatest(word_count + ${delta}, 0), updated_at = now() where id = ${id}`;
-}
