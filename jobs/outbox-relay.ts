@@ -1,3 +1,4 @@
+import { setTimeout as pause } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { claimOutbox, deleteOutbox, OUTBOX_CHANNEL, recordOutboxFailure, type OutboxRow } from '../sql/queries/outbox.ts';
@@ -25,6 +26,8 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
+/** How long a wake-up waits for more rows before relaying. */
+const COALESCE_MS = 5;
 /** Autosave answers are pruned this often. */
 const HOUSEKEEPING_MS = 10 * 60_000;
 
@@ -51,7 +54,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const wake = () => {
     if (stopped) return;
     wanted = true;
-    running ??= loop().finally(() => (running = undefined));
+    // A few ms of coalescing: under load, one batch carries many saves' rows
+    // (one pipeline, one addBulk) instead of one transaction per save.
+    running ??= pause(COALESCE_MS)
+      .then(loop)
+      .finally(() => (running = undefined));
   };
 
   const loop = async () => {
