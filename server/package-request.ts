@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../sql/client.ts';
-import { loadDocumentTexts } from '../sql/queries/chapters.ts';
+import { listUndigestedChapters, loadPackageFacts, upsertDigests } from '../sql/queries/chapter-digests.ts';
+import { findDocument } from '../sql/queries/documents.ts';
 import { findAccess } from '../sql/queries/members.ts';
 import { insertOutbox } from '../sql/queries/outbox.ts';
 import { storeEssentialPackage } from '../sql/queries/packages.ts';
-import { buildEssentialPackage, type EssentialPackage } from '../jobs/package/essential.ts';
+import { buildEssentialPackage, digestChapter, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
 import { forbidden, notFound } from './errors.ts';
 
@@ -29,10 +30,9 @@ export async function requestPackage(sql: Sql, request: PackageRequest): Promise
   const access = await findAccess(sql, documentId, userId);
   if (!access) throw notFound();
   if (access === 'viewer') throw forbidden('Viewers cannot build packages.');
-  const source = await loadDocumentTexts(sql, documentId);
-  if (!source) throw notFound();
-  const pkg = buildEssentialPackage(source, new Date());
-  const sourceVersions = Object.fromEntries(source.chapters.map((c) => [c.id, c.version]));
+  const facts = await loadFacts(sql, documentId);
+  const pkg = buildEssentialPackage(facts, new Date());
+  const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
   const { jobId, started } = await sql.begin(async (tx) => {
     const build = await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions, newJobId: randomUUID() });
     await insertOutbox(tx, [
@@ -44,4 +44,21 @@ export async function requestPackage(sql: Sql, request: PackageRequest): Promise
     return build;
   });
   return { package: pkg, jobId, started };
+}
+
+/**
+ * The package facts from stored rows: chapters whose current version has no
+ * digest yet (new or edited since the last package) are digested first, so
+ * only their text is read; everything else comes merged from PostgreSQL.
+ */
+async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
+  const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
+  if (!document) throw notFound();
+  await upsertDigests(
+    sql,
+    undigested.map((c) => ({ chapterId: c.id, version: c.version, ...digestChapter(c.content, document.kind) })),
+  );
+  const facts = await loadPackageFacts(sql, documentId);
+  if (!facts) throw notFound();
+  return { ...facts, document: { id: facts.document.id, title: facts.document.title, kind: facts.document.kind } };
 }

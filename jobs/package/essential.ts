@@ -1,4 +1,4 @@
-import { extractCharacters, mergeMentions, type CharacterMentions, type TextKind } from '../text/characters.ts';
+import { mergeNameStats, nameStats, rankCharacters, type CharacterMentions, type NameStat, type TextKind } from '../text/characters.ts';
 
 /**
  * The essential package: everything a reader's card needs that stored data
@@ -22,10 +22,24 @@ export interface EssentialPackage {
   built_at: string;
 }
 
-/** What the builder reads: the document and its chapters, in order. */
-export interface PackageSource {
+/**
+ * What the package needs from one chapter's text, computed once per chapter
+ * version and stored, so a package request reads no chapter text at all.
+ */
+export interface ChapterDigest {
+  /** The chapter's first paragraph of prose ('' when it has none). */
+  opening: string;
+  names: NameStat[];
+}
+
+/** What the builder reads: the document, its chapters in order, and their digests merged. */
+export interface PackageFacts {
   document: { id: string; title: string; kind: TextKind };
-  chapters: { id: string; index: number; title: string; content: string; word_count: number; version: number }[];
+  chapters: { id: string; index: number; title: string; word_count: number; version: number }[];
+  /** The first non-empty chapter opening, in chapter order. */
+  opening: string;
+  /** The chapters' name statistics, merged. */
+  names: NameStat[];
 }
 
 /** Average adult silent reading speed (Brysbaert 2019: 238 wpm for non-fiction, 260 for fiction). */
@@ -36,10 +50,10 @@ export const TOP_CHARACTERS = 10;
 /**
  * Builds the essential package.
  *
- * @example buildEssentialPackage({ document: { id, title: 'T', kind: 'book' }, chapters: [...] }, new Date())
+ * @example buildEssentialPackage(factsFromTexts({ document, chapters }), new Date())
  */
-export function buildEssentialPackage(source: PackageSource, now: Date): EssentialPackage {
-  const { document, chapters } = source;
+export function buildEssentialPackage(facts: PackageFacts, now: Date): EssentialPackage {
+  const { document, chapters } = facts;
   const wordCount = chapters.reduce((n, c) => n + c.word_count, 0);
   return {
     stage: 'essential',
@@ -50,36 +64,51 @@ export function buildEssentialPackage(source: PackageSource, now: Date): Essenti
     reading_minutes: wordCount === 0 ? 0 : Math.max(1, Math.round(wordCount / READING_WORDS_PER_MINUTE)),
     chapter_count: chapters.length,
     chapters: chapters.map((c) => ({ id: c.id, index: c.index, title: c.title, version: c.version })),
-    description: openingParagraph(chapters.map((c) => c.content)),
-    characters: topCharacters(chapters.map((c) => c.content), document.kind),
+    description: capAtWord(facts.opening, DESCRIPTION_MAX_CHARS),
+    characters: rankCharacters(facts.names, document.kind, TOP_CHARACTERS),
     built_at: now.toISOString(),
   };
 }
 
-/**
- * The document's characters, most mentioned first. Screenplay cues are found
- * per chapter (a cue is local); prose names are judged over the whole text,
- * so a name that recurs across chapters counts even if once per chapter.
- */
+/** One chapter's digest. */
+export function digestChapter(content: string, kind: TextKind): ChapterDigest {
+  return { opening: openingParagraph(content), names: nameStats(content, kind) };
+}
+
+/** The facts from chapter texts in memory (what the stored digests give, computed on the spot). */
+export function factsFromTexts(source: {
+  document: PackageFacts['document'];
+  chapters: (PackageFacts['chapters'][number] & { content: string })[];
+}): PackageFacts {
+  const digests = source.chapters.map((c) => digestChapter(c.content, source.document.kind));
+  return {
+    document: source.document,
+    chapters: source.chapters,
+    opening: digests.find((d) => d.opening !== '')?.opening ?? '',
+    names: mergeNameStats(digests.map((d) => d.names)),
+  };
+}
+
+/** The document's characters from chapter texts, most mentioned first. */
 export function topCharacters(contents: string[], kind: TextKind, limit = TOP_CHARACTERS): CharacterMentions[] {
-  if (kind === 'screenplay') return mergeMentions(contents.map((c) => extractCharacters(c, kind, Infinity)), limit);
-  return extractCharacters(contents.join('\n\n'), kind, limit);
+  return rankCharacters(mergeNameStats(contents.map((c) => nameStats(c, kind))), kind, limit);
 }
 
 /**
- * The first paragraph of prose: skips headings, scene headings, all-caps
- * lines (cues, transitions) and blank lines; whitespace collapsed.
+ * A text's first paragraph of prose: skips headings, scene headings,
+ * all-caps lines (cues, transitions) and blank lines; whitespace collapsed;
+ * at most OPENING_MAX_CHARS (stored per chapter, cut again for the package).
  */
-export function openingParagraph(contents: string[], maxChars = DESCRIPTION_MAX_CHARS): string {
-  for (const content of contents) {
-    for (const paragraph of content.split(/\n[ \t]*\n/)) {
-      const lines = paragraph.split('\n').filter((line) => isProseLine(line));
-      const text = lines.join(' ').replace(/\s+/g, ' ').trim();
-      if (/\p{Ll}/u.test(text)) return capAtWord(text, maxChars);
-    }
+export function openingParagraph(content: string): string {
+  for (const paragraph of content.split(/\n[ \t]*\n/)) {
+    const lines = paragraph.split('\n').filter((line) => isProseLine(line));
+    const text = lines.join(' ').replace(/\s+/g, ' ').trim();
+    if (/\p{Ll}/u.test(text)) return capAtWord(text, OPENING_MAX_CHARS);
   }
   return '';
 }
+
+const OPENING_MAX_CHARS = 1000;
 
 function isProseLine(line: string): boolean {
   const t = line.trim();
@@ -89,7 +118,7 @@ function isProseLine(line: string): boolean {
 }
 
 /** Cuts at the last space before `max` and marks the cut with `…`. */
-function capAtWord(text: string, max: number): string {
+export function capAtWord(text: string, max: number): string {
   if (text.length <= max) return text;
   const space = text.lastIndexOf(' ', max - 1);
   const cut = space > max / 2 ? space : max - 1;

@@ -3,7 +3,7 @@ import type { StoredArtifact } from '../../sql/queries/artifacts.ts';
 import type { AiProvider } from '../ai/provider.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
 import type { TextKind } from '../text/characters.ts';
-import { buildEssentialPackage, topCharacters, type EssentialPackage } from './essential.ts';
+import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';
 
 /** The document-level summary, built from the chapter summaries. */
 export interface OutlineContent {
@@ -47,7 +47,7 @@ const CHARACTER_CONTEXT_CHARS = 8000;
  * parallel: one for the outline, one per character.
  */
 export async function buildFullPackage(ai: AiProvider, source: FullPackageSource, signal?: AbortSignal) {
-  const essential = buildEssentialPackage(source, new Date());
+  const essential = buildEssentialPackage(factsFromTexts(source), new Date());
   const names = topCharacters(source.chapters.map((c) => c.content), source.document.kind, SHEET_CHARACTERS).map((c) => c.name);
   const [outline, ...sheets] = await Promise.all([
     buildOutline(ai, source.chapters, signal),

@@ -1,3 +1,5 @@
+import { STOPWORDS } from '../ai/builtin.ts';
+
 /**
  * Finds the characters a text mentions, without AI: pure and deterministic,
  * used by autosave (which character sheets a save makes dirty), by the
@@ -11,6 +13,12 @@
  *   least once away from the start of a sentence, and never appears in lower
  *   case in the same text (so "Storm" at a sentence start is not a name when
  *   "storm" occurs too). Honorifics (`Mr.`, `Dr.`) are skipped.
+ *
+ * Both rules work on per-text statistics (`nameStats`) that merge by
+ * summing, so a document's characters can be computed from stored
+ * per-chapter statistics without reading its text again. Over several
+ * texts, "in lower case" means in lower case in a text that also has it
+ * capitalised.
  */
 export type TextKind = 'book' | 'screenplay';
 
@@ -35,6 +43,17 @@ const NEVER_NAMES = new Set(
     .split(/\s+/),
 );
 
+/** How one text uses a capitalised word: mergeable across texts by summing (and OR-ing `lower`). */
+export interface NameStat {
+  name: string;
+  /** Occurrences. */
+  total: number;
+  /** Occurrences away from a sentence start (screenplays: every mention). */
+  mid: number;
+  /** The word also occurs in lower case. */
+  lower: boolean;
+}
+
 /**
  * The characters of one text, most mentioned first (ties by name), at most
  * `limit`. Screenplays use cues (plus mentions in action lines); prose uses
@@ -44,20 +63,50 @@ const NEVER_NAMES = new Set(
  * // → [{ name: 'Mara', mentions: 1 }, { name: 'Tomas', mentions: 1 }]
  */
 export function extractCharacters(text: string, kind: TextKind, limit = MAX_CHARACTERS_PER_TEXT): CharacterMentions[] {
-  const counts = kind === 'screenplay' ? screenplayCharacters(text) : proseCharacters(text);
-  return rankMentions(counts, limit);
+  return rankCharacters(nameStats(text, kind), kind, limit);
 }
 
-/** Sums mention counts over several texts' results and ranks them. */
-export function mergeMentions(parts: Iterable<CharacterMentions[]>, limit: number): CharacterMentions[] {
-  const total = new Map<string, number>();
-  for (const list of parts) for (const { name, mentions } of list) total.set(name, (total.get(name) ?? 0) + mentions);
-  return rankMentions(total, limit);
+/**
+ * The statistics the character rules need from one text. Prose: every
+ * capitalised word but function words, honorifics and calendar words;
+ * screenplays: every cue name.
+ */
+export function nameStats(text: string, kind: TextKind): NameStat[] {
+  if (kind === 'screenplay') {
+    return [...screenplayCharacters(text)].map(([name, mentions]) => ({ name, total: mentions, mid: mentions, lower: false }));
+  }
+  const lowered = lowerCaseWords(text);
+  const stats: NameStat[] = [];
+  for (const [word, seen] of countNameWords(text)) {
+    if (NEVER_NAMES.has(word) || HONORIFICS.has(word) || STOPWORDS.has(word.toLowerCase())) continue;
+    stats.push({ name: word, total: seen.total, mid: seen.midSentence, lower: lowered.has(word.toLowerCase()) });
+  }
+  return stats;
 }
 
-function rankMentions(counts: Map<string, number>, limit: number): CharacterMentions[] {
-  return [...counts]
-    .map(([name, mentions]) => ({ name, mentions }))
+/** Sums several texts' statistics name by name. */
+export function mergeNameStats(parts: Iterable<readonly NameStat[]>): NameStat[] {
+  const merged = new Map<string, NameStat>();
+  for (const list of parts) {
+    for (const s of list) {
+      const m = merged.get(s.name);
+      if (m) {
+        m.total += s.total;
+        m.mid += s.mid;
+        m.lower ||= s.lower;
+      } else {
+        merged.set(s.name, { ...s });
+      }
+    }
+  }
+  return [...merged.values()];
+}
+
+/** Applies the rules to (merged) statistics: the characters, most mentioned first (ties by name). */
+export function rankCharacters(stats: readonly NameStat[], kind: TextKind, limit: number): CharacterMentions[] {
+  const names = kind === 'screenplay' ? stats : stats.filter((s) => s.total >= 2 && s.mid > 0 && !s.lower);
+  return names
+    .map((s) => ({ name: s.name, mentions: s.total }))
     .sort((a, b) => b.mentions - a.mentions || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .slice(0, limit);
 }
@@ -97,17 +146,6 @@ function isDialogue(line: string | undefined): boolean {
   if (line === undefined || line.trim() === '') return false;
   const trimmed = line.trim();
   return !SCENE_HEADING.test(trimmed) && !(CUE_LINE.test(line) && !trimmed.startsWith('('));
-}
-
-function proseCharacters(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  const lowered = lowerCaseWords(text);
-  for (const [word, seen] of countNameWords(text)) {
-    if (seen.total < 2 || seen.midSentence === 0) continue;
-    if (lowered.has(word.toLowerCase()) || NEVER_NAMES.has(word) || HONORIFICS.has(word)) continue;
-    counts.set(word, seen.total);
-  }
-  return counts;
 }
 
 interface Seen {

@@ -46,6 +46,17 @@ create table packages (
   updated_at        timestamptz not null default now()
 );
 
+-- What the essential package needs from a chapter's text (its opening paragraph, its
+-- capitalised names with counts), computed once per chapter version, so a package request
+-- over a long manuscript reads no chapter text.
+create table chapter_digests (
+  chapter_id uuid primary key references chapters (id) on delete cascade,
+  version    integer not null,
+  opening    text not null,
+  -- [{name, total, mid, lower}], see jobs/text/characters.ts nameStats
+  names      jsonb not null
+);
+
 -- AI artifacts that span chapters: the outline (name '') and one sheet per character.
 create table artifacts (
   document_id     uuid not null references documents (id) on delete cascade,

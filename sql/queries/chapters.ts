@@ -73,19 +73,6 @@ export interface ChapterText {
   version: number;
 }
 
-/** The document and its chapters' texts in order; undefined when the document is gone. */
-export async function loadDocumentTexts(
-  sql: Sql,
-  documentId: string,
-): Promise<{ document: DocumentRow; chapters: ChapterText[] } | undefined> {
-  const [[document], chapters] = await Promise.all([
-    sql<DocumentRow[]>`select * from documents where id = ${documentId}`,
-    sql<ChapterText[]>`
-      select id, index, title, content, word_count, version from chapters where document_id = ${documentId} order by index`,
-  ]);
-  return document && { document, chapters };
-}
-
 /** A chapter's text with its stored summary, for the full package and the outline. */
 export interface ChapterWithSummary extends ChapterText {
   status: 'queued' | 'processing' | 'completed' | 'failed';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractCharacters, mergeMentions } from '../../jobs/text/characters.ts';
+import { extractCharacters, mergeNameStats, nameStats, rankCharacters } from '../../jobs/text/characters.ts';
 
 const names = (list: { name: string }[]) => list.map((c) => c.name);
 
@@ -75,9 +75,26 @@ describe('extractCharacters: prose', () => {
   });
 });
 
-describe('mergeMentions', () => {
-  it('sums mentions across texts and ranks by total, then name', () => {
-    const merged = mergeMentions([[{ name: 'Ann', mentions: 2 }, { name: 'Bo', mentions: 1 }], [{ name: 'Bo', mentions: 2 }, { name: 'Cy', mentions: 3 }]], 2);
-    expect(merged).toEqual([{ name: 'Bo', mentions: 3 }, { name: 'Cy', mentions: 3 }]);
+describe('nameStats, mergeNameStats, rankCharacters', () => {
+  it('gives per-text statistics that merge into the same answer as the whole text', () => {
+    const parts = ['Mara lit the lamp. Later Mara slept.', 'At dawn Tomas woke. Tomas and Mara rowed out.', 'A storm came. Storm clouds hid Tomas.'];
+    const merged = rankCharacters(mergeNameStats(parts.map((p) => nameStats(p, 'book'))), 'book', 10);
+    expect(merged).toEqual([
+      { name: 'Mara', mentions: 3 },
+      { name: 'Tomas', mentions: 3 },
+    ]);
+    expect(merged).toEqual(extractCharacters(parts.join('\n\n'), 'book'));
+  });
+
+  it('counts a name once per text it is mentioned in, never a lower-case word', () => {
+    const stats = nameStats('The Storm broke. We feared the storm, said Ann to Ann.', 'book');
+    expect(stats.find((s) => s.name === 'Storm')).toMatchObject({ total: 1, lower: true });
+    expect(stats.find((s) => s.name === 'Ann')).toEqual({ name: 'Ann', total: 2, mid: 2, lower: false });
+    expect(stats.find((s) => s.name === 'The')).toBeUndefined();
+  });
+
+  it('ranks screenplay cues without the recurrence rule', () => {
+    const stats = mergeNameStats([nameStats('BO\nHi.\n', 'screenplay'), nameStats('CY\nYo.\n\nBO\nHey.\n', 'screenplay')]);
+    expect(rankCharacters(stats, 'screenplay', 1)).toEqual([{ name: 'Bo', mentions: 2 }]);
   });
 });

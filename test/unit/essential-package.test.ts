@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildEssentialPackage, openingParagraph, READING_WORDS_PER_MINUTE, type PackageSource } from '../../jobs/package/essential.ts';
+import { buildEssentialPackage, digestChapter, factsFromTexts, openingParagraph, READING_WORDS_PER_MINUTE } from '../../jobs/package/essential.ts';
 import { keyTerms } from '../../jobs/text/key-terms.ts';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 
-function source(kind: 'book' | 'screenplay', contents: string[]): PackageSource {
-  return {
+function source(kind: 'book' | 'screenplay', contents: string[]) {
+  return factsFromTexts({
     document: { id: 'd1', title: 'The Long Winter', kind },
     chapters: contents.map((content, index) => ({
       id: `c${index}`,
@@ -15,7 +15,7 @@ function source(kind: 'book' | 'screenplay', contents: string[]): PackageSource 
       word_count: content.split(/\s+/).filter(Boolean).length,
       version: index + 1,
     })),
-  };
+  });
 }
 
 describe('buildEssentialPackage', () => {
@@ -67,13 +67,24 @@ describe('buildEssentialPackage', () => {
   });
 });
 
+describe('digestChapter', () => {
+  it('stores the opening and the name statistics a package needs', () => {
+    expect(digestChapter('Mara rowed. Then Mara slept.', 'book')).toEqual({
+      opening: 'Mara rowed. Then Mara slept.',
+      names: [{ name: 'Mara', total: 2, mid: 1, lower: false }],
+    });
+  });
+});
+
 describe('openingParagraph', () => {
   it('skips headings and all-caps lines and cuts long text at a word', () => {
     const long = `# Prologue\n\nTHE TOWER\n\n${'A very long sentence about the sea '.repeat(20)}`;
-    const description = openingParagraph([long], 60);
+    const opening = openingParagraph(long);
+    expect(opening.startsWith('A very long sentence')).toBe(true);
+    const description = buildEssentialPackage(source('book', [long]), NOW).description;
     expect(description.endsWith('…')).toBe(true);
-    expect(description.length).toBeLessThanOrEqual(60);
-    expect(description.startsWith('A very long sentence')).toBe(true);
+    expect(description.length).toBeLessThanOrEqual(280);
+    expect(opening.startsWith(description.slice(0, -1))).toBe(true);
   });
 });
 
