@@ -114,6 +114,12 @@ describe('PATCH /api/chapters/:id (autosave)', () => {
     watcher.close();
   });
 
+  it('lists autosave and packages in the OpenAPI reference', async () => {
+    const doc = (await (await fetch(`${h.url}/docs`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths['/api/chapters/{id}'] ?? {})).toContain('patch');
+    expect(Object.keys(doc.paths['/api/documents/{id}/package'] ?? {}).sort()).toEqual(['get', 'post']);
+  });
+
   it('keeps the document word count in step with saves', async () => {
     const [row] = await h.db.sql<{ stored: number; actual: number }[]>`
       select d.word_count as stored, (select sum(word_count)::int from chapters c where c.document_id = d.id) as actual
