@@ -40,6 +40,7 @@ export interface IngestRequest {
   requestId?: string;
 }
 
+/** One job for `enqueueMany`: a contract name, its payload, and options over the job type's defaults. */
 export interface JobToEnqueue<N extends JobName = JobName> {
   name: N;
   payload: JobPayloads[N];

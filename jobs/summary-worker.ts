@@ -23,6 +23,7 @@ export interface SummaryWorkerDeps {
  */
 export const REEMBED_BELOW_SIMILARITY = 0.95;
 
+/** The `chapter.refresh` job's result (its `returnvalue`): what was done, from which version, and whether the chapter was re-embedded. */
 export type SummaryRefreshResult =
   | { skipped: 'chapter_deleted' | 'up_to_date' | 'superseded'; version?: number }
   | { version: number; reembedded: boolean; similarity: number | null };

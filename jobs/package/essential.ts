@@ -44,7 +44,9 @@ export interface PackageFacts {
 
 /** Average adult silent reading speed (Brysbaert 2019: 238 wpm for non-fiction, 260 for fiction). */
 export const READING_WORDS_PER_MINUTE = 238;
+/** Longest package description, in characters. */
 export const DESCRIPTION_MAX_CHARS = 280;
+/** Characters the essential package lists. */
 export const TOP_CHARACTERS = 10;
 
 /**

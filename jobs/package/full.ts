@@ -31,6 +31,7 @@ export interface FullPackage extends Omit<EssentialPackage, 'stage' | 'chapters'
   key_terms: KeyTerm[];
 }
 
+/** What the full build reads: the document and its chapters with their texts and stored summaries. */
 export interface FullPackageSource {
   document: { id: string; title: string; kind: TextKind };
   chapters: ChapterWithSummary[];

@@ -6,6 +6,7 @@ export interface KeyTerm {
   count: number;
 }
 
+/** Key terms the full package lists. */
 export const TOP_KEY_TERMS = 12;
 const MIN_TERM_LENGTH = 4;
 const WORD = /(?<![\p{L}\p{N}])[\p{L}][\p{L}\p{M}'’-]*[\p{L}\p{M}]/gu;

@@ -23,6 +23,7 @@ export interface SaveStatement {
   marks: DirtyMark[];
 }
 
+/** One artifact a save touches. */
 export interface DirtyMark {
   kind: 'outline' | 'character';
   name: string;
