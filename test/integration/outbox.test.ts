@@ -110,3 +110,39 @@ describe('the outbox: nothing is lost while Redis is down', () => {
     client.close();
   });
 });
+
+describe('the outbox with two relays', () => {
+  let h: TestHerald;
+  let second: TestHerald;
+
+  beforeAll(async () => {
+    h = await startTestHerald({ roles: ['api', 'gateway'], env: { OUTBOX_POLL_MS: '50' } });
+    // Another API process on the same database and Redis: its relay competes for the same rows.
+    second = await startTestHerald({ roles: ['api'], db: h.db, prefix: h.prefix, env: { OUTBOX_POLL_MS: '50' } });
+  });
+  afterAll(async () => {
+    await second?.close();
+    await h?.close();
+  });
+
+  it("publishes each document's events once and in commit order", async () => {
+    const { documentId, chapters } = await upload(h, 'ola', manuscript(3));
+    const versions = new Map(chapters.map((c) => [c.id, 1]));
+    const saves: [string, number][] = [];
+    for (let i = 0; i < 30; i++) {
+      const chapter = chapters[i % 3]!;
+      const via = i % 2 === 0 ? h : second;
+      const res = await autosave(via, 'ola', chapter.id, { base_version: versions.get(chapter.id)!, content: `Save ${i}.`, op_id: randomUUID() });
+      expect(res.status).toBe(200);
+      versions.set(chapter.id, res.body.chapter.version);
+      saves.push([chapter.id, res.body.chapter.version]);
+    }
+    await waitFor('the outbox to drain', async () => (await countOutbox(h.db.sql)) === 0);
+    const client = await connectClient(h.url, await h.token('ola'));
+    const head = (await client.subscribe({ document_id: documentId })) as Ok;
+    expect(((await client.subscribe({ document_id: documentId, since: 0, epoch: head.epoch })) as Ok).recovered).toBe(true);
+    const updates = client.of(documentId).filter((e) => e.name === 'chapter.updated').map((e) => e.event as DocumentEvent<'chapter.updated'>);
+    expect(updates.map((u) => [u.chapter_id, u.version])).toEqual(saves);
+    client.close();
+  });
+});
