@@ -8,6 +8,8 @@
 export const QUEUES = {
   chapters: 'chapters',
   documents: 'documents',
+  /** Document-wide AI work: full packages, outline and character sheet refreshes. */
+  artifacts: 'artifacts',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -18,7 +20,20 @@ export interface JobPayloads {
   'document.ingest': { documentId: string; finalizeJobId: string; requestId?: string };
   /** Runs once every chapter job of an upload has finished: settles the document's final status. */
   'document.finalize': { documentId: string; requestId?: string };
+  /**
+   * Re-summarise a chapter after edits, with its latest text (debounced per
+   * chapter); re-embeds only when the summary's meaning moved. `version` is
+   * the save that asked for it; the handler reads the current one.
+   */
+  'chapter.refresh': { documentId: string; chapterId: string; version: number; requestId?: string };
+  /** Rebuild one stale artifact: the outline (`name` '') or one character's sheet. */
+  'artifact.refresh': { documentId: string; kind: ArtifactKind; name: string; requestId?: string };
+  /** Build the full package (outline, summaries, character sheets, key terms) once every chapter has a result. */
+  'package.build': { documentId: string; requestId?: string };
 }
+
+/** Artifacts that span chapters and go stale with edits. */
+export type ArtifactKind = 'outline' | 'character';
 
 export type JobName = keyof JobPayloads;
 
@@ -27,6 +42,9 @@ export const JOB_QUEUE = {
   'chapter.process': QUEUES.chapters,
   'document.ingest': QUEUES.documents,
   'document.finalize': QUEUES.documents,
+  'chapter.refresh': QUEUES.chapters,
+  'artifact.refresh': QUEUES.artifacts,
+  'package.build': QUEUES.artifacts,
 } as const satisfies Record<JobName, QueueName>;
 
 /** Named priorities (BullMQ: lower number runs first). */
@@ -37,4 +55,12 @@ export type PriorityName = keyof typeof PRIORITY;
 export const jobIds = {
   chapter: (chapterId: string, version: number) => `chapter-${chapterId}-v${version}`,
   ingest: (documentId: string) => `ingest-${documentId}`,
+  /** A job enqueued by the outbox relay: the row id, so relaying a row twice adds it once. */
+  outbox: (rowId: string | number) => `outbox-${rowId}`,
+} as const;
+
+/** BullMQ deduplication ids (one pending job per key). */
+export const dedupIds = {
+  /** One pending summary refresh per chapter. */
+  summary: (chapterId: string) => `summary-${chapterId}`,
 } as const;

@@ -23,6 +23,13 @@ export function jobOptions(name: JobName, policy: JobPolicy): JobsOptions {
     case 'document.ingest':
     case 'document.finalize':
       return { ...retention, attempts: 5, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
+    case 'chapter.refresh':
+      // The writer is looking at this chapter: its summary goes ahead of any bulk work.
+      return { ...retention, attempts: policy.chapterAttempts, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.urgent };
+    case 'artifact.refresh':
+      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.low };
+    case 'package.build':
+      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
   }
 }
 
@@ -37,6 +44,13 @@ export interface IngestFlow extends IngestRequest {
   chapters: { id: string; version: number }[];
 }
 
+/** One job for `enqueueMany`: a contract name, its payload, and options over the job type's defaults. */
+export interface JobToEnqueue<N extends JobName = JobName> {
+  name: N;
+  payload: JobPayloads[N];
+  options?: JobsOptions;
+}
+
 /** The enqueue side of the job system, used by the API. */
 export interface JobQueues {
   /** One small job that fans the upload out: the upload answers without adding hundreds of jobs. */
@@ -44,6 +58,8 @@ export interface JobQueues {
   /** One job per chapter and a finalize job that runs after all of them (a BullMQ flow); idempotent. */
   addIngestFlow(flow: IngestFlow): Promise<void>;
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: JobsOptions): Promise<string>;
+  /** Adds jobs in order, one round trip per queue (BullMQ addBulk); options override each job type's defaults. */
+  enqueueMany(jobs: JobToEnqueue[]): Promise<void>;
   /** Removes a document's jobs that have not started; running ones find their rows gone and stop. */
   cancelIngest(documentId: string, jobId: string, chapters: { id: string; version: number }[]): Promise<void>;
   queue(name: QueueName): Queue;
@@ -88,6 +104,15 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
     async enqueue(name, payload, options) {
       const job = await queue(JOB_QUEUE[name]).add(name, payload, { ...jobOptions(name, policy), ...options });
       return job.id!;
+    },
+    async enqueueMany(jobs) {
+      const byQueue = new Map<QueueName, JobToEnqueue[]>();
+      for (const job of jobs) byQueue.set(JOB_QUEUE[job.name], [...(byQueue.get(JOB_QUEUE[job.name]) ?? []), job]);
+      await Promise.all(
+        [...byQueue].map(([name, list]) =>
+          queue(name).addBulk(list.map((j) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } }))),
+        ),
+      );
     },
     async cancelIngest(documentId, jobId, chapters) {
       const chapterQueue = queue(JOB_QUEUE['chapter.process']);

@@ -4,11 +4,14 @@ import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
+import { refreshArtifact } from './artifact-worker.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument, ingestDocument } from './document-worker.ts';
+import { buildPackage } from './package-worker.ts';
 import type { JobQueues } from './queues.ts';
 import { createResultWriter } from './result-writer.ts';
+import { refreshSummary } from './summary-worker.ts';
 
 export interface WorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
@@ -33,27 +36,36 @@ export interface Workers {
   readonly running: boolean;
 }
 
-type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal) => Promise<unknown>;
+/** `token` is the job's lock token, for handlers that move their job back to delayed (DelayedError). */
+type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal, token: string | undefined) => Promise<unknown>;
 
 /** Starts one BullMQ worker per queue; the handler table must cover every job in the contract. */
 export function createWorkers(deps: WorkerDeps): Workers {
   const logger = deps.logger.child({ component: 'worker' });
   const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
   const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues };
+  const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
   const handlers = {
     'chapter.process': (job, signal) =>
       processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
+    'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),
+    'artifact.refresh': (job, signal, token) => refreshArtifact(job, shared, signal, token),
+    'package.build': (job, signal, token) => buildPackage(job, { ...shared, logger: jobLogger(logger, job) }, signal, token),
   } satisfies { [N in JobName]: Handler<N> };
 
-  const processor: Processor = async (job, _token, signal) => {
+  const processor: Processor = async (job, token, signal) => {
     const handler = handlers[job.name as JobName] as Handler<JobName> | undefined;
     if (!handler) throw new Error(`no handler for job "${job.name}"`);
-    return handler(job, signal ?? new AbortController().signal);
+    return handler(job, signal ?? new AbortController().signal, token);
   };
 
-  const concurrencyOf: Record<QueueName, number> = { chapters: deps.concurrency, documents: Math.min(deps.concurrency, 8) };
+  const concurrencyOf: Record<QueueName, number> = {
+    chapters: deps.concurrency,
+    documents: Math.min(deps.concurrency, 8),
+    artifacts: Math.min(deps.concurrency, 8),
+  };
   const workers = Object.values(QUEUES).map((name) => {
     const worker = new Worker(name, processor, {
       connection: deps.connection,

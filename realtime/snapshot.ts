@@ -78,7 +78,8 @@ export async function loadStoredSnapshot(sql: Sql, documentId: string, live?: Li
       progress: { completed, failed, total: chapters.length, status },
     },
     chapters,
-    package: { stage: live?.packageStage ?? null },
+    // The stored stage is written before its event is published, so it is never behind the live one.
+    package: { stage: d.package_stage ?? live?.packageStage ?? null },
   };
 }
 

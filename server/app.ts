@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import { createRouter, type AppEnv } from './app-env.ts';
 import type { Authenticate } from './auth.ts';
 import { AppError, toErrorResponse } from './errors.ts';
+import { chapterRoutes, type ChapterRoutesDeps } from './routes/chapters.ts';
 import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
 import { editorRoutes } from './routes/editor.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
+import { packageRoutes, type PackageRoutesDeps } from './routes/packages.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -18,7 +20,7 @@ export interface AppDeps {
   /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
   corsOrigins?: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
-  api?: DocumentRoutesDeps;
+  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps;
 }
 
 /** The HTTP app: REST API, health and the OpenAPI reference. A factory, so tests can build several. */
@@ -48,6 +50,8 @@ export function createApp(deps: AppDeps) {
       bearerAuth(deps.authenticate),
     );
     app.route('/', documentRoutes(deps.api));
+    app.route('/', chapterRoutes(deps.api));
+    app.route('/', packageRoutes(deps.api));
   }
 
   app.doc31('/docs', {

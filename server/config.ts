@@ -81,6 +81,17 @@ const envSchema = z.object({
   WRITE_BATCH_MAX_ROWS: int(1, 10_000).default(500),
   /** Batched writer: pending rows before producers wait (backpressure). */
   WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000),
+  /** Distinct chapters saved since the outline was built at which it goes stale and is refreshed (low priority). */
+  OUTLINE_STALE_THRESHOLD: int(1, 100_000).default(5),
+  /** Distinct chapters mentioning a character, saved since its sheet was built, at which the sheet goes stale. */
+  CHARACTER_STALE_THRESHOLD: int(1, 100_000).default(3),
+  /**
+   * Quiet time after a chapter's last save before its summary is refreshed; every
+   * save within it restarts it, so a burst of saves runs one refresh with the last text.
+   */
+  SUMMARY_DEBOUNCE_MS: int(0, 600_000).default(2000),
+  /** How often the outbox relay looks for rows when no NOTIFY woke it (after a Redis outage, a missed notification). */
+  OUTBOX_POLL_MS: int(10, 600_000).default(1000),
 });
 
 export interface Config {
@@ -111,6 +122,18 @@ export interface Config {
   };
   readonly events: { readonly streamMaxLen: number };
   readonly writer: { readonly maxBatchRows: number; readonly maxQueuedRows: number };
+  readonly freshness: FreshnessConfig;
+  readonly outbox: { readonly pollMs: number };
+}
+
+/** When derived artifacts are refreshed after edits. */
+export interface FreshnessConfig {
+  /** Dirty chapters that make the outline stale. Default 5. */
+  readonly outlineThreshold: number;
+  /** Dirty chapters that make a character sheet stale. Default 3. */
+  readonly characterThreshold: number;
+  /** Debounce of the per-chapter summary refresh, in ms. Default 2000. */
+  readonly summaryDebounceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +184,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     events: { streamMaxLen: e.EVENT_STREAM_MAXLEN },
     writer: { maxBatchRows: e.WRITE_BATCH_MAX_ROWS, maxQueuedRows: e.WRITE_QUEUE_MAX_ROWS },
+    freshness: {
+      outlineThreshold: e.OUTLINE_STALE_THRESHOLD,
+      characterThreshold: e.CHARACTER_STALE_THRESHOLD,
+      summaryDebounceMs: e.SUMMARY_DEBOUNCE_MS,
+    },
+    outbox: { pollMs: e.OUTBOX_POLL_MS },
   });
 }
 

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { PG_ERROR, pgErrorCode } from '../sql/errors.ts';
 
 /** An error the API answers with its own status and code (CONTRACT.md section 3). */
 export class AppError extends Error {
@@ -19,6 +20,29 @@ export const notFound = () => new AppError('not_found', 404, 'No such resource, 
 export const forbidden = (message: string) => new AppError('forbidden', 403, message);
 export const invalidRequest = (details: { field: string; message: string }[]) =>
   new AppError('invalid_request', 400, 'The request is not valid; see details.', details);
+
+/**
+ * The one place PostgreSQL errors become API errors. Anything not listed is
+ * either a dependency outage (503, below) or a bug (500).
+ */
+const PG_TO_API: Record<string, () => AppError> = {
+  // Text PostgreSQL cannot store (a NUL): the input's fault.
+  [PG_ERROR.characterNotInRepertoire]: () => invalidRequest([{ field: '(body)', message: 'must not contain NUL (\\u0000) characters' }]),
+  [PG_ERROR.untranslatableCharacter]: () => invalidRequest([{ field: '(body)', message: 'contains characters the database cannot store' }]),
+  // A row that vanished between the check and the write (a document deleted meanwhile).
+  [PG_ERROR.foreignKeyViolation]: notFound,
+  // A racing write that the caller may simply repeat.
+  [PG_ERROR.uniqueViolation]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
+  [PG_ERROR.serializationFailure]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
+  [PG_ERROR.deadlockDetected]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
+  [PG_ERROR.queryCanceled]: () => new AppError('unavailable', 503, 'The database took too long; nothing was changed. Try again shortly.'),
+};
+
+/** The API error a PostgreSQL error stands for, or undefined when it is not one Herald expects. */
+export function fromPgError(error: unknown): AppError | undefined {
+  const code = pgErrorCode(error);
+  return code === undefined ? undefined : PG_TO_API[code]?.();
+}
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
@@ -44,7 +68,10 @@ export function toErrorResponse(error: unknown, c: Context, logger: Logger): Res
   const body = (code: string, message: string, details?: unknown): ErrorBody => ({
     error: { code, message, ...(details !== undefined && { details }) },
   });
-  if (error instanceof AppError) return c.json(body(error.code, error.message, error.details), error.status);
+  const known = error instanceof AppError ? error : fromPgError(error);
+  // A mapped database error of the server's own making (a race, a timeout) is worth a log line.
+  if (known && known !== error && known.status >= 409) logger.warn({ err: error, requestId: c.get('requestId') }, 'database error answered as ' + known.code);
+  if (known) return c.json(body(known.code, known.message, known.details), known.status);
   if (error instanceof HTTPException) {
     if (error.status === 400 && /JSON/i.test(error.message)) {
       return c.json(body('invalid_json', 'The body is not valid JSON.'), 400);

@@ -8,6 +8,7 @@ import { migrate } from '../sql/migrate.ts';
 import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
 import { QUEUES } from '../jobs/contracts.ts';
+import { createOutboxRelay } from '../jobs/outbox-relay.ts';
 import { createJobQueues, type JobQueues } from '../jobs/queues.ts';
 import { createWorkers, type Workers } from '../jobs/workers.ts';
 import { createGateway, type Gateway } from '../realtime/gateway.ts';
@@ -73,6 +74,12 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
     const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
     closers.push(() => queues.close());
+    if (has('api') || has('worker')) {
+      // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
+      const relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
+      await relay.start();
+      closers.push(() => relay.stop());
+    }
 
     const { secret, generated } = await resolveAuthSecret(config.authSecret);
     const authenticate = createAuthenticator(secret, sql);
@@ -93,7 +100,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       maxUploadBytes: config.maxUploadBytes,
       corsOrigins: config.corsOrigins,
       health: { checks, stuckJobs: () => countStuckJobs(queues) },
-      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger } }),
+      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness } }),
     });
     // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
     if (has('api')) loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));

@@ -24,7 +24,8 @@ const DEFAULT_DIMENSIONS = 256;
 const NON_ASCII_WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
 const WHITESPACE_RUN = /\s+/g;
 
-const STOPWORDS = new Set(
+/** Common English function words, left out of summaries' scoring, embeddings and key terms. */
+export const STOPWORDS: ReadonlySet<string> = new Set(
   `a about above after again against all also am an and any are as at be because been before being below between
   both but by can could did do does doing don down during each few for from further had has have having he her here
   hers herself him himself his how however i if in into is it its itself just let me more most much must my myself

@@ -1,4 +1,4 @@
-import type { Sql } from '../client.ts';
+import type { Sql, TransactionSql } from '../client.ts';
 
 export interface ChapterResultRow {
   chapterId: string;
@@ -21,7 +21,7 @@ export interface ChapterResultRow {
  * replaces a newer one. Rows whose chapter was deleted meanwhile are skipped.
  * Returns the chapter ids actually written.
  */
-export async function upsertChapterResults(sql: Sql, rows: ChapterResultRow[]): Promise<Set<string>> {
+export async function upsertChapterResults(sql: Sql | TransactionSql, rows: ChapterResultRow[]): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const written = await sql<{ chapter_id: string }[]>`
     insert into chapter_results as r
@@ -83,4 +83,37 @@ export function encodeEmbedding(values: number[]): Buffer {
 export function decodeEmbedding(buffer: Uint8Array): number[] {
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   return Array.from({ length: buffer.byteLength >> 2 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+/** What a summary refresh compares against: the stored summary, its embedding and the versions they came from. */
+export interface SummaryState {
+  status: ChapterResultRow['status'];
+  summary: string | null;
+  summary_embedding: number[] | null;
+  has_embedding: boolean;
+  chapter_version: number;
+  /** The chapter version `embedding` was computed from. */
+  embedding_version: number;
+}
+
+export async function findSummaryState(sql: Sql, chapterId: string): Promise<SummaryState | undefined> {
+  const [row] = await sql<SummaryState[]>`
+    select status, summary, summary_embedding, embedding is not null as has_embedding, chapter_version,
+           coalesce(embedding_version, chapter_version) as embedding_version
+    from chapter_results where chapter_id = ${chapterId}`;
+  return row;
+}
+
+/**
+ * Records the summary's own embedding and the version the chapter embedding
+ * came from, on the row a refresh just wrote (only if no newer result replaced it meanwhile).
+ */
+export async function recordSummaryEmbedding(
+  sql: Sql | TransactionSql,
+  r: { chapterId: string; chapterVersion: number; summaryEmbedding: number[]; embeddingVersion: number },
+): Promise<void> {
+  await sql`
+    update chapter_results
+    set summary_embedding = ${sql.array(r.summaryEmbedding)}::real[], embedding_version = ${r.embeddingVersion}
+    where chapter_id = ${r.chapterId} and chapter_version = ${r.chapterVersion}`;
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../client.ts';
+import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 
 export interface ChapterRow {
@@ -35,8 +35,10 @@ export interface ChapterWithResult {
 export async function loadDocumentWithChapters(
   sql: Sql,
   documentId: string,
-): Promise<{ document: DocumentRow; chapters: ChapterWithResult[] } | undefined> {
-  const [document] = await sql<DocumentRow[]>`select * from documents where id = ${documentId}`;
+): Promise<{ document: DocumentRow & { package_stage: 'essential' | 'full' | null }; chapters: ChapterWithResult[] } | undefined> {
+  const [document] = await sql<(DocumentRow & { package_stage: 'essential' | 'full' | null })[]>`
+    select d.*, (select p.stage from packages p where p.document_id = d.id) as package_stage
+    from documents d where d.id = ${documentId}`;
   if (!document) return undefined;
   const chapters = await sql<ChapterWithResult[]>`
     select c.id, c.index, c.title, c.word_count, c.version,
@@ -53,4 +55,45 @@ export async function loadDocumentWithChapters(
 export async function listChapterKeys(sql: Sql, documentId: string): Promise<{ id: string; version: number }[]> {
   return sql<{ id: string; version: number }[]>`
     select id, version from chapters where document_id = ${documentId} order by index`;
+}
+
+/** The chapter's current version and text, for a conflict answer. */
+export async function findChapterHead(sql: Sql | TransactionSql, id: string): Promise<{ version: number; content: string } | undefined> {
+  const [row] = await sql<{ version: number; content: string }[]>`select version, content from chapters where id = ${id}`;
+  return row;
+}
+
+/** A chapter's text and version, for building packages. */
+export interface ChapterText {
+  id: string;
+  index: number;
+  title: string;
+  content: string;
+  word_count: number;
+  version: number;
+}
+
+/** A chapter's text with its stored summary, for the full package and the outline. */
+export interface ChapterWithSummary extends ChapterText {
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+  summary: string | null;
+  summary_version: number | null;
+}
+
+export async function loadChaptersWithSummaries(sql: Sql, documentId: string): Promise<ChapterWithSummary[]> {
+  return sql<ChapterWithSummary[]>`
+    select c.id, c.index, c.title, c.content, c.word_count, c.version,
+           coalesce(r.status, 'queued') as status, r.summary, r.chapter_version as summary_version
+    from chapters c left join chapter_results r on r.chapter_id = c.id
+    where c.document_id = ${documentId}
+    order by c.index`;
+}
+
+/** Chapters with no final result yet (neither completed nor failed). */
+export async function countUnfinishedChapters(sql: Sql, documentId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n
+    from chapters c left join chapter_results r on r.chapter_id = c.id
+    where c.document_id = ${documentId} and (r.chapter_id is null or r.status not in ('completed', 'failed'))`;
+  return row!.n;
 }

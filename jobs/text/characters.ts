@@ -1,0 +1,192 @@
+import { STOPWORDS } from '../ai/builtin.ts';
+
+/**
+ * Finds the characters a text mentions, without AI: pure and deterministic,
+ * used by autosave (which character sheets a save makes dirty), by the
+ * essential package (top characters) and by the full package (whose sheets
+ * to write).
+ *
+ * - Screenplays: a character cue is an uppercase name alone on its line
+ *   (optionally with an extension such as `(V.O.)` or `(CONT'D)`), directly
+ *   followed by a line of dialogue. Scene headings and transitions are not cues.
+ * - Prose: a capitalised word is a name when it recurs (2+ times), appears at
+ *   least once away from the start of a sentence, and never appears in lower
+ *   case in the same text (so "Storm" at a sentence start is not a name when
+ *   "storm" occurs too). Honorifics (`Mr.`, `Dr.`) are skipped.
+ *
+ * Both rules work on per-text statistics (`nameStats`) that merge by
+ * summing, so a document's characters can be computed from stored
+ * per-chapter statistics without reading its text again. Over several
+ * texts, "in lower case" means in lower case in a text that also has it
+ * capitalised.
+ */
+export type TextKind = 'book' | 'screenplay';
+
+/** A name and how often the text mentions it. */
+export interface CharacterMentions {
+  name: string;
+  mentions: number;
+}
+
+/** Most names one text yields; the rest are the least-mentioned. */
+export const MAX_CHARACTERS_PER_TEXT = 20;
+
+const NAME_WORD = /\p{Lu}[\p{Ll}\p{M}]+(?:['’]\p{Ll}+)?/gu;
+const CUE_LINE = /^[ \t]*(\p{Lu}[\p{Lu}\p{M} .'’-]*\p{Lu}\.?)[ \t]*(?:\([^)\n]*\))?[ \t]*$/u;
+const SCENE_HEADING = /^(?:INT|EXT|INT\.\/EXT|I\/E|EST)[. ]/;
+const NOT_CUES = new Set(['THE END', 'FADE IN', 'FADE OUT', 'CUT TO', 'DISSOLVE TO', 'CONTINUED', 'MORE', 'TITLE', 'SUPER', 'INTERCUT', 'BACK TO SCENE', 'END CREDITS', 'BLACK']);
+const HONORIFICS = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Sir', 'Lady', 'Lord', 'Captain', 'Capt', 'Saint', 'St']);
+/** Capitalised words that are never names, even mid-sentence. */
+const NEVER_NAMES = new Set(
+  `I I'm I'd I'll I've Chapter Part Book Act Scene Prologue Epilogue Preface Monday Tuesday Wednesday Thursday Friday
+  Saturday Sunday January February March April May June July August September October November December God OK Okay`
+    .split(/\s+/),
+);
+
+/** How one text uses a capitalised word: mergeable across texts by summing (and OR-ing `lower`). */
+export interface NameStat {
+  name: string;
+  /** Occurrences. */
+  total: number;
+  /** Occurrences away from a sentence start (screenplays: every mention). */
+  mid: number;
+  /** The word also occurs in lower case. */
+  lower: boolean;
+}
+
+/**
+ * The characters of one text, most mentioned first (ties by name), at most
+ * `limit`. Screenplays use cues (plus mentions in action lines); prose uses
+ * recurring capitalised names.
+ *
+ * @example extractCharacters('MARA\nWho is there?\n\nTOMAS\nOnly me.', 'screenplay')
+ * // → [{ name: 'Mara', mentions: 1 }, { name: 'Tomas', mentions: 1 }]
+ */
+export function extractCharacters(text: string, kind: TextKind, limit = MAX_CHARACTERS_PER_TEXT): CharacterMentions[] {
+  return rankCharacters(nameStats(text, kind), kind, limit);
+}
+
+/**
+ * The statistics the character rules need from one text. Prose: every
+ * capitalised word but function words, honorifics and calendar words;
+ * screenplays: every cue name.
+ */
+export function nameStats(text: string, kind: TextKind): NameStat[] {
+  if (kind === 'screenplay') {
+    return [...screenplayCharacters(text)].map(([name, mentions]) => ({ name, total: mentions, mid: mentions, lower: false }));
+  }
+  const lowered = lowerCaseWords(text);
+  const stats: NameStat[] = [];
+  for (const [word, seen] of countNameWords(text)) {
+    if (NEVER_NAMES.has(word) || HONORIFICS.has(word) || STOPWORDS.has(word.toLowerCase())) continue;
+    stats.push({ name: word, total: seen.total, mid: seen.midSentence, lower: lowered.has(word.toLowerCase()) });
+  }
+  return stats;
+}
+
+/** Sums several texts' statistics name by name. */
+export function mergeNameStats(parts: Iterable<readonly NameStat[]>): NameStat[] {
+  const merged = new Map<string, NameStat>();
+  for (const list of parts) {
+    for (const s of list) {
+      const m = merged.get(s.name);
+      if (m) {
+        m.total += s.total;
+        m.mid += s.mid;
+        m.lower ||= s.lower;
+      } else {
+        merged.set(s.name, { ...s });
+      }
+    }
+  }
+  return [...merged.values()];
+}
+
+/** Applies the rules to (merged) statistics: the characters, most mentioned first (ties by name). */
+export function rankCharacters(stats: readonly NameStat[], kind: TextKind, limit: number): CharacterMentions[] {
+  const names = kind === 'screenplay' ? stats : stats.filter((s) => s.total >= 2 && s.mid > 0 && !s.lower);
+  return names
+    .map((s) => ({ name: s.name, mentions: s.total }))
+    .sort((a, b) => b.mentions - a.mentions || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, limit);
+}
+
+/** Cue names (title-cased) counted once per cue, plus their title-case mentions in the other lines. */
+function screenplayCharacters(text: string): Map<string, number> {
+  const lines = text.split('\n');
+  const counts = new Map<string, number>();
+  const cueLines = new Set<number>();
+  for (let i = 0; i < lines.length; i++) {
+    const name = cueName(lines[i]!);
+    if (!name || !isDialogue(lines[i + 1])) continue;
+    cueLines.add(i);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  if (counts.size === 0) return counts;
+  const proseMentions = countNameWords(lines.filter((_, i) => !cueLines.has(i)).join('\n'));
+  for (const name of counts.keys()) {
+    const first = name.split(' ')[0]!;
+    counts.set(name, counts.get(name)! + (proseMentions.get(first)?.total ?? 0));
+  }
+  return counts;
+}
+
+function cueName(line: string): string | undefined {
+  const match = CUE_LINE.exec(line);
+  if (!match) return undefined;
+  const raw = match[1]!.replace(/\s+/g, ' ').trim();
+  if (SCENE_HEADING.test(raw) || raw.endsWith(':') || NOT_CUES.has(raw.replace(/[.:]$/, '')) || raw.length > 40) return undefined;
+  return raw
+    .toLowerCase()
+    .replace(/(^|[\s.'’-])(\p{Ll})/gu, (_, sep: string, letter: string) => sep + letter.toUpperCase());
+}
+
+/** Dialogue: a non-blank line that is neither another cue nor a scene heading. */
+function isDialogue(line: string | undefined): boolean {
+  if (line === undefined || line.trim() === '') return false;
+  const trimmed = line.trim();
+  return !SCENE_HEADING.test(trimmed) && !(CUE_LINE.test(line) && !trimmed.startsWith('('));
+}
+
+interface Seen {
+  total: number;
+  midSentence: number;
+}
+
+/** Every capitalised word with how often it occurs, and how often away from a sentence start. */
+function countNameWords(text: string): Map<string, Seen> {
+  const seen = new Map<string, Seen>();
+  for (const match of text.matchAll(NAME_WORD)) {
+    const start = match.index;
+    // Part of a longer word (camelCase, "McCoy"'s tail) is not a word of its own.
+    if (start > 0 && /[\p{L}\p{N}]/u.test(text[start - 1]!)) continue;
+    const word = match[0].replace(/['’]s$/u, '');
+    const entry = seen.get(word) ?? { total: 0, midSentence: 0 };
+    entry.total++;
+    if (!startsSentence(text, start)) entry.midSentence++;
+    seen.set(word, entry);
+  }
+  return seen;
+}
+
+/** Whether the word at `start` opens a sentence (text start, after . ! ? … or a blank line, past quotes and brackets). */
+function startsSentence(text: string, start: number): boolean {
+  let i = start - 1;
+  while (i >= 0 && /["'“‘(\[\s—–-]/u.test(text[i]!)) {
+    if (text[i] === '\n' && i > 0 && text[i - 1] === '\n') return true;
+    i--;
+  }
+  if (i < 0) return true;
+  const c = text[i]!;
+  if (c === ':' || c === ';') return false;
+  if (!/[.!?…]/u.test(c)) return false;
+  // "Mr. Darcy": the dot ends an honorific, not a sentence.
+  const before = /(\p{L}+)\.$/u.exec(text.slice(Math.max(0, i - 12), i + 1));
+  return !(before && HONORIFICS.has(before[1]!));
+}
+
+function lowerCaseWords(text: string): Set<string> {
+  const words = new Set<string>();
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}])\p{Ll}[\p{L}\p{M}]*/gu)) words.add(match[0]);
+  return words;
+}

@@ -1,0 +1,85 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Sql } from '../../sql/client.ts';
+import { loadArtifacts } from '../../sql/queries/artifacts.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { findPackage } from '../../sql/queries/packages.ts';
+import { withFreshArtifacts } from '../../jobs/package/full.ts';
+import { createRouter } from '../app-env.ts';
+import { notFound } from '../errors.ts';
+import { requestPackage } from '../package-request.ts';
+import { IdParam, errorResponses } from './schemas.ts';
+
+export interface PackageRoutesDeps {
+  sql: Sql;
+}
+
+const PackageSchema = z
+  .object({
+    stage: z.enum(['essential', 'full']),
+    document_id: z.uuid(),
+    title: z.string(),
+    kind: z.enum(['book', 'screenplay']),
+    word_count: z.number().int(),
+    reading_minutes: z.number().int(),
+    chapter_count: z.number().int(),
+    chapters: z.array(z.object({ id: z.uuid(), index: z.number().int(), title: z.string(), version: z.number().int() }).loose()),
+    description: z.string(),
+    characters: z.array(z.object({ name: z.string(), mentions: z.number().int() })),
+    built_at: z.string(),
+    outline: z.unknown().optional().openapi({ description: 'full only: {summary, chapters, built_at}' }),
+    character_sheets: z.unknown().optional().openapi({ description: 'full only: [{name, mentions, chapters, summary, built_at}]' }),
+    key_terms: z.unknown().optional().openapi({ description: 'full only: [{term, count}]' }),
+  })
+  .loose()
+  .openapi('Package');
+
+/** `POST` and `GET /api/documents/:id/package`. */
+export function packageRoutes(deps: PackageRoutesDeps) {
+  const app = createRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/documents/{id}/package',
+      summary: 'Build the essential package now (stored data only, no AI) and queue the full one',
+      description:
+        'Answers with the essential package at once, even with every worker busy or down and with Redis down; ' +
+        '`package.essential` and then `package.full` follow on the socket. While a full build is pending, ' +
+        'another request returns the same `job_id` and starts nothing new.',
+      request: { params: IdParam },
+      responses: {
+        202: {
+          description: 'The essential package; the full build is queued as `job_id`',
+          content: { 'application/json': { schema: z.object({ package: PackageSchema, job_id: z.uuid(), deduplicated: z.boolean() }) } },
+        },
+        ...errorResponses(401, 403, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const result = await requestPackage(deps.sql, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') });
+      return c.json({ package: result.package, job_id: result.jobId, deduplicated: !result.started }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/documents/{id}/package',
+      summary: 'The latest package (essential until the full one replaces it), with any artifact refreshed since',
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'The package', content: { 'application/json': { schema: z.object({ package: PackageSchema }) } } },
+        ...errorResponses(401, 404, 503),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      const [stored, artifacts] = await Promise.all([findPackage(deps.sql, id), loadArtifacts(deps.sql, id)]);
+      if (!stored) throw notFound();
+      return c.json({ package: withFreshArtifacts(stored.content, artifacts) as z.infer<typeof PackageSchema> }, 200);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,32 @@
+/**
+ * PostgreSQL error codes Herald reacts to, by name, so no caller compares
+ * magic strings. server/errors.ts maps them to the API's codes in one place.
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html)
+ */
+export const PG_ERROR = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  /** A NUL (\u0000) in text: PostgreSQL cannot store it. */
+  characterNotInRepertoire: '22021',
+  untranslatableCharacter: '22P05',
+  invalidTextRepresentation: '22P02',
+  /** statement_timeout fired. */
+  queryCanceled: '57014',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+} as const;
+
+export type PgErrorName = keyof typeof PG_ERROR;
+
+/** The SQLSTATE of a postgres.js error, or undefined for anything else. */
+export function pgErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Whether the error is the named PostgreSQL error (and, when given, on that constraint). */
+export function isPgError(error: unknown, name: PgErrorName, constraint?: string): boolean {
+  if (pgErrorCode(error) !== PG_ERROR[name]) return false;
+  return constraint === undefined || (error as { constraint_name?: string }).constraint_name === constraint;
+}

@@ -1,0 +1,60 @@
+import type { Sql, TransactionSql } from '../client.ts';
+
+/** How long the first answer to an autosave operation is kept for replays (the contract asks for at least 24 h). */
+export const AUTOSAVE_OP_RETENTION_HOURS = 48;
+
+/** An autosave's first answer, replayed verbatim when the same op_id comes again. */
+export interface AutosaveAnswer {
+  status: 200 | 409;
+  body: Record<string, unknown>;
+}
+
+/** What an autosave needs before it writes: the chapter's document and kind, the user's access, and any earlier answer to this op_id. */
+export interface AutosaveContext {
+  document_id: string;
+  index: number;
+  title: string;
+  kind: 'book' | 'screenplay';
+  access: 'owner' | 'editor' | 'viewer';
+  answer: AutosaveAnswer | null;
+}
+
+/** One round trip: undefined when the chapter is missing or not shared with the user. */
+export async function findAutosaveContext(sql: Sql, chapterId: string, userId: string, opId: string): Promise<AutosaveContext | undefined> {
+  const [row] = await sql<AutosaveContext[]>`
+    select c.document_id, c.index, c.title, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
+           (select jsonb_build_object('status', o.status, 'body', o.body) from autosave_ops o
+             where o.user_id = ${userId} and o.op_id = ${opId}) as answer
+    from chapters c
+    join documents d on d.id = c.document_id
+    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  return row;
+}
+
+/** The stored answer to the user's operation, if any. */
+export async function findAutosaveOp(sql: Sql, userId: string, opId: string): Promise<AutosaveAnswer | undefined> {
+  const [row] = await sql<AutosaveAnswer[]>`
+    select status, body from autosave_ops where user_id = ${userId} and op_id = ${opId}`;
+  return row;
+}
+
+/**
+ * Records the operation's answer in the transaction that produced it. A
+ * concurrent request with the same op_id makes this fail with a unique
+ * violation once the first commits; the caller then replays that answer.
+ */
+export async function insertAutosaveOp(
+  tx: TransactionSql,
+  op: { userId: string; opId: string; chapterId: string } & AutosaveAnswer,
+): Promise<void> {
+  await tx`
+    insert into autosave_ops (user_id, op_id, chapter_id, status, body)
+    values (${op.userId}, ${op.opId}, ${op.chapterId}, ${op.status}, ${tx.json(op.body as never)})`;
+}
+
+/** Forgets answers older than the retention. */
+export async function pruneAutosaveOps(sql: Sql, hours = AUTOSAVE_OP_RETENTION_HOURS): Promise<number> {
+  const rows = await sql`delete from autosave_ops where created_at < now() - make_interval(hours => ${hours})`;
+  return rows.count;
+}

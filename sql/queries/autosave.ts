@@ -1,0 +1,117 @@
+import type { Sql } from '../client.ts';
+import { OUTBOX_CHANNEL, type OutboxInsert } from './outbox.ts';
+
+/**
+ * One accepted autosave, everything precomputed by the caller: if the
+ * compare-and-swap succeeds the new version is `baseVersion + 1`, so the
+ * answer, the history row and the outbox rows are known before the write.
+ */
+export interface SaveStatement {
+  chapterId: string;
+  documentId: string;
+  baseVersion: number;
+  content: string;
+  wordCount: number;
+  userId: string;
+  opId: string;
+  savedAt: Date;
+  /** The 200 answer kept for replays of the op_id. */
+  answer: Record<string, unknown>;
+  /** Outbox rows written whenever the save is accepted, in order (chapter.updated, the summary refresh). */
+  outbox: OutboxInsert[];
+  /** Artifacts the save makes dirty, each with its threshold and the rows to write if this save makes it stale. */
+  marks: DirtyMark[];
+}
+
+/** One artifact a save touches. */
+export interface DirtyMark {
+  kind: 'outline' | 'character';
+  name: string;
+  threshold: number;
+  /** The `artifact.stale` payload without `dirty_count`, which the statement adds. */
+  staleEvent: Record<string, unknown>;
+  /** The refresh job's payload and options. */
+  refreshJob: OutboxInsert;
+}
+
+/**
+ * The whole save in one statement (atomic without an explicit transaction,
+ * one round trip): compare-and-swap on `version`, history row, kept answer,
+ * dirty marks, stale flags for artifacts that reach their threshold with no
+ * refresh queued, the outbox rows (fixed ones first, then per stale artifact
+ * its event and its refresh job), the document's word count, and a NOTIFY
+ * for the relays. If the version moved on, nothing is written and null comes
+ * back. A repeated op_id racing this one fails it with a unique violation.
+ *
+ * Lock order, forced by the data dependencies: chapter row, dirty marks,
+ * artifact rows (sorted), document row last, so it is held the shortest;
+ * storeArtifacts takes dirty marks before artifact rows as well.
+ */
+export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<{ version: number; stale: number } | null> {
+  const fixed = s.outbox;
+  const m = s.marks;
+  const [row] = await sql<{ version: number; stale: number }[]>`
+    with saved as (
+      update chapters c
+      set content = ${s.content}, word_count = ${s.wordCount}, version = c.version + 1, updated_at = ${s.savedAt}
+      from chapters old
+      where c.id = ${s.chapterId} and c.version = ${s.baseVersion} and old.id = c.id
+      returning c.id, c.version, old.word_count as previous_word_count
+    ), history as (
+      insert into chapter_versions (chapter_id, version, content, word_count, saved_by, op_id, created_at)
+      select id, version, ${s.content}, ${s.wordCount}, ${s.userId}, ${s.opId}, ${s.savedAt} from saved
+    ), kept as (
+      insert into autosave_ops (user_id, op_id, chapter_id, status, body)
+      select ${s.userId}, ${s.opId}, id, 200, ${sql.json(s.answer as never)} from saved
+    ), candidates as (
+      select * from unnest(
+        ${sql.array(m.map((x) => x.kind))}::text[], ${sql.array(m.map((x) => x.name))}::text[],
+        ${sql.array(m.map((x) => x.threshold))}::int[], ${sql.array(m.map((x) => JSON.stringify(x.staleEvent)))}::text[],
+        ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.payload)))}::text[], ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.options ?? {})))}::text[]
+      ) as t(kind, name, threshold, stale_event, job_payload, job_options)
+    ), marked as (
+      insert into artifact_dirty as d (document_id, kind, name, chapter_id, version)
+      select ${s.documentId}, c.kind, c.name, saved.id, saved.version from saved, candidates c
+      on conflict (document_id, kind, name, chapter_id) do update set version = greatest(d.version, excluded.version)
+      returning kind, name
+    ), counts as (
+      -- The snapshot cannot see this statement's own mark, hence + 1.
+      select c.*, (select count(*) from artifact_dirty d
+                    where d.document_id = ${s.documentId} and d.kind = c.kind and d.name = c.name
+                      and d.chapter_id <> ${s.chapterId})::int + 1 as dirty_count
+      from marked join candidates c using (kind, name)
+    ), flagged as (
+      insert into artifacts as a (document_id, kind, name, refresh_pending)
+      select ${s.documentId}, kind, name, true from counts where dirty_count >= threshold
+      order by kind, name
+      on conflict (document_id, kind, name) do update set refresh_pending = true where not a.refresh_pending
+      returning kind, name
+    ), rows as (
+      select u.ord, u.kind, u.name, u.payload::jsonb as payload, u.options::jsonb as options
+      from saved, unnest(
+        ${sql.array(fixed.map((r) => r.kind))}::text[], ${sql.array(fixed.map((r) => r.name))}::text[],
+        ${sql.array(fixed.map((r) => JSON.stringify(r.payload)))}::text[], ${sql.array(fixed.map((r) => JSON.stringify(r.options ?? {})))}::text[]
+      ) with ordinality as u(kind, name, payload, options, ord)
+      union all
+      -- Per stale artifact, its event then its refresh job, after the fixed rows.
+      select 1000 + 2 * row_number() over (order by c.kind, c.name) + side.n, side.kind, side.name, side.payload, side.options
+      from counts c join flagged f using (kind, name)
+      cross join lateral (values
+        (0, 'event', 'artifact.stale', c.stale_event::jsonb || jsonb_build_object('dirty_count', c.dirty_count), '{}'::jsonb),
+        (1, 'job', 'artifact.refresh', c.job_payload::jsonb, c.job_options::jsonb)
+      ) as side(n, kind, name, payload, options)
+    ), queued as (
+      insert into outbox (document_id, kind, name, payload, options)
+      select ${s.documentId}, kind, name, payload, options from rows order by ord
+      returning id
+    ), words as (
+      update documents d set word_count = greatest(d.word_count + ${s.wordCount} - saved.previous_word_count, 0), updated_at = ${s.savedAt}
+      from saved
+      where d.id = ${s.documentId} and (select count(*) from queued) >= 0
+      returning d.id
+    )
+    select saved.version, (select count(*) from flagged)::int as stale, (select count(*) from words) as documents,
+           pg_notify(${OUTBOX_CHANNEL}, '')
+    from saved`;
+  return row ? { version: row.version, stale: row.stale } : null;
+}

@@ -1,0 +1,91 @@
+import type { Sql, TransactionSql } from '../client.ts';
+
+/** The NOTIFY channel that wakes the outbox relays when rows commit. */
+export const OUTBOX_CHANNEL = 'herald_outbox';
+/** First key of the per-document advisory locks the relays take (any constant works; all relays share it). */
+const RELAY_LOCK_SPACE = 7_303_413;
+
+/** A job to enqueue or an event to publish once the transaction that writes it commits. */
+export interface OutboxInsert {
+  documentId: string;
+  kind: 'job' | 'event';
+  /** A job name (jobs/contracts.ts) or an event name (realtime/events.ts). */
+  name: string;
+  payload: unknown;
+  /** BullMQ job options (job rows only). */
+  options?: Record<string, unknown>;
+}
+
+export interface OutboxRow {
+  /** bigint, as a string. */
+  id: string;
+  document_id: string;
+  kind: 'job' | 'event';
+  name: string;
+  payload: unknown;
+  options: Record<string, unknown>;
+  attempts: number;
+}
+
+/**
+ * Writes rows in array order (ids rise in that order) and notifies the
+ * relays; PostgreSQL delivers the NOTIFY only if the transaction commits.
+ * One statement whatever the row count.
+ */
+export async function insertOutbox(tx: TransactionSql | Sql, rows: OutboxInsert[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx`
+    with written as (
+      insert into outbox (document_id, kind, name, payload, options)
+      select document_id, kind, name, payload::jsonb, options::jsonb
+      from unnest(
+        ${tx.array(rows.map((r) => r.documentId))}::uuid[],
+        ${tx.array(rows.map((r) => r.kind))}::text[],
+        ${tx.array(rows.map((r) => r.name))}::text[],
+        ${tx.array(rows.map((r) => JSON.stringify(r.payload)))}::text[],
+        ${tx.array(rows.map((r) => JSON.stringify(r.options ?? {})))}::text[]
+      ) with ordinality as u(document_id, kind, name, payload, options, ord)
+      order by ord
+      returning id
+    )
+    select count(*)::int as n, pg_notify(${OUTBOX_CHANNEL}, '') from written`;
+}
+
+/**
+ * Claims the oldest pending rows for this relay, in id order, inside the
+ * caller's transaction (rows stay locked until it ends). A relay takes whole
+ * documents: a transaction-scoped advisory lock per document keeps two
+ * relays from publishing one document's rows out of order, and
+ * `FOR UPDATE SKIP LOCKED` lets every relay take a different share.
+ */
+export async function claimOutbox(tx: TransactionSql, maxRows: number): Promise<OutboxRow[]> {
+  return tx<OutboxRow[]>`
+    with candidates as (
+      select document_id, min(id) as first_id from outbox group by document_id order by first_id limit ${maxRows}
+    ), mine as materialized (
+      select document_id from candidates
+      where pg_try_advisory_xact_lock(${RELAY_LOCK_SPACE}, hashtext(document_id::text))
+    )
+    select o.id::text as id, o.document_id, o.kind, o.name, o.payload, o.options, o.attempts
+    from outbox o join mine m on m.document_id = o.document_id
+    order by o.id
+    limit ${maxRows}
+    for update of o skip locked`;
+}
+
+/** Removes relayed rows. */
+export async function deleteOutbox(tx: TransactionSql | Sql, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx`delete from outbox where id = any(${tx.array(ids)}::bigint[])`;
+}
+
+/** Notes a failed relay attempt on the row that stopped the batch, for operators. */
+export async function recordOutboxFailure(sql: Sql, id: string, error: string): Promise<void> {
+  await sql`update outbox set attempts = attempts + 1, last_error = ${error.slice(0, 1000)} where id = ${id}::bigint`;
+}
+
+/** Rows waiting to be relayed (for /metrics, tests and benchmarks). */
+export async function countOutbox(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from outbox`;
+  return row!.n;
+}

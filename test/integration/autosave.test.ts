@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DocumentEvent } from '../../realtime/events.ts';
+import { autosave, share, upload } from '../support/documents.ts';
+import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { connectClient } from '../support/socket.ts';
+import { waitFor } from '../support/wait.ts';
+
+describe('PATCH /api/chapters/:id (autosave)', () => {
+  let h: TestHerald;
+  let documentId: string;
+  let chapterIds: string[];
+
+  beforeAll(async () => {
+    // No worker: autosave needs none, and nothing else moves the chapters meanwhile.
+    h = await startTestHerald({ roles: ['api', 'gateway'] });
+    const doc = await upload(h, 'olga', manuscript(4));
+    documentId = doc.documentId;
+    chapterIds = doc.chapters.map((c) => c.id);
+    await share(h, 'olga', documentId, 'ed', 'editor');
+    await share(h, 'olga', documentId, 'vic', 'viewer');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const history = async (chapterId: string) =>
+    h.db.sql<{ version: number; content: string; saved_by: string }[]>`
+      select version, content, saved_by from chapter_versions where chapter_id = ${chapterId} order by version`;
+
+  it('saves on the current version, bumps it and keeps the text in the history', async () => {
+    const id = chapterIds[0]!;
+    const res = await autosave(h, 'olga', id, { base_version: 1, content: 'Mara wrote a new opening.', op_id: randomUUID() });
+    expect(res.status).toBe(200);
+    expect(res.body.chapter).toMatchObject({ id, document_id: documentId, index: 0, version: 2, word_count: 5 });
+    expect(await history(id)).toEqual([{ version: 2, content: 'Mara wrote a new opening.', saved_by: 'olga' }]);
+    const [row] = await h.db.sql<{ content: string; version: number }[]>`select content, version from chapters where id = ${id}`;
+    expect(row).toEqual({ content: 'Mara wrote a new opening.', version: 2 });
+  });
+
+  it('answers 409 version_conflict with the current version and text when the base is stale', async () => {
+    const id = chapterIds[1]!;
+    const first = await autosave(h, 'olga', id, { base_version: 1, content: 'Olga got here first.', op_id: randomUUID() });
+    expect(first.status).toBe(200);
+    const late = await autosave(h, 'ed', id, { base_version: 1, content: 'Ed edited the old text.', op_id: randomUUID() });
+    expect(late.status).toBe(409);
+    expect(late.body).toEqual({
+      error: { code: 'version_conflict', message: expect.any(String) },
+      current: { version: 2, content: 'Olga got here first.' },
+    });
+    expect((await history(id)).map((v) => v.version)).toEqual([2]);
+  });
+
+  it('replays the first answer for a repeated op_id, whatever happened since, without a second version', async () => {
+    const id = chapterIds[2]!;
+    const opId = randomUUID();
+    const save = { base_version: 1, content: 'Saved once.', op_id: opId };
+    const first = await autosave(h, 'olga', id, save);
+    expect(first.status).toBe(200);
+    // Someone else moves the chapter on; the retry of the first save must not conflict or save again.
+    expect((await autosave(h, 'ed', id, { base_version: 2, content: 'Ed continued.', op_id: randomUUID() })).status).toBe(200);
+    const again = await autosave(h, 'olga', id, save);
+    expect(again).toEqual(first);
+    expect((await history(id)).map((v) => [v.version, v.saved_by])).toEqual([[2, 'olga'], [3, 'ed']]);
+
+    // A conflict answer is replayed too.
+    const conflictOp = { base_version: 1, content: 'Too late.', op_id: randomUUID() };
+    const conflict = await autosave(h, 'olga', id, conflictOp);
+    expect(conflict.status).toBe(409);
+    expect(await autosave(h, 'olga', id, conflictOp)).toEqual(conflict);
+  });
+
+  it('answers concurrent duplicates of one op_id with one save and the same answer', async () => {
+    const id = chapterIds[3]!;
+    const save = { base_version: 1, content: 'Sent twice at once.', op_id: randomUUID() };
+    const [a, b] = await Promise.all([autosave(h, 'olga', id, save), autosave(h, 'olga', id, save)]);
+    expect(a).toEqual(b);
+    expect(a.status).toBe(200);
+    expect((await history(id)).map((v) => v.version)).toEqual([2]);
+  });
+
+  it('refuses viewers with 403 forbidden and strangers with 404, writing nothing', async () => {
+    const id = chapterIds[0]!;
+    const viewer = await autosave(h, 'vic', id, { base_version: 2, content: 'Viewer edit.', op_id: randomUUID() });
+    expect(viewer.status).toBe(403);
+    expect(viewer.body.error.code).toBe('forbidden');
+    const stranger = await autosave(h, 'zed', id, { base_version: 2, content: 'Stranger edit.', op_id: randomUUID() });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.error.code).toBe('not_found');
+    const missing = await autosave(h, 'olga', randomUUID(), { base_version: 1, content: 'x', op_id: randomUUID() });
+    expect(missing.status).toBe(404);
+    expect((await history(id)).map((v) => v.version)).toEqual([2]);
+  });
+
+  it('validates the body', async () => {
+    const id = chapterIds[0]!;
+    const res = await autosave(h, 'olga', id, { base_version: 0, content: 'x', op_id: '' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['base_version', 'op_id']);
+  });
+
+  it("pushes chapter.updated {chapter_id, version, by} to another user's socket", async () => {
+    const watcher = await connectClient(h.url, await h.token('ed'));
+    const ack = await watcher.subscribe({ document_id: documentId });
+    expect(ack.ok).toBe(true);
+    const id = chapterIds[0]!;
+    const res = await autosave(h, 'olga', id, { base_version: 2, content: 'Mara rewrote it again.', op_id: randomUUID() });
+    expect(res.status).toBe(200);
+    const event = await waitFor('chapter.updated on the collaborator socket', () =>
+      watcher.of(documentId).find((e) => e.name === 'chapter.updated'),
+    );
+    expect(event.event as DocumentEvent<'chapter.updated'>).toMatchObject({ document_id: documentId, chapter_id: id, version: 3, by: 'olga' });
+    watcher.close();
+  });
+
+  it('lists autosave and packages in the OpenAPI reference', async () => {
+    const doc = (await (await fetch(`${h.url}/docs`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    expect(Object.keys(doc.paths['/api/chapters/{id}'] ?? {})).toContain('patch');
+    expect(Object.keys(doc.paths['/api/documents/{id}/package'] ?? {}).sort()).toEqual(['get', 'post']);
+  });
+
+  it('keeps the document word count in step with saves', async () => {
+    const [row] = await h.db.sql<{ stored: number; actual: number }[]>`
+      select d.word_count as stored, (select sum(word_count)::int from chapters c where c.document_id = d.id) as actual
+      from documents d where d.id = ${documentId}`;
+    expect(row!.stored).toBe(row!.actual);
+  });
+});
