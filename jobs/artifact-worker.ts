@@ -1,6 +1,6 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Sql } from '../sql/client.ts';
-import { loadDirtyVersions, storeArtifacts, type StoredArtifact } from '../sql/queries/artifacts.ts';
+import { clearRefreshPending, loadDirtyVersions, storeArtifacts, type StoredArtifact } from '../sql/queries/artifacts.ts';
 import { loadChaptersWithSummaries, type ChapterWithSummary } from '../sql/queries/chapters.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
@@ -33,13 +33,19 @@ export async function refreshArtifact(
   const { documentId, kind, name } = job.data;
   const chapters = await loadChaptersWithSummaries(deps.sql, documentId);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
-  let artifact: StoredArtifact;
   if (kind === 'outline') {
     const waiting = await summariesBehind(deps.sql, documentId, chapters);
     if (waiting > 0 && Date.now() - job.timestamp < OUTLINE_WAIT_MAX_MS) await waitAndRetry(job, token);
-    artifact = await buildOutline(deps.ai, chapters, signal);
-  } else {
-    artifact = await buildCharacterSheet(deps.ai, name, chapters, signal);
+  }
+  let artifact: StoredArtifact;
+  try {
+    artifact = kind === 'outline' ? await buildOutline(deps.ai, chapters, signal) : await buildCharacterSheet(deps.ai, name, chapters, signal);
+  } catch (error) {
+    // Failed for good: clear the flag, so the next save past the threshold queues a new refresh.
+    if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+      await clearRefreshPending(deps.sql, documentId, { kind, name });
+    }
+    throw error;
   }
   await deps.sql.begin((tx) => storeArtifacts(tx, documentId, [artifact]));
   await deps.publisher.publish(documentId, 'artifact.refreshed', { artifact: kind, ...(name && { name }) });

@@ -30,46 +30,84 @@ export interface AutosaveRequest {
 /** Attempts per save when PostgreSQL reports a deadlock (nothing was written; it is safe to go again). */
 const MAX_ATTEMPTS = 3;
 
+/** What never changes about a chapter (its document, the document's kind, its index and title). */
+type ChapterFacts = Pick<AutosaveContext, 'document_id' | 'kind' | 'index' | 'title'>;
+
+/** Chapters whose facts a process keeps (about 200 bytes each). */
+const KNOWN_CHAPTERS_MAX = 50_000;
+
+export interface Autosaver {
+  /**
+   * Applies one autosave. Everything it causes is one PostgreSQL statement:
+   * the compare-and-swap, the history row, the answer kept for replays, the
+   * dirty marks, and the outbox rows for `chapter.updated`, the debounced
+   * summary refresh and any artifact that just went stale. Redis is not
+   * touched, so a save succeeds while Redis is down; the relay delivers the
+   * rest once it is back. The same op_id again gets the first answer back.
+   *
+   * @throws AppError not_found (no access) or forbidden (a viewer).
+   */
+  apply(request: AutosaveRequest): Promise<AutosaveAnswer>;
+}
+
 /**
- * Applies one autosave. Everything it causes is one PostgreSQL statement:
- * the compare-and-swap, the history row, the answer kept for replays, the
- * dirty marks, and the outbox rows for `chapter.updated`, the debounced
- * summary refresh and any artifact that just went stale. Redis is not
- * touched, so a save succeeds while Redis is down; the relay delivers the
- * rest once it is back. The same op_id again gets the first answer back.
- *
- * @throws AppError not_found (no access) or forbidden (a viewer).
+ * The autosave of one process. It remembers each chapter's facts, so a save
+ * of a known chapter is one round trip: the statement checks the user's
+ * right to edit itself, and anything but success (a conflict, no access, a
+ * replayed op_id) takes the careful path, which reads the context first.
  */
-export async function applyAutosave(deps: AutosaveDeps, request: AutosaveRequest): Promise<AutosaveAnswer> {
-  const context = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
-  if (!context) throw notFound();
-  if (context.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
-  if (context.answer) return context.answer;
-  for (let attempt = 1; ; attempt++) {
+export function createAutosaver(deps: AutosaveDeps): Autosaver {
+  const known = new Map<string, ChapterFacts>();
+  return {
+    async apply(request) {
+      const facts = known.get(request.chapterId);
+      if (facts) {
+        const answer = await withRetries(deps, request, () => save(deps, request, facts));
+        if (answer) return answer;
+      }
+      const context = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
+      if (!context) throw notFound();
+      if (context.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
+      if (context.answer) return context.answer;
+      if (known.size >= KNOWN_CHAPTERS_MAX) known.delete(known.keys().next().value!);
+      known.set(request.chapterId, { document_id: context.document_id, kind: context.kind, index: context.index, title: context.title });
+      const answer = await withRetries(deps, request, () => save(deps, request, context));
+      return answer ?? (await withRetries(deps, request, () => answerConflict(deps.sql, request)))!;
+    },
+  };
+}
+
+/** Runs one save attempt: a racing duplicate op_id gets its first answer; a deadlock is tried again. */
+async function withRetries(
+  deps: AutosaveDeps,
+  request: AutosaveRequest,
+  attempt: () => Promise<AutosaveAnswer | null>,
+): Promise<AutosaveAnswer | null> {
+  for (let n = 1; ; n++) {
     try {
-      return await save(deps, request, context);
+      return await attempt();
     } catch (error) {
-      // A concurrent request with the same op_id committed first: answer as it did.
       if (isPgError(error, 'uniqueViolation', 'autosave_ops_pkey')) {
         const replay = await findAutosaveOp(deps.sql, request.userId, request.opId);
         if (replay) return replay;
       }
       const transient = isPgError(error, 'deadlockDetected') || isPgError(error, 'serializationFailure');
-      if (!transient || attempt >= MAX_ATTEMPTS) throw error;
+      if (!transient || n >= MAX_ATTEMPTS) throw error;
     }
   }
 }
 
-async function save(deps: AutosaveDeps, request: AutosaveRequest, context: AutosaveContext): Promise<AutosaveAnswer> {
+/** The save statement; null when nothing was written (the version moved on, or the user may not edit). */
+async function save(deps: AutosaveDeps, request: AutosaveRequest, facts: ChapterFacts): Promise<AutosaveAnswer | null> {
   const { chapterId, userId, content, baseVersion } = request;
-  const documentId = context.document_id;
+  const documentId = facts.document_id;
   const version = baseVersion + 1;
   const wordCount = countWords(content);
   const savedAt = new Date();
   const answer: AutosaveAnswer = {
     status: 200,
     body: {
-      chapter: { id: chapterId, document_id: documentId, index: context.index, title: context.title, version, word_count: wordCount, updated_at: savedAt.toISOString() },
+      chapter: { id: chapterId, document_id: documentId, index: facts.index, title: facts.title, version, word_count: wordCount, updated_at: savedAt.toISOString() },
     },
   };
   const saved = await applySaveStatement(deps.sql, {
@@ -78,9 +116,9 @@ async function save(deps: AutosaveDeps, request: AutosaveRequest, context: Autos
       outboxEvent(documentId, 'chapter.updated', { chapter_id: chapterId, version, by: userId }),
       summaryRefreshJob({ documentId, chapterId, version }, deps.freshness.summaryDebounceMs, request.requestId),
     ],
-    marks: dirtyMarks(documentId, content, context.kind, deps.freshness, request.requestId),
+    marks: dirtyMarks(documentId, content, facts.kind, deps.freshness, request.requestId),
   });
-  return saved ? answer : answerConflict(deps.sql, request);
+  return saved ? answer : null;
 }
 
 /** The 409 with the chapter's current version and text, kept like any answer. */

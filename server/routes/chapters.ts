@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { applyAutosave, type AutosaveDeps } from '../autosave.ts';
+import { createAutosaver, type AutosaveDeps } from '../autosave.ts';
 import { createRouter } from '../app-env.ts';
 import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
@@ -50,10 +50,11 @@ const autosave = createRoute({
 /** `PATCH /api/chapters/:id`. */
 export function chapterRoutes(deps: ChapterRoutesDeps) {
   const app = createRouter();
+  const autosaver = createAutosaver(deps);
   app.openapi(autosave, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const answer = await applyAutosave(deps, {
+    const answer = await autosaver.apply({
       chapterId: id,
       userId: c.get('user').id,
       baseVersion: body.base_version,

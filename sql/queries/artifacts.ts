@@ -41,7 +41,7 @@ export async function storeArtifacts(tx: TransactionSql, documentId: string, art
       content = excluded.content, source_versions = excluded.source_versions, refresh_pending = false, refreshed_at = now()`;
 }
 
-/** Clears the pending flag after a refresh that found nothing to build (so the next crossing queues one again). */
+/** Clears the pending flag after a refresh failed for good (so the next save past the threshold queues one again). */
 export async function clearRefreshPending(sql: Sql, documentId: string, key: ArtifactKey): Promise<void> {
   await sql`update artifacts set refresh_pending = false where document_id = ${documentId} and kind = ${key.kind} and name = ${key.name}`;
 }

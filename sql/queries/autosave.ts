@@ -40,8 +40,8 @@ export interface DirtyMark {
  * dirty marks, stale flags for artifacts that reach their threshold with no
  * refresh queued, the outbox rows (fixed ones first, then per stale artifact
  * its event and its refresh job), the document's word count, and a NOTIFY
- * for the relays. If the version moved on, nothing is written and null comes
- * back. A repeated op_id racing this one fails it with a unique violation.
+ * for the relays. If the version moved on, or the user is not the owner or
+ * an editor, nothing is written and null comes back. A repeated op_id racing this one fails it with a unique violation.
  *
  * Lock order, forced by the data dependencies: chapter row, dirty marks,
  * artifact rows (sorted), document row last, so it is held the shortest;
@@ -56,6 +56,8 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<{ 
       set content = ${s.content}, word_count = ${s.wordCount}, version = c.version + 1, updated_at = ${s.savedAt}
       from chapters old
       where c.id = ${s.chapterId} and c.version = ${s.baseVersion} and old.id = c.id
+        and exists (select 1 from documents d left join document_members m on m.document_id = d.id and m.user_id = ${s.userId}
+                    where d.id = c.document_id and (d.owner_id = ${s.userId} or m.role = 'editor'))
       returning c.id, c.version, old.word_count as previous_word_count
     ), history as (
       insert into chapter_versions (chapter_id, version, content, word_count, saved_by, op_id, created_at)

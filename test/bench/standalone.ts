@@ -16,8 +16,12 @@ export function runStandalone(name: string, bench: (ctx: BenchContext) => Promis
   const run = async () => {
     const ctx = await createBenchContext();
     console.error(`bench ${name}: database ${ctx.databaseName}, redis prefix ${ctx.prefix}-*`);
+    // Ctrl-C or a kill still removes the database and the keys.
+    const interrupted = new Promise<never>((_, reject) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => reject(new Error(`interrupted (${signal})`)));
+    });
     try {
-      console.log(formatTable(await bench(ctx)));
+      console.log(formatTable(await Promise.race([bench(ctx), interrupted])));
     } finally {
       await ctx.cleanup();
     }
