@@ -90,9 +90,11 @@ export class DocumentFeed {
     void this.run(async () => {
       if (!this.initialized) return; // the first subscription reads the head and starts from there
       if (event.epoch !== this.epoch) {
-        // Redis lost the history and a new one began: follow it; clients see the seq restart and resync.
+        // Redis lost the history and a new one began: follow it from its start (events published
+        // before this one, e.g. an outbox draining after the restart, come from the stream first);
+        // clients see the seq restart and resync.
         this.epoch = event.epoch;
-        this.lastSeq = event.seq - 1;
+        this.lastSeq = 0;
       }
       if (event.seq <= this.lastSeq) return;
       if (event.seq > this.lastSeq + 1) await this.catchUp(event.seq - 1);
@@ -103,6 +105,12 @@ export class DocumentFeed {
   /** Delivers every stored event after lastSeq (up to `to`), for gaps and after a pub/sub reconnect. */
   async catchUp(to?: number): Promise<void> {
     if (!this.initialized) return;
+    // After a reconnect the history may be a new one (Redis restarted empty): then it is read from its start.
+    const epoch = await this.redis.hget(this.keys.state, 'epoch');
+    if (epoch !== null && epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.lastSeq = 0;
+    }
     const events = await readEvents(this.redis, this.keys, this.epoch!, this.lastSeq + 1, to);
     for (const e of events) this.send(e);
   }

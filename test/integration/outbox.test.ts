@@ -52,6 +52,9 @@ describe('the outbox: nothing is lost while Redis is down', () => {
   it('answers autosaves and package requests while Redis is down, then runs each refresh once and pushes the saves in order', async () => {
     const { documentId, chapters } = await upload(h, 'ola', manuscript(3));
     await waitFor('the ingest to finish', async () => (await summaryVersions(documentId)).length === 3, 30_000);
+    // A collaborator's socket stays connected to the gateway through the outage.
+    const live = await connectClient(h.url, await h.token('ola'));
+    expect((await live.subscribe({ document_id: documentId })).ok).toBe(true);
 
     await redis.stop();
     // Two saves per chapter, interleaved; every one commits with Redis gone.
@@ -95,6 +98,12 @@ describe('the outbox: nothing is lost while Redis is down', () => {
       await artifactsQueue.close();
       bull.disconnect();
     }
+
+    // The live socket got every save, in commit order, though Redis lost its history meanwhile.
+    const pushed = () => live.of(documentId).filter((e) => e.name === 'chapter.updated').map((e) => e.event as DocumentEvent<'chapter.updated'>);
+    await waitFor('the saves to reach the live socket', () => pushed().length >= saves.length);
+    expect(pushed().map((u) => [u.chapter_id, u.version])).toEqual(saves.map((s) => [s.chapterId, s.version]));
+    live.close();
 
     // The saves' events are in the document's history, in commit order, then the package's.
     const client = await connectClient(h.url, await h.token('ola'));
