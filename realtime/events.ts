@@ -92,14 +92,37 @@ export const DOCUMENT_EVENT_NAMES = [
   'job.update',
 ] as const satisfies readonly DocumentEventName[];
 
-/** A notification sent to every socket of one user. */
+/**
+ * Kinds of notification: a document finished ingesting, its full package is
+ * ready, a job failed after all its retries, a manual refresh finished.
+ * `PUT /api/notifications/preferences {kinds}` chooses which are pushed
+ * (every kind is stored in the inbox regardless).
+ */
+export const NOTIFICATION_KINDS = ['document.ingested', 'package.ready', 'job.failed', 'refresh.done'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/**
+ * A notification, sent to every socket of one user (whatever documents it
+ * watches). It is an inbox, not a broadcast: each is stored first, and a
+ * socket that connects receives the user's unread notifications newer than
+ * the one its client names in the handshake, `io(url, { auth: { token,
+ * notifications_after: <id of the last notification the client has> } })`
+ * (every unread one, up to 100, without it), oldest first, before any live
+ * one. A client keeps the newest `id` it has seen and passes it on every
+ * (re)connect; `id` also de-duplicates a notification that arrives both
+ * live and as missed. `POST /api/notifications/:id/read` marks one read.
+ */
 export interface NotificationPayload {
+  /** UUID. */
   id: string;
-  kind: string;
+  kind: NotificationKind | (string & {});
   title: string;
   body: string;
   document_id?: string;
+  /** ISO 8601 time it was stored. */
   at: string;
+  /** Whether the user has marked it read. */
+  read?: boolean;
 }
 
 /** Error shape shared with REST: `{code, message}`; codes are the contract's (not_found, invalid_request, ...). */

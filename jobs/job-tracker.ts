@@ -1,0 +1,90 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Sql } from '../sql/client.ts';
+import { upsertJobs, type JobRecord, type JobRow } from '../sql/queries/jobs.ts';
+import type { Publisher } from '../realtime/publisher.ts';
+import { createBatchWriter } from './batch-writer.ts';
+import { jobView, recordOf } from './job-records.ts';
+
+/** What happened to a job, for metrics and notifications. */
+export interface JobFinished {
+  row: JobRow;
+  /** Seconds from start to end, when it started. */
+  seconds: number | null;
+}
+
+export interface JobTrackerOptions {
+  sql: Sql;
+  publisher: Pick<Publisher, 'publishMany'>;
+  logger: Logger;
+  maxBatchRows: number;
+  maxQueuedRows: number;
+  /** Off: nothing is written (to measure what tracking costs). Default on. */
+  enabled?: boolean;
+  /** Called once per row that reached a final status in this process. */
+  onFinished?: (finished: JobFinished) => void;
+}
+
+/**
+ * The process's writer of `jobs` rows. Reports are batched (one upsert per
+ * batch, merged by job id, the latest report winning); after each batch,
+ * `job.update` is published for every row that changed, to the job's
+ * document. Tracking is advisory: a failed write is logged, never thrown
+ * into the job or the request that caused it.
+ */
+export interface JobTracker {
+  /** Jobs just added to a queue. Their state is that of their creation time, so any later report wins. */
+  queued(jobs: Job[]): void;
+  /** Records one state change (from worker events, or the API's retry and cancel). */
+  report(record: JobRecord): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createJobTracker(options: JobTrackerOptions): JobTracker {
+  const logger = options.logger.child({ component: 'job-tracker' });
+  const changed = new WeakMap<JobRecord[], JobRow[]>();
+  const writer = createBatchWriter<JobRecord>({
+    key: (r) => r.id,
+    // Reports may arrive out of order (an enqueuer's `queued` after the worker's `processing`): the newest state wins.
+    merge: (pending, next) => (next.changedAt >= pending.changedAt ? next : pending),
+    maxBatchRows: options.maxBatchRows,
+    maxQueuedRows: options.maxQueuedRows,
+    async write(records) {
+      changed.set(records, await upsertJobs(options.sql, records));
+    },
+    async afterWrite(records) {
+      const rows = changed.get(records) ?? [];
+      changed.delete(records);
+      for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
+      const events = rows
+        .filter((r) => r.document_id !== null)
+        .map((r) => ({ documentId: r.document_id!, name: 'job.update' as const, payload: { job: jobView(r) } }));
+      await options.publisher.publishMany(events).catch((err: unknown) => logger.warn({ err }, 'job.update not published'));
+    },
+  });
+  const finished = (row: JobRow) => {
+    const seconds = row.started_at && row.completed_at ? (row.completed_at.getTime() - row.started_at.getTime()) / 1000 : null;
+    try {
+      options.onFinished?.({ row, seconds });
+    } catch (err) {
+      logger.warn({ err }, 'job finished hook failed');
+    }
+  };
+  const enabled = options.enabled ?? true;
+  const report = async (record: JobRecord) => {
+    if (!enabled) return;
+    await writer.add(record).catch((err: unknown) => logger.warn({ err, jobId: record.bullId }, 'job state not recorded'));
+  };
+  return {
+    queued(jobs) {
+      for (const job of jobs) {
+        if (!job?.id) continue;
+        void report(recordOf(job, 'queued', { changedAt: new Date(job.timestamp) }));
+      }
+    },
+    report,
+    flush: () => writer.flush(),
+    close: () => writer.close(),
+  };
+}
