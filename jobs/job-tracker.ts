@@ -13,6 +13,9 @@ export interface JobFinished {
   seconds: number | null;
 }
 
+/** A report, with the statuses that earlier reports merged into it had (oldest first). */
+type TrackedRecord = JobRecord & { passed?: JobRecord['status'][] };
+
 export interface JobTrackerOptions {
   sql: Sql;
   publisher: Pick<Publisher, 'publishMany'>;
@@ -43,11 +46,16 @@ export interface JobTracker {
 
 export function createJobTracker(options: JobTrackerOptions): JobTracker {
   const logger = options.logger.child({ component: 'job-tracker' });
-  const changed = new WeakMap<JobRecord[], JobRow[]>();
-  const writer = createBatchWriter<JobRecord>({
+  const changed = new WeakMap<TrackedRecord[], JobRow[]>();
+  const writer = createBatchWriter<TrackedRecord>({
     key: (r) => r.id,
-    // Reports may arrive out of order (an enqueuer's `queued` after the worker's `processing`): the newest state wins.
-    merge: (pending, next) => (next.changedAt >= pending.changedAt ? next : pending),
+    // Reports may arrive out of order (an enqueuer's `queued` after the worker's `processing`): the newest state wins,
+    // and remembers the statuses it replaced, so a status passed within one batch is still announced.
+    merge: (pending, next) => {
+      const [older, newer] = next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
+      const passed = [...(older.passed ?? []), older.status].filter((s, i, all) => s !== newer.status && s !== all[i - 1]);
+      return { ...newer, passed };
+    },
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
     async write(records) {
@@ -57,9 +65,12 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       const rows = changed.get(records) ?? [];
       changed.delete(records);
       for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
+      const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
       const events = rows
         .filter((r) => r.document_id !== null)
-        .map((r) => ({ documentId: r.document_id!, name: 'job.update' as const, payload: { job: jobView(r) } }));
+        .flatMap((r) => [...(passed.get(r.id) ?? []), r.status].map((status) => ({
+          documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },
+        })));
       await options.publisher.publishMany(events).catch((err: unknown) => logger.warn({ err }, 'job.update not published'));
     },
   });
