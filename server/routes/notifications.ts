@@ -15,8 +15,8 @@ const NotificationSchema = z
   .object({ id: z.uuid(), kind: z.string(), title: z.string(), body: z.string(), document_id: z.uuid().optional(), at: z.string(), read: z.boolean().optional() })
   .openapi('Notification');
 const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(200).optional().openapi({ description: 'page size, default 50' }),
+  offset: z.coerce.number().int().min(0).optional().openapi({ description: 'default 0' }),
 });
 const Preferences = z.object({ kinds: z.array(z.enum(NOTIFICATION_KINDS)).openapi({ example: ['package.ready', 'job.failed'] }) }).openapi('NotificationPreferences');
 
@@ -32,7 +32,7 @@ export function notificationRoutes(deps: NotificationRoutesDeps) {
       },
     }),
     async (c) => {
-      const { limit, offset } = c.req.valid('query');
+      const { limit = 50, offset = 0 } = c.req.valid('query');
       const { rows, unread } = await listNotifications(deps.sql, c.get('user').id, limit, offset);
       return c.json({ notifications: rows.map(notificationView), unread, next_offset: rows.length === limit ? offset + limit : null }, 200);
     },

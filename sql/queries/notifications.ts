@@ -48,8 +48,8 @@ export async function insertNotifications(
 export async function listNotifications(sql: Sql, userId: string, limit: number, offset: number): Promise<{ rows: NotificationRow[]; unread: number }> {
   const [rows, [count]] = await Promise.all([
     sql<NotificationRow[]>`
-      select *, seq::text as seq from notifications where user_id = ${userId}
-      order by (read_at is null) desc, seq desc limit ${limit} offset ${offset}`,
+      select n.*, n.seq::text as seq from notifications n where n.user_id = ${userId}
+      order by (n.read_at is null) desc, n.seq desc limit ${limit} offset ${offset}`,
     sql<{ n: number }[]>`select count(*)::int as n from notifications where user_id = ${userId} and read_at is null`,
   ]);
   return { rows, unread: count!.n };
@@ -58,10 +58,10 @@ export async function listNotifications(sql: Sql, userId: string, limit: number,
 /** Unread notifications newer than the given one (all unread when null), oldest first, for a socket that connects. */
 export async function listUnreadAfter(sql: Sql, userId: string, afterId: string | null, limit = 100): Promise<NotificationRow[]> {
   return sql<NotificationRow[]>`
-    select *, seq::text as seq from notifications
-    where user_id = ${userId} and read_at is null
-      and seq > coalesce((select seq from notifications where id = ${afterId}::uuid and user_id = ${userId}), 0)
-    order by seq desc limit ${limit}`.then((rows) => rows.reverse());
+    select n.*, n.seq::text as seq from notifications n
+    where n.user_id = ${userId} and n.read_at is null
+      and n.seq > coalesce((select a.seq from notifications a where a.id = ${afterId}::uuid and a.user_id = ${userId}), 0)
+    order by n.seq desc limit ${limit}`.then((rows) => rows.reverse());
 }
 
 /** Marks one of the user's notifications read; false when it is not theirs. */
