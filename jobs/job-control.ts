@@ -38,7 +38,7 @@ export function createJobControl(deps: { queues: JobQueues; redis: Redis; prefix
       const job = await bullJob(row);
       if (!job || (await job.getState()) !== 'failed') return 'not_failed';
       await job.retry('failed', { resetAttemptsMade: true });
-      await deps.tracker.report(recordOf(job, 'queued', { attempts: 0, error: null, startedAt: null, completedAt: null }));
+      await deps.tracker.report({ ...recordOf(job, 'queued', { attempts: 0, error: null, startedAt: null, completedAt: null }), steered: true });
       return 'retried';
     },
     async cancel(row) {
@@ -56,7 +56,7 @@ export function createJobControl(deps: { queues: JobQueues; redis: Redis; prefix
         await requestCancel(deps.redis, deps.prefix, row.queue, row.bull_id);
         return 'cancelling';
       }
-      await deps.tracker.report({ ...rowRecord(row), status: 'cancelled', error: 'cancelled', completedAt: new Date(), changedAt: new Date() });
+      await deps.tracker.report({ ...rowRecord(row), status: 'cancelled', error: 'cancelled', completedAt: new Date(), changedAt: new Date(), steered: true });
       return 'cancelled';
     },
     async counts() {

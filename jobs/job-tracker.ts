@@ -13,8 +13,23 @@ export interface JobFinished {
   seconds: number | null;
 }
 
-/** A report, with the statuses that earlier reports merged into it had (oldest first). */
-type TrackedRecord = JobRecord & { passed?: JobRecord['status'][] };
+/**
+ * A report, with the statuses that earlier reports merged into it had
+ * (oldest first); `steered` when a person caused it (retry, cancel).
+ */
+type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boolean };
+
+/**
+ * Whether a row's change is pushed as `job.update`. A chapter job's routine
+ * transitions are already pushed as `chapter.status` (one event each, in the
+ * same per-document stream); pushing them twice would double a large
+ * upload's events and halve how far back `since` can replay. Its failure,
+ * its cancel and whatever a person steered are pushed.
+ */
+function announced(row: JobRow, records: TrackedRecord[]): boolean {
+  if (row.type !== 'chapter.process') return true;
+  return row.status === 'failed' || row.status === 'cancelled' || records.some((r) => r.id === row.id && r.steered);
+}
 
 export interface JobTrackerOptions {
   sql: Sql;
@@ -38,8 +53,8 @@ export interface JobTrackerOptions {
 export interface JobTracker {
   /** Jobs just added to a queue. Their state is that of their creation time, so any later report wins. */
   queued(jobs: Job[]): void;
-  /** Records one state change (from worker events, or the API's retry and cancel). */
-  report(record: JobRecord): Promise<void>;
+  /** Records one state change (from worker events, or the API's retry and cancel: `steered`). */
+  report(record: JobRecord & { steered?: boolean }): Promise<void>;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -67,7 +82,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
       const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
       const events = rows
-        .filter((r) => r.document_id !== null)
+        .filter((r) => r.document_id !== null && announced(r, records))
         .flatMap((r) => [...(passed.get(r.id) ?? []), r.status].map((status) => ({
           documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },
         })));
@@ -83,7 +98,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     }
   };
   const enabled = options.enabled ?? true;
-  const report = async (record: JobRecord) => {
+  const report = async (record: TrackedRecord) => {
     if (!enabled) return;
     await writer.add(record).catch((err: unknown) => logger.warn({ err, jobId: record.bullId }, 'job state not recorded'));
   };
