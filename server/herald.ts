@@ -8,6 +8,7 @@ import { migrate } from '../sql/migrate.ts';
 import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
 import { countStuckJobs } from '../sql/queries/jobs.ts';
+import { QUEUES } from '../jobs/contracts.ts';
 import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
 import { createJobControl } from '../jobs/job-control.ts';
 import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';
@@ -17,6 +18,7 @@ import { createWorkers, type Workers } from '../jobs/workers.ts';
 import { createGateway, type Gateway } from '../realtime/gateway.ts';
 import { createNotifier, type Notifier } from '../realtime/notifier.ts';
 import { createPublisher } from '../realtime/publisher.ts';
+import { mountAdminBoard } from './admin-board.ts';
 import { createApp } from './app.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
@@ -115,6 +117,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       corsOrigins: config.corsOrigins,
       health: { checks, stuckJobs: () => countStuckJobs(sql, config.jobs.stuckJobSeconds) },
       metrics,
+      ...(has('api') && {
+        mount: (router) => mountAdminBoard(router, { queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers }),
+      }),
       ...(has('api') && {
         api: {
           sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,

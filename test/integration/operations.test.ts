@@ -16,7 +16,7 @@ describe("the operator's view", () => {
   let h: TestHerald;
 
   beforeAll(async () => {
-    h = await startTestHerald({ env: { JOB_RETENTION_DAYS: '30', HOUSEKEEPING_INTERVAL_MS: '1000' } });
+    h = await startTestHerald({ env: { JOB_RETENTION_DAYS: '30', HOUSEKEEPING_INTERVAL_MS: '1000', ADMIN_USERS: 'root' } });
   });
   afterAll(async () => {
     await h?.close();
@@ -80,5 +80,23 @@ describe("the operator's view", () => {
     expect(kept.length).toBe(1);
     const [run] = await h.db.sql<{ status: string }[]>`select status from jobs where type = 'jobs.housekeeping' and status = 'completed' limit 1`;
     expect(run?.status).toBe('completed');
+  });
+
+  it('opens the Bull Board for an admin (token once, then a cookie) and refuses others', async () => {
+    expect((await fetch(`${h.url}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${h.url}/admin/queues?token=${await h.token('op')}`, { redirect: 'manual' })).status).toBe(403);
+    const entry = await fetch(`${h.url}/admin/queues?token=${await h.token('root')}`, { redirect: 'manual' });
+    expect(entry.status).toBe(302);
+    expect(entry.headers.get('location')).toBe('/admin/queues');
+    const cookie = entry.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/herald_admin=.+HttpOnly/i);
+    const headers = { cookie: cookie.split(';')[0]! };
+    const page = await fetch(`${h.url}/admin/queues`, { headers });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const api = await fetch(`${h.url}/admin/queues/api/queues`, { headers });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { queues: { name: string }[] };
+    expect(body.queues.map((q) => q.name).sort()).toEqual(['artifacts', 'chapters', 'documents']);
   });
 });
