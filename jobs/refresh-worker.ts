@@ -35,16 +35,7 @@ export async function refreshDocument(job: Job<JobPayloads['document.refresh']>,
   const { documentId } = job.data;
   const chapters = await listChapterKeys(deps.sql, documentId);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
-  let done = 0;
-  const queue = [...chapters];
-  const lane = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      signal.throwIfAborted();
-      await resummarizeChapter({ chapterId: next.id, attempts: job.attemptsMade + 1, force: true }, deps, signal);
-      await job.updateProgress(Math.round((++done / chapters.length) * 80));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CHAPTER_PARALLELISM, chapters.length) }, lane));
+  await resummarizeAll(job, chapters, deps, signal);
   signal.throwIfAborted();
 
   const [document, withSummaries] = await Promise.all([findDocument(deps.sql, documentId), loadChaptersWithSummaries(deps.sql, documentId)]);
@@ -67,4 +58,32 @@ export async function refreshDocument(job: Job<JobPayloads['document.refresh']>,
     body: `Summaries of ${chapters.length} chapters, the outline, character sheets and the package were rebuilt.`,
   });
   return { chapters: chapters.length, character_sheets: built.package.character_sheets.length };
+}
+
+/**
+ * Re-summarises the chapters a few at a time. The first failure stops the
+ * other lanes too (their calls are aborted), so a failed attempt leaves no
+ * model call running behind it.
+ */
+async function resummarizeAll(job: Job, chapters: { id: string }[], deps: RefreshWorkerDeps, signal: AbortSignal): Promise<void> {
+  const local = new AbortController();
+  const forward = () => local.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  const queue = [...chapters];
+  let done = 0;
+  const lane = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      local.signal.throwIfAborted();
+      await resummarizeChapter({ chapterId: next.id, attempts: job.attemptsMade + 1, force: true }, deps, local.signal);
+      await job.updateProgress(Math.round((++done / chapters.length) * 80));
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(CHAPTER_PARALLELISM, chapters.length) }, lane));
+  } catch (error) {
+    local.abort(error);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
 }

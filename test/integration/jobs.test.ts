@@ -28,7 +28,7 @@ describe('job records and control', () => {
 
   beforeAll(async () => {
     ai = steerableProvider();
-    const env = { CHAPTER_ATTEMPTS: '3', RETRY_BACKOFF_MS: '300', STUCK_JOB_SECONDS: '1' };
+    const env = { CHAPTER_ATTEMPTS: '3', RETRY_BACKOFF_MS: '50', STUCK_JOB_SECONDS: '1' };
     // The worker starts once the test watches the document, so the socket sees every job's first state.
     h = await startTestHerald({ roles: ['api', 'gateway'], env });
     const doc = await upload(h, 'jo', [
@@ -51,23 +51,26 @@ describe('job records and control', () => {
     await h?.close();
   });
 
-  it('records a job that fails after its retries: queued, processing, queued again, then failed', async () => {
-    const id = chapterJobId(cursed);
-    // Polled: a chapter job's routine transitions are pushed as chapter.status, its failure as job.update too.
-    const seen: string[] = [];
-    await waitFor('the cursed chapter job to fail', async () => {
-      const { job } = await getJob(id);
-      if (seen.at(-1) !== job.status) seen.push(job.status);
-      return job.status === 'failed';
-    });
-    // Between attempts (300 ms, then 600 ms of backoff) the row is queued again, with the error.
-    expect(seen).toEqual(expect.arrayContaining(['processing', 'queued', 'failed']));
-    expect(seen.indexOf('queued', seen.indexOf('processing'))).toBeGreaterThan(0);
-    expect(seen.at(-1)).toBe('failed');
-    expect(updates(id).map((j) => j.status)).toEqual(['failed']);
+  it('records a job that fails after its retries: queued, processing, queued again, then failed, each pushed as job.update', async () => {
+    // A refresh re-summarises every chapter, so the cursed one fails each of its 3 attempts.
+    const res = await h.api('jo', `/api/documents/${documentId}/refresh`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    const { job_id: id } = (await res.json()) as { job_id: string };
+    await waitFor('the refresh job to fail for good', () => updates(id).some((j) => j.status === 'failed'), 30_000);
+    const statuses = updates(id).map((j) => j.status);
+    expect(statuses[0]).toBe('queued');
+    expect(statuses.at(-1)).toBe('failed');
+    // Between attempts the row is queued again (waiting out the backoff), with the attempt's error.
+    expect(statuses.indexOf('queued', statuses.indexOf('processing'))).toBeGreaterThan(0);
     const { job } = await getJob(id);
-    expect(job).toMatchObject({ status: 'failed', type: 'chapter.process', attempts: 3, max_attempts: 3, priority: 'normal', document_id: documentId });
+    expect(job).toMatchObject({ status: 'failed', type: 'document.refresh', attempts: 3, max_attempts: 3, priority: 'high', document_id: documentId });
     expect(job.error).toContain('cursed');
+    // The chapter job failed the same way (its routine transitions are chapter.status; its failure is a job.update too).
+    await waitFor('the cursed chapter job to fail', async () => (await getJob(chapterJobId(cursed))).job.status === 'failed');
+    expect((await getJob(chapterJobId(cursed))).job).toMatchObject({ attempts: 3, max_attempts: 3, priority: 'normal' });
+    expect(updates(chapterJobId(cursed)).map((j) => j.status)).toEqual(['failed']);
+    const history = (await (await h.api('jo', `/api/documents/${documentId}/refreshes`)).json()) as { refreshes: { job_id: string; status: string }[] };
+    expect(history.refreshes[0]).toMatchObject({ job_id: id, status: 'failed' });
   });
 
   it('records a completed job and lists the document jobs newest first', async () => {
