@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { JobRecord, JobRow, JobStatus } from '../sql/queries/jobs.ts';
+import type { JobView } from '../realtime/events.ts';
 import { PRIORITY } from './contracts.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,7 +60,7 @@ export function recordOf(job: Job, status: JobStatus, extra: Partial<JobRecord> 
 }
 
 /** The contract's `job` (CONTRACT.md section 4). */
-export function jobView(row: JobRow) {
+export function jobView(row: JobRow): JobView {
   return {
     id: row.id,
     type: row.type,
@@ -78,4 +79,3 @@ export function jobView(row: JobRow) {
     max_attempts: row.max_attempts,
   };
 }
-export type JobView = ReturnType<typeof jobView>;

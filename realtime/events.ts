@@ -62,8 +62,45 @@ export interface ArtifactRefreshedPayload {
   version?: number;
 }
 
+export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * A background job as `GET /api/jobs/:id` and `job.update` show it. A retry
+ * that is due puts `status` back to `queued` with the failed attempt's
+ * `error`; `failed` is the end after the last attempt; `cancelled` is never
+ * followed by anything.
+ */
+export interface JobView {
+  /** UUID: the BullMQ id when that is one (an upload's `job_id`), else derived from queue and BullMQ id. */
+  id: string;
+  /** The job contract's name (`chapter.process`, `document.refresh`, ...). */
+  type: string;
+  queue: string;
+  status: JobStatus;
+  /** `urgent`, `high`, `normal` or `low`. */
+  priority: string;
+  /** 0..100 */
+  progress: number;
+  document_id: string | null;
+  /** Who started the work, when known. */
+  user_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  max_attempts: number;
+}
+
+/**
+ * A job of the document changed status (every change of document-level jobs;
+ * a chapter job's failure, cancel and retry; its routine transitions are
+ * `chapter.status`).
+ */
 export interface JobPayload {
-  job: Record<string, unknown>;
+  /** Herald always sends a whole JobView; the looser type lets tools (the push-latency benchmark) publish synthetic ones. */
+  job: Partial<JobView> & Record<string, unknown>;
 }
 
 /** Payload of each document event, before the envelope is added. */

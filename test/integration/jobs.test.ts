@@ -58,7 +58,8 @@ describe('job records and control', () => {
     const { job_id: id } = (await res.json()) as { job_id: string };
     await waitFor('the refresh job to fail for good', () => updates(id).some((j) => j.status === 'failed'), 30_000);
     const statuses = updates(id).map((j) => j.status);
-    expect(statuses[0]).toBe('queued');
+    // Its first `queued` is recorded by the process that enqueued it; if a worker took the job first, the newer state wins.
+    expect(['queued', 'processing']).toContain(statuses[0]);
     expect(statuses.at(-1)).toBe('failed');
     // Between attempts the row is queued again (waiting out the backoff), with the attempt's error.
     expect(statuses.indexOf('queued', statuses.indexOf('processing'))).toBeGreaterThan(0);

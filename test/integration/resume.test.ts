@@ -14,7 +14,9 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
 
   beforeAll(async () => {
     // A short stream, so a long ingest trims it.
-    h = await startTestHerald({ env: { EVENT_STREAM_MAXLEN: '10' } });
+    // Approximate trimming drops whole stream nodes (100 entries): history is kept up to ~200 events here, so an
+    // 8-chapter ingest (with its jobs' job.update events) always resumes and a 150-chapter one (300+ events) is trimmed.
+    h = await startTestHerald({ env: { EVENT_STREAM_MAXLEN: '100' } });
     redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
@@ -55,7 +57,7 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
   it('answers recovered:false with a fresh snapshot when the events after `since` were trimmed', async () => {
     const token = await h.token('ana');
     const client = await connectClient(h.url, token);
-    const documentId = await upload(150); // ~300+ events, far past the 10 kept (approximate trimming keeps ~100)
+    const documentId = await upload(150); // ~300+ events, past the ~200 kept
     const ack = (await client.subscribe({ document_id: documentId })) as Ok;
     await waitForDocumentDone(client, documentId);
     const resumed = (await client.subscribe({ document_id: documentId, since: 1, epoch: ack.epoch })) as Ok;
