@@ -82,6 +82,7 @@ export function createWorkers(deps: WorkerDeps): Workers {
   const workers = Object.values(QUEUES).map((name) => {
     const worker = new Worker(name, processor, { connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true });
     trackWorkerJobs(worker, deps.tracker, cancelled);
+    worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
     worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));
     worker.on('error', (err) => logger.error({ err: err.message, queue: name }, 'worker error'));
     return worker;

@@ -109,6 +109,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
       await deleteDocument(deps.sql, documentId).catch((err) => deps.logger.error({ err, documentId }, 'could not remove a document whose jobs were refused'));
       throw error;
     }
+    // The same requestId is in the jobs' data, so the worker's lines about this upload carry it too.
+    deps.logger.info({ requestId: c.get('requestId'), documentId, jobId, chapters: chapters.length, userId: user.id }, 'document uploaded');
     return c.json(
       {
         document: documentView(document),

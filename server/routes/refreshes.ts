@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import { findPendingRefresh, listRefreshes } from '../../sql/queries/refreshes.ts';
@@ -11,6 +12,7 @@ import { IdParam, errorResponses } from './schemas.ts';
 export interface RefreshRoutesDeps {
   sql: Sql;
   refreshLimiter: RateLimiter;
+  logger: Logger;
 }
 
 const RefreshSchema = z
@@ -44,6 +46,7 @@ export function refreshRoutes(deps: RefreshRoutesDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const result = await requestRefresh(deps.sql, deps.refreshLimiter, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') });
+      deps.logger.info({ requestId: c.get('requestId'), documentId: id, jobId: result.jobId, deduplicated: result.deduplicated }, 'refresh requested');
       return c.json({ job_id: result.jobId, deduplicated: result.deduplicated }, 202);
     },
   );
