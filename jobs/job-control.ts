@@ -37,8 +37,15 @@ export function createJobControl(deps: { queues: JobQueues; redis: Redis; prefix
       if (row.status !== 'failed') return 'not_failed';
       const job = await bullJob(row);
       if (!job || (await job.getState()) !== 'failed') return 'not_failed';
-      await job.retry('failed', { resetAttemptsMade: true });
+      // The row is reopened before BullMQ may run the job: a finished row accepts only a newer `queued`,
+      // so the worker's reports of the new run must find it open.
       await deps.tracker.report({ ...recordOf(job, 'queued', { attempts: 0, error: null, startedAt: null, completedAt: null }), steered: true });
+      try {
+        await job.retry('failed', { resetAttemptsMade: true });
+      } catch (error) {
+        await deps.tracker.report({ ...rowRecord(row), changedAt: new Date(), steered: true });
+        throw error;
+      }
       return 'retried';
     },
     async cancel(row) {

@@ -13,6 +13,8 @@ export interface JobFinished {
   seconds: number | null;
 }
 
+const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
+
 /**
  * A report, with the statuses that earlier reports merged into it had
  * (oldest first); `steered` when a person caused it (retry, cancel).
@@ -68,11 +70,18 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     // and remembers the statuses it replaced, so a status passed within one batch is still announced.
     merge: (pending, next) => {
       const [older, newer] = next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
-      const passed = [...(older.passed ?? []), older.status].filter((s, i, all) => s !== newer.status && s !== all[i - 1]);
+      // As in the upsert: a finished state only gives way to a retry's `queued` (a late progress report does not reopen it).
+      if (FINISHED.has(older.status) && newer.status !== 'queued') return older;
+      const passed = [...(older.passed ?? []), older.status, ...(newer.passed ?? [])].filter((s, i, all) => s !== newer.status && s !== all[i - 1]);
       return { ...newer, passed };
     },
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
+    // Job states are not on any request's path: writing every 50 ms (or 500 reports) lets a quick job's
+    // queued, processing and completed merge into one row write, instead of three group commits.
+    mode: 'interval',
+    minRows: 500,
+    maxWaitMs: 50,
     async write(records) {
       changed.set(records, await upsertJobs(options.sql, records));
     },
@@ -83,7 +92,8 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
       const events = rows
         .filter((r) => r.document_id !== null && announced(r, records))
-        .flatMap((r) => [...(passed.get(r.id) ?? []), r.status].map((status) => ({
+        // A chapter job's routine statuses are chapter.status events: only its announced one is pushed.
+        .flatMap((r) => [...(r.type === 'chapter.process' ? [] : passed.get(r.id) ?? []), r.status].map((status) => ({
           documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },
         })));
       await options.publisher.publishMany(events).catch((err: unknown) => logger.warn({ err }, 'job.update not published'));
