@@ -49,6 +49,7 @@ export function recordOf(job: Job, status: JobStatus, extra: Partial<JobRecord> 
     documentId: data.documentId ?? null,
     userId: data.userId ?? null,
     requestId: data.requestId ?? null,
+    dedupId: job.opts.deduplication?.id ?? null,
     result: null,
     error: null,
     createdAt: new Date(job.timestamp),

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
-import { upsertJobs, type JobRecord, type JobRow } from '../sql/queries/jobs.ts';
+import { settleReplacedJobs, upsertJobs, type JobRecord, type JobRow } from '../sql/queries/jobs.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import { createBatchWriter } from './batch-writer.ts';
 import { jobView, recordOf } from './job-records.ts';
@@ -83,7 +83,9 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     minRows: 500,
     maxWaitMs: 50,
     async write(records) {
-      changed.set(records, await upsertJobs(options.sql, records));
+      const rows = await upsertJobs(options.sql, records);
+      const replacing = rows.filter((r) => r.status === 'queued' && r.dedup_id).map((r) => ({ id: r.id, dedupId: r.dedup_id!, createdAt: r.created_at }));
+      changed.set(records, [...rows, ...(await settleReplacedJobs(options.sql, replacing))]);
     },
     async afterWrite(records) {
       const rows = changed.get(records) ?? [];

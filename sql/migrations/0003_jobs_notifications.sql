@@ -13,6 +13,8 @@ create table jobs (
   document_id  uuid references documents (id) on delete cascade,
   user_id      text,
   request_id   text,
+  -- BullMQ deduplication id: a newer job with the same one replaces a queued older one (debounced refreshes).
+  dedup_id     text,
   result       jsonb,
   error        text,
   created_at   timestamptz not null,
@@ -24,6 +26,7 @@ create table jobs (
 create index jobs_document_idx on jobs (document_id, created_at desc);
 create index jobs_finished_idx on jobs (completed_at) where status in ('completed', 'failed', 'cancelled');
 create index jobs_processing_idx on jobs (started_at) where status = 'processing';
+create index jobs_dedup_idx on jobs (dedup_id) where status = 'queued' and dedup_id is not null;
 
 -- Manual refreshes: who asked, when, which job, how it ended. At most one pending per document.
 create table refreshes (

@@ -17,6 +17,8 @@ export interface JobRecord {
   documentId: string | null;
   userId: string | null;
   requestId: string | null;
+  /** BullMQ deduplication id, when the job has one. */
+  dedupId?: string | null;
   result: unknown;
   error: string | null;
   createdAt: Date;
@@ -39,6 +41,7 @@ export interface JobRow {
   document_id: string | null;
   user_id: string | null;
   request_id: string | null;
+  dedup_id: string | null;
   result: unknown;
   error: string | null;
   created_at: Date;
@@ -59,15 +62,15 @@ export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow
   const json = records.map((r) => ({
     id: r.id, queue: r.queue, bull_id: r.bullId, type: r.type, status: r.status, priority: r.priority, progress: r.progress,
     attempts: r.attempts, max_attempts: r.maxAttempts, document_id: r.documentId, user_id: r.userId, request_id: r.requestId,
-    result: r.result ?? null, error: r.error, created_at: r.createdAt.toISOString(), started_at: r.startedAt?.toISOString() ?? null,
+    dedup_id: r.dedupId ?? null, result: r.result ?? null, error: r.error, created_at: r.createdAt.toISOString(), started_at: r.startedAt?.toISOString() ?? null,
     completed_at: r.completedAt?.toISOString() ?? null, changed_at: r.changedAt.toISOString(),
   }));
   return sql<JobRow[]>`
     insert into jobs as j (id, queue, bull_id, type, status, priority, progress, attempts, max_attempts, document_id,
-                           user_id, request_id, result, error, created_at, started_at, completed_at, changed_at)
+                           user_id, request_id, dedup_id, result, error, created_at, started_at, completed_at, changed_at)
     select r.* from jsonb_to_recordset(${sql.json(json as never)}::jsonb) as r(
       id uuid, queue text, bull_id text, type text, status text, priority text, progress int, attempts int, max_attempts int,
-      document_id uuid, user_id text, request_id text, result jsonb, error text, created_at timestamptz, started_at timestamptz,
+      document_id uuid, user_id text, request_id text, dedup_id text, result jsonb, error text, created_at timestamptz, started_at timestamptz,
       completed_at timestamptz, changed_at timestamptz)
     where r.document_id is null or exists (select 1 from documents d where d.id = r.document_id)
     on conflict (id) do update set
@@ -78,6 +81,7 @@ export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow
       max_attempts = excluded.max_attempts,
       user_id = coalesce(j.user_id, excluded.user_id),
       request_id = coalesce(j.request_id, excluded.request_id),
+      dedup_id = coalesce(j.dedup_id, excluded.dedup_id),
       result = excluded.result,
       error = excluded.error,
       started_at = coalesce(excluded.started_at, j.started_at),
@@ -89,6 +93,22 @@ export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow
     returning *`;
 }
 
+/**
+ * A debounced job replaced by a newer one with the same deduplication id
+ * (BullMQ removed the older, still delayed, job): its row ends `cancelled`
+ * instead of staying queued forever. One statement for the batch.
+ */
+export async function settleReplacedJobs(sql: Sql, replacing: { id: string; dedupId: string; createdAt: Date }[]): Promise<JobRow[]> {
+  if (replacing.length === 0) return [];
+  return sql<JobRow[]>`
+    update jobs j set status = 'cancelled', error = 'replaced by a newer request', completed_at = now(), changed_at = now()
+    from unnest(${sql.array(replacing.map((r) => r.id))}::uuid[], ${sql.array(replacing.map((r) => r.dedupId))}::text[],
+                ${sql.array(replacing.map((r) => r.createdAt.toISOString()))}::timestamptz[]) as n(id, dedup_id, created_at)
+    where j.dedup_id = n.dedup_id and j.status = 'queued' and j.id <> n.id and j.created_at < n.created_at
+    returning j.*`;
+}
+
+/** One job's row. */
 export async function findJob(sql: Sql, id: string): Promise<JobRow | undefined> {
   const [row] = await sql<JobRow[]>`select * from jobs where id = ${id}`;
   return row;
