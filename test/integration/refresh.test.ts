@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upload } from '../support/documents.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { waitFor } from '../support/wait.ts';
 
 interface RefreshAnswer {
   job_id: string;
@@ -65,5 +66,21 @@ describe('manual refresh admission across two API processes', () => {
     expect(refreshes).toEqual([expect.objectContaining({ job_id: body.job_id, user_id: 'tia', status: 'pending' })]);
     expect((await a.api('zed', `/api/documents/${documentId}/refreshes`)).status).toBe(404);
     expect((await a.api('zed', `/api/documents/${documentId}/refresh`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('cancels a queued refresh by removing its job; the history says cancelled and a new refresh starts', async () => {
+    const { documentId } = await upload(a, 'uma', manuscript(1));
+    const first = await refresh(a, 'uma', documentId);
+    // Recorded queued by the process whose outbox relay enqueued it.
+    await waitFor('the refresh job row', async () => (await a.api('uma', `/api/jobs/${first.body.job_id}`)).status === 200);
+    const cancel = await b.api('uma', `/api/jobs/${first.body.job_id}`, { method: 'DELETE' });
+    expect(cancel.status).toBe(202);
+    expect(await cancel.json()).toMatchObject({ status: 'cancelled', job: { id: first.body.job_id, status: 'cancelled', type: 'document.refresh', priority: 'high' } });
+    const { refreshes } = (await (await a.api('uma', `/api/documents/${documentId}/refreshes`)).json()) as { refreshes: { job_id: string; status: string }[] };
+    expect(refreshes[0]).toMatchObject({ job_id: first.body.job_id, status: 'cancelled' });
+    const next = await refresh(a, 'uma', documentId);
+    expect(next.status).toBe(202);
+    expect(next.body).toMatchObject({ deduplicated: false });
+    expect(next.body.job_id).not.toBe(first.body.job_id);
   });
 });
