@@ -16,6 +16,8 @@
 export interface BatchWriterOptions<Row> {
   /** Rows with equal keys are merged; the later row wins. */
   key(row: Row): string;
+  /** Merges a pending row with a newer one of the same key; default: the newer one. */
+  merge?(pending: Row, next: Row): Row;
   /** Writes one batch, all or nothing. */
   write(rows: Row[]): Promise<void>;
   /**
@@ -159,7 +161,7 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
       return new Promise<void>((resolve, reject) => {
         const entry = pending.get(key);
         if (entry) {
-          entry.row = row;
+          entry.row = options.merge ? options.merge(entry.row, row) : row;
           entry.waiters.push({ resolve, reject });
         } else {
           pending.set(key, { row, waiters: [{ resolve, reject }] });

@@ -15,11 +15,11 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface JobPayloads {
   /** Summarise and embed one chapter version. */
-  'chapter.process': { documentId: string; chapterId: string; version: number; requestId?: string };
+  'chapter.process': { documentId: string; chapterId: string; version: number; requestId?: string; userId?: string };
   /** Fans an upload out into one job per chapter plus its finalize job (kept off the upload's request path). */
-  'document.ingest': { documentId: string; finalizeJobId: string; requestId?: string };
+  'document.ingest': { documentId: string; finalizeJobId: string; requestId?: string; userId?: string };
   /** Runs once every chapter job of an upload has finished: settles the document's final status. */
-  'document.finalize': { documentId: string; requestId?: string };
+  'document.finalize': { documentId: string; requestId?: string; userId?: string };
   /**
    * Re-summarise a chapter after edits, with its latest text (debounced per
    * chapter); re-embeds only when the summary's meaning moved. `version` is
@@ -29,7 +29,15 @@ export interface JobPayloads {
   /** Rebuild one stale artifact: the outline (`name` '') or one character's sheet. */
   'artifact.refresh': { documentId: string; kind: ArtifactKind; name: string; requestId?: string };
   /** Build the full package (outline, summaries, character sheets, key terms) once every chapter has a result. */
-  'package.build': { documentId: string; requestId?: string };
+  'package.build': { documentId: string; requestId?: string; userId?: string };
+  /**
+   * A manual refresh (POST /api/documents/:id/refresh): re-summarises every
+   * chapter, then rebuilds the outline, character sheets and full package.
+   * Its job id is the refresh's id, returned as `job_id`.
+   */
+  'document.refresh': { documentId: string; userId: string; requestId?: string };
+  /** Deletes old finished `jobs` rows and trims BullMQ's completed and failed sets (a job scheduler runs it). */
+  'jobs.housekeeping': Record<string, never>;
 }
 
 /** Artifacts that span chapters and go stale with edits. */
@@ -45,9 +53,16 @@ export const JOB_QUEUE = {
   'chapter.refresh': QUEUES.chapters,
   'artifact.refresh': QUEUES.artifacts,
   'package.build': QUEUES.artifacts,
+  'document.refresh': QUEUES.artifacts,
+  'jobs.housekeeping': QUEUES.documents,
 } as const satisfies Record<JobName, QueueName>;
 
-/** Named priorities (BullMQ: lower number runs first). */
+/**
+ * Named priorities (BullMQ: lower number runs first): `urgent` for a summary
+ * refresh after an edit (the writer is looking), `high` for a manual refresh,
+ * `normal` for ingest and packages asked for, `low` for outline and
+ * character sheets gone stale, and cleanup.
+ */
 export const PRIORITY = { urgent: 1, high: 2, normal: 5, low: 10 } as const;
 export type PriorityName = keyof typeof PRIORITY;
 

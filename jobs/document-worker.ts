@@ -3,6 +3,7 @@ import type { Sql } from '../sql/client.ts';
 import { failUnfinishedChapters } from '../sql/queries/chapter-results.ts';
 import { listChapterKeys } from '../sql/queries/chapters.ts';
 import { settleDocumentStatus } from '../sql/queries/documents.ts';
+import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { JobPayloads } from './contracts.ts';
 import type { JobQueues } from './queues.ts';
@@ -13,14 +14,15 @@ export interface DocumentWorkerDeps {
   sql: Sql;
   publisher: Publisher;
   queues: JobQueues;
+  notifier: Notifier;
 }
 
 /** Adds one job per chapter of the stored document, and its finalize job; a deleted document adds nothing. */
 export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, deps: DocumentWorkerDeps) {
-  const { documentId, finalizeJobId, requestId } = job.data;
+  const { documentId, finalizeJobId, requestId, userId } = job.data;
   const chapters = await listChapterKeys(deps.sql, documentId);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
-  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId });
+  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId });
   return { chapters: chapters.length };
 }
 
@@ -49,5 +51,10 @@ export async function finalizeDocument(job: Job<JobPayloads['document.finalize']
   }
   const { total, completed, failed, status } = settled;
   await deps.publisher.publish(documentId, 'document.progress', { total, completed, failed, status });
+  await deps.notifier.notifyDocument(documentId, {
+    kind: 'document.ingested',
+    title: failed === 0 ? 'Your manuscript is analysed' : 'Your manuscript is analysed, with failures',
+    body: `${completed} of ${total} chapters analysed${failed > 0 ? `; ${failed} failed` : ''}.`,
+  });
   return { total, completed, failed, status };
 }

@@ -1,40 +1,52 @@
-import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
+import { FlowProducer, Queue, type Job, type JobNode, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
+import { JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
 
 /** Attempts, backoff and retention, set once per job type. */
 export interface JobPolicy {
+  /** Attempts of `chapter.process` and `chapter.refresh` (CHAPTER_ATTEMPTS). */
   chapterAttempts: number;
+  /** First retry delay; each later one doubles (exponential backoff). */
   backoffMs: number;
+  /** Attempts per job type over the defaults (JOB_ATTEMPTS). */
+  attempts?: Partial<Record<JobName, number>>;
 }
 
+/** Each job type's priority and default attempts (chapter jobs take CHAPTER_ATTEMPTS). */
+const JOB_DEFAULTS: Record<JobName, { priority: PriorityName; attempts: number | 'chapter' }> = {
+  'chapter.process': { priority: 'normal', attempts: 'chapter' },
+  'document.ingest': { priority: 'normal', attempts: 5 },
+  'document.finalize': { priority: 'normal', attempts: 5 },
+  // The writer is looking at this chapter: its summary goes ahead of any bulk work.
+  'chapter.refresh': { priority: 'urgent', attempts: 'chapter' },
+  'artifact.refresh': { priority: 'low', attempts: 3 },
+  'package.build': { priority: 'normal', attempts: 3 },
+  'document.refresh': { priority: 'high', attempts: 3 },
+  'jobs.housekeeping': { priority: 'low', attempts: 1 },
+};
+
 export function jobOptions(name: JobName, policy: JobPolicy): JobsOptions {
-  const retention = { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } };
-  switch (name) {
-    case 'chapter.process':
-      return {
-        ...retention,
-        attempts: policy.chapterAttempts,
-        backoff: { type: 'exponential', delay: policy.backoffMs },
-        priority: PRIORITY.normal,
-        // A chapter that fails for good must not hold its document's finalize job back.
-        ignoreDependencyOnFailure: true,
-      };
-    case 'document.ingest':
-    case 'document.finalize':
-      return { ...retention, attempts: 5, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
-    case 'chapter.refresh':
-      // The writer is looking at this chapter: its summary goes ahead of any bulk work.
-      return { ...retention, attempts: policy.chapterAttempts, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.urgent };
-    case 'artifact.refresh':
-      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.low };
-    case 'package.build':
-      return { ...retention, attempts: 3, backoff: { type: 'exponential', delay: policy.backoffMs }, priority: PRIORITY.normal };
-  }
+  const defaults = JOB_DEFAULTS[name];
+  return {
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+    attempts: policy.attempts?.[name] ?? (defaults.attempts === 'chapter' ? policy.chapterAttempts : defaults.attempts),
+    backoff: { type: 'exponential', delay: policy.backoffMs },
+    priority: PRIORITY[defaults.priority],
+    // A chapter that fails for good must not hold its document's finalize job back.
+    ...(name === 'chapter.process' && { ignoreDependencyOnFailure: true }),
+  };
+}
+
+/** Told about every job this process adds (the `jobs` rows start here). */
+export interface JobQueueHooks {
+  added?(jobs: Job[]): void;
 }
 
 export interface IngestRequest {
   documentId: string;
+  /** Who uploaded it (the jobs rows' user). */
+  userId?: string;
   /** Id of the document's finalize job, returned to the client as `job_id`. */
   jobId: string;
   requestId?: string;
@@ -70,49 +82,54 @@ export interface JobQueues {
  * Give it a connection with `enableOfflineQueue: false`: with Redis down an
  * enqueue then fails at once (the API answers 503) instead of hanging.
  */
-export function createJobQueues(connection: Redis, prefix: string, policy: JobPolicy): JobQueues {
+export function createJobQueues(connection: Redis, prefix: string, policy: JobPolicy, hooks: JobQueueHooks = {}): JobQueues {
   const queues = new Map<QueueName, Queue>(
     Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })]),
   );
   const flows = new FlowProducer({ connection, prefix });
   const queue = (name: QueueName) => queues.get(name)!;
+  const added = (jobs: Job[]) => hooks.added?.(jobs);
 
   return {
     queue,
-    async enqueueIngest({ documentId, jobId, requestId }) {
-      await queue(JOB_QUEUE['document.ingest']).add(
+    async enqueueIngest({ documentId, jobId, requestId, userId }) {
+      const job = await queue(JOB_QUEUE['document.ingest']).add(
         'document.ingest',
-        { documentId, finalizeJobId: jobId, requestId } satisfies JobPayloads['document.ingest'],
+        { documentId, finalizeJobId: jobId, requestId, userId } satisfies JobPayloads['document.ingest'],
         { ...jobOptions('document.ingest', policy), jobId: jobIds.ingest(documentId) },
       );
+      added([job]);
     },
-    async addIngestFlow({ documentId, jobId, chapters, requestId }) {
+    async addIngestFlow({ documentId, jobId, chapters, requestId, userId }) {
       // Fixed job ids: a retried ingest job adds nothing twice.
-      await flows.add({
+      const tree = await flows.add({
         name: 'document.finalize',
         queueName: JOB_QUEUE['document.finalize'],
-        data: { documentId, requestId } satisfies JobPayloads['document.finalize'],
+        data: { documentId, requestId, userId } satisfies JobPayloads['document.finalize'],
         opts: { ...jobOptions('document.finalize', policy), jobId },
         children: chapters.map((c) => ({
           name: 'chapter.process',
           queueName: JOB_QUEUE['chapter.process'],
-          data: { documentId, chapterId: c.id, version: c.version, requestId } satisfies JobPayloads['chapter.process'],
+          data: { documentId, chapterId: c.id, version: c.version, requestId, userId } satisfies JobPayloads['chapter.process'],
           opts: { ...jobOptions('chapter.process', policy), jobId: jobIds.chapter(c.id, c.version) },
         })),
       });
+      added(flatten(tree));
     },
     async enqueue(name, payload, options) {
       const job = await queue(JOB_QUEUE[name]).add(name, payload, { ...jobOptions(name, policy), ...options });
+      added([job]);
       return job.id!;
     },
     async enqueueMany(jobs) {
       const byQueue = new Map<QueueName, JobToEnqueue[]>();
       for (const job of jobs) byQueue.set(JOB_QUEUE[job.name], [...(byQueue.get(JOB_QUEUE[job.name]) ?? []), job]);
-      await Promise.all(
+      const lists = await Promise.all(
         [...byQueue].map(([name, list]) =>
           queue(name).addBulk(list.map((j) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } }))),
         ),
       );
+      added(lists.flat());
     },
     async cancelIngest(documentId, jobId, chapters) {
       const chapterQueue = queue(JOB_QUEUE['chapter.process']);
@@ -127,4 +144,8 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
       await Promise.all([...[...queues.values()].map((q) => q.close()), flows.close()]);
     },
   };
+}
+
+function flatten(node: JobNode): Job[] {
+  return [node.job, ...(node.children ?? []).flatMap(flatten)];
 }

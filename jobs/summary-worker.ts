@@ -41,10 +41,22 @@ export async function refreshSummary(
   deps: SummaryWorkerDeps,
   signal: AbortSignal,
 ): Promise<SummaryRefreshResult> {
-  const chapter = await findChapter(deps.sql, job.data.chapterId);
+  return resummarizeChapter({ chapterId: job.data.chapterId, attempts: job.attemptsMade + 1 }, deps, signal);
+}
+
+/** What a summary refresh needs: the chapter, which attempt this is, and whether an up-to-date summary is redone (a manual refresh). */
+export interface SummaryRequest {
+  chapterId: string;
+  attempts: number;
+  force?: boolean;
+}
+
+/** The refresh itself, shared by `chapter.refresh` and the manual `document.refresh`. */
+export async function resummarizeChapter(request: SummaryRequest, deps: SummaryWorkerDeps, signal: AbortSignal): Promise<SummaryRefreshResult> {
+  const chapter = await findChapter(deps.sql, request.chapterId);
   if (!chapter) return { skipped: 'chapter_deleted' };
   const before = await findSummaryState(deps.sql, chapter.id);
-  if (before?.status === 'completed' && before.chapter_version >= chapter.version && before.summary !== null) {
+  if (!request.force && before?.status === 'completed' && before.chapter_version >= chapter.version && before.summary !== null) {
     return { skipped: 'up_to_date', version: before.chapter_version };
   }
   const summary = await deps.ai.summarize(chapter.content, { signal });
@@ -56,7 +68,7 @@ export async function refreshSummary(
   const written = await deps.sql.begin(async (tx) => {
     const rows = await upsertChapterResults(tx, [{
       chapterId: chapter.id, documentId: chapter.document_id, status: 'completed', progress: 100, summary, embedding,
-      error: null, chapterVersion: chapter.version, attempts: job.attemptsMade + 1,
+      error: null, chapterVersion: chapter.version, attempts: request.attempts,
     }]);
     if (rows.size === 0) return false;
     const embeddingVersion = reembedded ? chapter.version : before!.embedding_version;

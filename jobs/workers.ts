@@ -1,29 +1,41 @@
-import { Worker, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
+import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import { refreshArtifact } from './artifact-worker.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument, ingestDocument } from './document-worker.ts';
+import { runHousekeeping } from './housekeeping.ts';
+import { listenForCancels } from './job-cancel.ts';
+import type { JobTracker } from './job-tracker.ts';
 import { buildPackage } from './package-worker.ts';
 import type { JobQueues } from './queues.ts';
+import { refreshDocument } from './refresh-worker.ts';
 import { createResultWriter } from './result-writer.ts';
 import { refreshSummary } from './summary-worker.ts';
+import { cancelKey, trackWorkerJobs, type CancelledJobs } from './worker-events.ts';
 
 export interface WorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
   connection: Redis;
+  /** A pub/sub connection of the workers' own, for cancel requests. */
+  subscriber: Redis;
   prefix: string;
   sql: Sql;
   publisher: Publisher;
+  notifier: Notifier;
   queues: JobQueues;
+  tracker: JobTracker;
   ai: AiProvider;
   logger: Logger;
   concurrency: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval' };
+  /** Finished `jobs` rows older than this are deleted by housekeeping. */
+  retentionDays: number;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
   closeGraceMs?: number;
 }
@@ -43,22 +55,23 @@ type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal
 export function createWorkers(deps: WorkerDeps): Workers {
   const logger = deps.logger.child({ component: 'worker' });
   const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
-  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues };
-  const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
-  const handlers = {
-    'chapter.process': (job, signal) =>
-      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
-    'document.ingest': (job) => ingestDocument(job, documents),
-    'document.finalize': (job) => finalizeDocument(job, documents),
-    'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),
-    'artifact.refresh': (job, signal, token) => refreshArtifact(job, shared, signal, token),
-    'package.build': (job, signal, token) => buildPackage(job, { ...shared, logger: jobLogger(logger, job) }, signal, token),
-  } satisfies { [N in JobName]: Handler<N> };
+  const handlers = handlerTable(deps, results, logger);
+  const cancelled: CancelledJobs = new Set();
 
   const processor: Processor = async (job, token, signal) => {
     const handler = handlers[job.name as JobName] as Handler<JobName> | undefined;
     if (!handler) throw new Error(`no handler for job "${job.name}"`);
-    return handler(job, signal ?? new AbortController().signal, token);
+    jobLogger(logger, job).debug('job started');
+    try {
+      const result = await handler(job, signal ?? new AbortController().signal, token);
+      // A handler that finished anyway after the cancel still ends cancelled, never completed.
+      if (cancelled.has(cancelKey(job))) throw new UnrecoverableError('cancelled');
+      return result;
+    } catch (error) {
+      // Unrecoverable: a cancelled job is not retried.
+      if (cancelled.has(cancelKey(job))) throw new UnrecoverableError('cancelled');
+      throw error;
+    }
   };
 
   const concurrencyOf: Record<QueueName, number> = {
@@ -67,24 +80,30 @@ export function createWorkers(deps: WorkerDeps): Workers {
     artifacts: Math.min(deps.concurrency, 8),
   };
   const workers = Object.values(QUEUES).map((name) => {
-    const worker = new Worker(name, processor, {
-      connection: deps.connection,
-      prefix: deps.prefix,
-      concurrency: concurrencyOf[name],
-      autorun: true,
-    });
-    worker.on('failed', (job, err) => logger.debug({ jobId: job?.id, name: job?.name, err: err.message }, 'job attempt failed'));
+    const worker = new Worker(name, processor, { connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true });
+    trackWorkerJobs(worker, deps.tracker, cancelled);
+    worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
+    worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));
     worker.on('error', (err) => logger.error({ err: err.message, queue: name }, 'worker error'));
     return worker;
   });
+  const cancel = (queue: string, bullId: string) => {
+    const worker = workers.find((w) => w.name === queue);
+    // Marked first: the abort makes the handler throw, and the processor must already know why.
+    cancelled.add(`${queue}:${bullId}`);
+    if (!worker?.cancelJob(bullId, 'cancelled')) cancelled.delete(`${queue}:${bullId}`);
+    else logger.info({ queue, jobId: bullId }, 'job cancelled');
+  };
+  const unlisten = listenForCancels(deps.subscriber, deps.prefix, cancel, logger);
   let running = true;
 
   return {
     async ready() {
-      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      await Promise.all([...workers.map((w) => w.waitUntilReady()), unlisten]);
     },
     async close() {
       running = false;
+      await (await unlisten.catch(() => undefined))?.();
       // Running jobs get a grace period to finish; past it (say, Redis is down and BullMQ cannot
       // move them), they are abandoned and their locks expire, so another worker runs them again.
       const graceful = Promise.all(workers.map((w) => w.close()));
@@ -101,8 +120,26 @@ export function createWorkers(deps: WorkerDeps): Workers {
   };
 }
 
+function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, logger: Logger) {
+  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier };
+  const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
+  return {
+    'chapter.process': (job, signal) =>
+      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
+    'document.ingest': (job) => ingestDocument(job, documents),
+    'document.finalize': (job) => finalizeDocument(job, documents),
+    'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),
+    'artifact.refresh': (job, signal, token) => refreshArtifact(job, shared, signal, token),
+    'package.build': (job, signal, token) =>
+      buildPackage(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal, token),
+    'document.refresh': (job, signal) => refreshDocument(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal),
+    'jobs.housekeeping': () => runHousekeeping({ sql: deps.sql, queues: deps.queues, retentionDays: deps.retentionDays, logger }),
+  } satisfies { [N in JobName]: Handler<N> };
+}
+
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
+/** Every line about a job carries its id, name and the request id that started it (from the job's data). */
 function jobLogger(logger: Logger, job: Job<{ requestId?: string }>): Logger {
-  return logger.child({ jobId: job.id, job: job.name, requestId: job.data.requestId });
+  return logger.child({ jobId: job.id, job: job.name, requestId: job.data?.requestId });
 }

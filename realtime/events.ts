@@ -62,8 +62,45 @@ export interface ArtifactRefreshedPayload {
   version?: number;
 }
 
+export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * A background job as `GET /api/jobs/:id` and `job.update` show it. A retry
+ * that is due puts `status` back to `queued` with the failed attempt's
+ * `error`; `failed` is the end after the last attempt; `cancelled` is never
+ * followed by anything.
+ */
+export interface JobView {
+  /** UUID: the BullMQ id when that is one (an upload's `job_id`), else derived from queue and BullMQ id. */
+  id: string;
+  /** The job contract's name (`chapter.process`, `document.refresh`, ...). */
+  type: string;
+  queue: string;
+  status: JobStatus;
+  /** `urgent`, `high`, `normal` or `low`. */
+  priority: string;
+  /** 0..100 */
+  progress: number;
+  document_id: string | null;
+  /** Who started the work, when known. */
+  user_id: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  max_attempts: number;
+}
+
+/**
+ * A job of the document changed status (every change of document-level jobs;
+ * a chapter job's failure, cancel and retry; its routine transitions are
+ * `chapter.status`).
+ */
 export interface JobPayload {
-  job: Record<string, unknown>;
+  /** Herald always sends a whole JobView; the looser type lets tools (the push-latency benchmark) publish synthetic ones. */
+  job: Partial<JobView> & Record<string, unknown>;
 }
 
 /** Payload of each document event, before the envelope is added. */
@@ -92,14 +129,37 @@ export const DOCUMENT_EVENT_NAMES = [
   'job.update',
 ] as const satisfies readonly DocumentEventName[];
 
-/** A notification sent to every socket of one user. */
+/**
+ * Kinds of notification: a document finished ingesting, its full package is
+ * ready, a job failed after all its retries, a manual refresh finished.
+ * `PUT /api/notifications/preferences {kinds}` chooses which are pushed
+ * (every kind is stored in the inbox regardless).
+ */
+export const NOTIFICATION_KINDS = ['document.ingested', 'package.ready', 'job.failed', 'refresh.done'] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
+/**
+ * A notification, sent to every socket of one user (whatever documents it
+ * watches). It is an inbox, not a broadcast: each is stored first, and a
+ * socket that connects receives the user's unread notifications newer than
+ * the one its client names in the handshake, `io(url, { auth: { token,
+ * notifications_after: <id of the last notification the client has> } })`
+ * (every unread one, up to 100, without it), oldest first, before any live
+ * one. A client keeps the newest `id` it has seen and passes it on every
+ * (re)connect; `id` also de-duplicates a notification that arrives both
+ * live and as missed. `POST /api/notifications/:id/read` marks one read.
+ */
 export interface NotificationPayload {
+  /** UUID. */
   id: string;
-  kind: string;
+  kind: NotificationKind | (string & {});
   title: string;
   body: string;
   document_id?: string;
+  /** ISO 8601 time it was stored. */
   at: string;
+  /** Whether the user has marked it read. */
+  read?: boolean;
 }
 
 /** Error shape shared with REST: `{code, message}`; codes are the contract's (not_found, invalid_request, ...). */

@@ -8,6 +8,7 @@ import { findAccess } from '../sql/queries/members.ts';
 import { DocumentFeed, parseLiveMessage, readHistoryAfter, type FeedEvent } from './document-feed.ts';
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import { documentKeys } from './keys.ts';
+import { deliverNotifications } from './notification-delivery.ts';
 import { loadSnapshot } from './snapshot.ts';
 import { createAbuseRegistry, disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
 
@@ -38,6 +39,8 @@ export interface Gateway {
   /** Resolves once the pub/sub connection is ready. */
   ready(): Promise<void>;
   readonly healthy: boolean;
+  /** Document subscriptions held by this gateway's sockets. */
+  readonly subscriptions: number;
   close(): Promise<void>;
 }
 
@@ -244,12 +247,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
     deps.subscriber.once('ready', () => resolve());
     deps.subscriber.once('error', reject);
   });
+  const notificationsReady = deliverNotifications({ io, subscriber: deps.subscriber, sql: deps.sql, prefix: deps.prefix, logger });
 
   return {
     io,
-    ready: () => subscriberReady,
+    ready: () => subscriberReady.then(() => notificationsReady),
     get healthy() {
       return deps.subscriber.status === 'ready';
+    },
+    get subscriptions() {
+      let n = 0;
+      for (const { feed } of feeds.values()) n += feed.refs;
+      return n;
     },
     async close() {
       io.disconnectSockets(true);

@@ -10,7 +10,12 @@ import { chapterRoutes, type ChapterRoutesDeps } from './routes/chapters.ts';
 import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
 import { editorRoutes } from './routes/editor.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
+import { jobRoutes, type JobRoutesDeps } from './routes/jobs.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { packageRoutes, type PackageRoutesDeps } from './routes/packages.ts';
+import { refreshRoutes, type RefreshRoutesDeps } from './routes/refreshes.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -20,7 +25,11 @@ export interface AppDeps {
   /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
   corsOrigins?: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
-  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps;
+  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps;
+  /** The process's metrics: GET /metrics and HTTP durations. */
+  metrics?: Metrics;
+  /** Extra routes mounted before the API's auth (the Bull Board), given the app. */
+  mount?: (app: ReturnType<typeof createRouter>) => void;
 }
 
 /** The HTTP app: REST API, health and the OpenAPI reference. A factory, so tests can build several. */
@@ -28,9 +37,12 @@ export function createApp(deps: AppDeps) {
   const logger = deps.logger.child({ component: 'api' });
   const app = createRouter();
   app.use(requestId());
+  if (deps.metrics) app.use(deps.metrics.httpMiddleware());
   app.onError((error, c) => toErrorResponse(error, c, logger));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
   app.route('/', healthRoutes(deps.health));
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics.registry));
+  deps.mount?.(app);
 
   if (deps.api) {
     app.route('/', editorRoutes());
@@ -52,6 +64,9 @@ export function createApp(deps: AppDeps) {
     app.route('/', documentRoutes(deps.api));
     app.route('/', chapterRoutes(deps.api));
     app.route('/', packageRoutes(deps.api));
+    app.route('/', jobRoutes(deps.api));
+    app.route('/', refreshRoutes(deps.api));
+    app.route('/', notificationRoutes(deps.api));
   }
 
   app.doc31('/docs', {

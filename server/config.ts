@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { JOB_QUEUE, type JobName } from '../jobs/contracts.ts';
+
+const JOB_NAMES = Object.keys(JOB_QUEUE) as JobName[];
 
 /** Every role Herald can run; `npm start` runs all three in one process. */
 export const ROLES = ['api', 'gateway', 'worker'] as const;
@@ -92,6 +95,35 @@ const envSchema = z.object({
   SUMMARY_DEBOUNCE_MS: int(0, 600_000).default(2000),
   /** How often the outbox relay looks for rows when no NOTIFY woke it (after a Redis outage, a missed notification). */
   OUTBOX_POLL_MS: int(10, 600_000).default(1000),
+  /**
+   * Attempts per job type over the defaults (chapter jobs: CHAPTER_ATTEMPTS; ingest
+   * and finalize 5; packages, artifacts and refreshes 3), as `type=n` pairs:
+   * `package.build=5,document.refresh=2`.
+   */
+  JOB_ATTEMPTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('=').map((x) => x.trim())))
+    .refine((pairs) => pairs.every(([k, n]) => (JOB_NAMES as readonly string[]).includes(k!) && /^\d{1,2}$/.test(n ?? '') && Number(n) >= 1),
+      `type=n pairs, comma-separated, n from 1 to 99; types: ${JOB_NAMES.join(', ')}`)
+    .transform((pairs) => Object.fromEntries(pairs.map(([k, n]) => [k, Number(n)])) as Partial<Record<JobName, number>>),
+  /** Finished jobs' rows (and BullMQ's own finished jobs) older than this many days are deleted by housekeeping. */
+  JOB_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  /** How often the housekeeping job runs (a BullMQ job scheduler). Default hourly. */
+  HOUSEKEEPING_INTERVAL_MS: int(1000, 7 * 24 * 3600_000).default(3600_000),
+  /** A job processing for longer than this counts as stuck in /health's `stuck_jobs`. */
+  STUCK_JOB_SECONDS: z.coerce.number().min(0).max(7 * 24 * 3600).default(600),
+  /** Writes a `jobs` row for every job (off only to measure what tracking costs). */
+  JOB_TRACKING: z.enum(['on', 'off']).default('on'),
+  /** Manual refreshes one user may start per REFRESH_WINDOW_SECONDS (429 past it). */
+  REFRESH_LIMIT: int(1, 10_000).default(5),
+  /** The sliding window of REFRESH_LIMIT, in seconds. */
+  REFRESH_WINDOW_SECONDS: int(1, 86_400).default(300),
+  /** Users (token `sub`s, comma-separated) who may open the Bull Board at /admin/queues. */
+  ADMIN_USERS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
 });
 
 export interface Config {
@@ -124,6 +156,21 @@ export interface Config {
   readonly writer: { readonly maxBatchRows: number; readonly maxQueuedRows: number };
   readonly freshness: FreshnessConfig;
   readonly outbox: { readonly pollMs: number };
+  readonly jobs: JobsConfig;
+  /** Manual refreshes per user: `limit` per sliding `windowSeconds`. */
+  readonly refresh: { readonly limit: number; readonly windowSeconds: number };
+  /** Users allowed into /admin/queues. */
+  readonly adminUsers: readonly string[];
+}
+
+/** Job records, retries and housekeeping. */
+export interface JobsConfig {
+  /** Attempts per job type over the defaults. */
+  readonly attempts: Readonly<Partial<Record<JobName, number>>>;
+  readonly retentionDays: number;
+  readonly housekeepingIntervalMs: number;
+  readonly stuckJobSeconds: number;
+  readonly tracking: boolean;
 }
 
 /** When derived artifacts are refreshed after edits. */
@@ -190,6 +237,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       summaryDebounceMs: e.SUMMARY_DEBOUNCE_MS,
     },
     outbox: { pollMs: e.OUTBOX_POLL_MS },
+    jobs: {
+      attempts: e.JOB_ATTEMPTS,
+      retentionDays: e.JOB_RETENTION_DAYS,
+      housekeepingIntervalMs: e.HOUSEKEEPING_INTERVAL_MS,
+      stuckJobSeconds: e.STUCK_JOB_SECONDS,
+      tracking: e.JOB_TRACKING === 'on',
+    },
+    refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
+    adminUsers: e.ADMIN_USERS,
   });
 }
 

@@ -11,10 +11,16 @@ export class AppError extends Error {
     readonly status: ContentfulStatusCode,
     message: string,
     readonly details?: unknown,
+    /** Response headers the error carries (`Retry-After` on a 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
 }
+
+/** 429 `rate_limited` with `Retry-After` in whole seconds. */
+export const rateLimited = (retryAfterSeconds: number, message: string) =>
+  new AppError('rate_limited', 429, message, { retry_after: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
 
 export const notFound = () => new AppError('not_found', 404, 'No such resource, or it is not shared with you.');
 export const forbidden = (message: string) => new AppError('forbidden', 403, message);
@@ -71,7 +77,7 @@ export function toErrorResponse(error: unknown, c: Context, logger: Logger): Res
   const known = error instanceof AppError ? error : fromPgError(error);
   // A mapped database error of the server's own making (a race, a timeout) is worth a log line.
   if (known && known !== error && known.status >= 409) logger.warn({ err: error, requestId: c.get('requestId') }, 'database error answered as ' + known.code);
-  if (known) return c.json(body(known.code, known.message, known.details), known.status);
+  if (known) return c.json(body(known.code, known.message, known.details), known.status, known.headers);
   if (error instanceof HTTPException) {
     if (error.status === 400 && /JSON/i.test(error.message)) {
       return c.json(body('invalid_json', 'The body is not valid JSON.'), 400);

@@ -7,17 +7,25 @@ import { createSql } from '../sql/client.ts';
 import { migrate } from '../sql/migrate.ts';
 import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
+import { countStuckJobs } from '../sql/queries/jobs.ts';
 import { QUEUES } from '../jobs/contracts.ts';
+import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
+import { createJobControl } from '../jobs/job-control.ts';
+import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';
 import { createOutboxRelay } from '../jobs/outbox-relay.ts';
-import { createJobQueues, type JobQueues } from '../jobs/queues.ts';
+import { createJobQueues } from '../jobs/queues.ts';
 import { createWorkers, type Workers } from '../jobs/workers.ts';
 import { createGateway, type Gateway } from '../realtime/gateway.ts';
+import { createNotifier, type Notifier } from '../realtime/notifier.ts';
 import { createPublisher } from '../realtime/publisher.ts';
+import { mountAdminBoard } from './admin-board.ts';
 import { createApp } from './app.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
 import { createLogger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limit.ts';
 import type { HealthCheck } from './routes/health.ts';
 import { preparePostgres, probeRedis } from './startup-errors.ts';
 
@@ -40,9 +48,6 @@ export interface Herald {
   /** Stops accepting, lets running jobs finish, flushes writes, closes sockets and connections, in reverse order of start. */
   close(): Promise<void>;
 }
-
-/** Jobs running longer than this count as stuck in /health. */
-const STUCK_JOB_SECONDS = 600;
 
 /**
  * The composition root: connects to PostgreSQL and Redis, applies
@@ -71,9 +76,20 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     // Fails fast when Redis is down, so a request answers 503 at once instead of hanging.
     const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, `${config.redisPrefix}:commands`);
     closers.push(() => quit(redis));
-    const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen });
-    const queues = createJobQueues(redis, config.redisPrefix, { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs });
+    const metrics = createMetrics();
+    const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
+    const notifier = createNotifier({ sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed });
+    const tracker = createJobTracker({
+      sql, publisher, logger, enabled: config.jobs.tracking,
+      maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows,
+      onFinished: (finished) => onJobFinished(finished, metrics, notifier),
+    });
+    closers.push(() => tracker.close());
+    const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
+    const queues = createJobQueues(redis, config.redisPrefix, policy, { added: (jobs) => tracker.queued(jobs) });
     closers.push(() => queues.close());
+    const jobs = createJobControl({ queues, redis, prefix: config.redisPrefix, tracker });
+    metrics.sources.queueCounts = () => jobs.counts();
     if (has('api') || has('worker')) {
       // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
       const relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
@@ -99,8 +115,17 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       authenticate,
       maxUploadBytes: config.maxUploadBytes,
       corsOrigins: config.corsOrigins,
-      health: { checks, stuckJobs: () => countStuckJobs(queues) },
-      ...(has('api') && { api: { sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness } }),
+      health: { checks, stuckJobs: () => countStuckJobs(sql, config.jobs.stuckJobSeconds) },
+      metrics,
+      ...(has('api') && {
+        mount: (router) => mountAdminBoard(router, { queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers }),
+      }),
+      ...(has('api') && {
+        api: {
+          sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,
+          refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
+        },
+      }),
     });
     // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
     if (has('api')) loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
@@ -123,15 +148,24 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         rateLimit: config.gateway.rateLimit,
         maxMessageBytes: config.gateway.maxMessageBytes,
         corsOrigins: config.corsOrigins,
+        onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
       });
+      metrics.sources.sockets = () => gateway!.io.engine.clientsCount;
+      metrics.sources.subscriptions = () => gateway!.subscriptions;
       stopAccepting.push(() => gateway!.close());
       await gateway.ready();
     }
     if (has('worker')) {
       const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, `${config.redisPrefix}:worker`);
       closers.push(() => quit(connection));
+      const cancels = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:worker-cancels`);
+      closers.push(async () => cancels.disconnect());
       workers = createWorkers({
         connection,
+        subscriber: cancels,
+        notifier,
+        tracker,
+        retentionDays: config.jobs.retentionDays,
         prefix: config.redisPrefix,
         sql,
         publisher,
@@ -143,6 +177,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       });
       closers.push(() => workers!.close());
       await workers.ready();
+      await scheduleHousekeeping(queues, policy, config.jobs.housekeepingIntervalMs);
     }
     closers.push(...stopAccepting);
 
@@ -196,10 +231,15 @@ async function quit(redis: Redis): Promise<void> {
   await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]).catch(() => redis.disconnect());
 }
 
-async function countStuckJobs(queues: JobQueues): Promise<number> {
-  const cutoff = Date.now() - STUCK_JOB_SECONDS * 1000;
-  const active = await Promise.all(Object.values(QUEUES).map((q) => queues.queue(q).getActive(0, 999)));
-  return active.flat().filter((job) => job.processedOn !== undefined && job.processedOn < cutoff).length;
+/** Counts the job's end, and tells the document's people when a job failed for good (a failed chapter is told by its document's own notification). */
+function onJobFinished({ row, seconds }: JobFinished, metrics: Metrics, notifier: Notifier): void {
+  metrics.jobFinished(row.type, row.status, seconds);
+  if (row.status !== 'failed' || !row.document_id || row.type === 'chapter.process') return;
+  void notifier.notifyDocument(row.document_id, {
+    kind: 'job.failed',
+    title: `A ${row.type} job failed`,
+    body: `It failed after ${row.attempts} of ${row.max_attempts} attempts: ${row.error ?? 'unknown error'}`,
+  });
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -104,11 +104,13 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     // Enqueued after the commit, so no worker can look for rows that are not visible yet.
     // If Redis refuses, the rows go again: the client gets a 503 and nothing stays half-written.
     try {
-      await deps.queues.enqueueIngest({ documentId, jobId, requestId: c.get('requestId') });
+      await deps.queues.enqueueIngest({ documentId, jobId, requestId: c.get('requestId'), userId: user.id });
     } catch (error) {
       await deleteDocument(deps.sql, documentId).catch((err) => deps.logger.error({ err, documentId }, 'could not remove a document whose jobs were refused'));
       throw error;
     }
+    // The same requestId is in the jobs' data, so the worker's lines about this upload carry it too.
+    deps.logger.info({ requestId: c.get('requestId'), documentId, jobId, chapters: chapters.length, userId: user.id }, 'document uploaded');
     return c.json(
       {
         document: documentView(document),

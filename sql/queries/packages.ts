@@ -75,3 +75,19 @@ export async function storeFullPackage(
 export async function abandonFullBuild(sql: Sql, documentId: string, jobId: string): Promise<void> {
   await sql`update packages set full_pending = false where document_id = ${documentId} and full_job_id = ${jobId}::uuid`;
 }
+
+/**
+ * Stores a full package built by a manual refresh, whatever build is pending
+ * (it is at least as fresh as any). A pending build still runs and replaces
+ * it with its own, equally fresh, result.
+ */
+export async function storeRefreshedPackage(
+  tx: TransactionSql,
+  p: { documentId: string; jobId: string; content: Record<string, unknown>; sourceVersions: Record<string, number> },
+): Promise<void> {
+  await tx`
+    insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
+    values (${p.documentId}, 'full', ${tx.json(p.content as never)}, ${tx.json(p.sourceVersions as never)}, ${p.jobId}, false)
+    on conflict (document_id) do update set stage = 'full', content = excluded.content,
+      source_versions = excluded.source_versions, updated_at = now()`;
+}

@@ -40,6 +40,18 @@ describe('HeraldClient (the SDK) against a real gateway', () => {
     const probe = await connect(user);
     await waitForStoreDone(probe.watch(id));
     probe.close();
+    // Quiet also means the document's jobs have ended and their job.update events are out (the seq stops moving).
+    await waitFor('the document jobs to finish', async () => {
+      const [row] = await h.db.sql<{ n: number }[]>`select count(*)::int as n from jobs where document_id = ${id} and status not in ('completed', 'failed', 'cancelled')`;
+      return row!.n === 0;
+    });
+    let seq = '';
+    await waitFor('the document seq to stop moving', async () => {
+      const now = (await redis.hget(documentKeys(h.prefix, id).state, 'seq')) ?? '';
+      const still = now === seq;
+      seq = now;
+      return still;
+    }, 15_000, 150);
     return id;
   }
 

@@ -101,6 +101,11 @@ describe('summary refresh on edit', () => {
     const runs = await refreshJobs(chapterId);
     expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs.length).toBeLessThanOrEqual(2);
+    // The jobs the burst replaced (debounced away) are recorded cancelled, not left queued for ever.
+    const refreshRows = () => h.db.sql<{ status: string; error: string | null }[]>`
+      select status, error from jobs where document_id = ${documentId} and type = 'chapter.refresh'`;
+    await waitFor('every refresh job of the burst to be settled', async () => (await refreshRows()).every((r) => r.status === 'completed' || r.status === 'cancelled'));
+    expect((await refreshRows()).filter((r) => r.status === 'completed').length).toBe(runs.length);
     expect(ai.summarized.filter((t) => t.includes('Draft')).length).toBe(runs.length);
     expect(ai.summarized.filter((t) => t.includes('Draft')).at(-1)).toBe(last);
     expect(await storedSummary(chapterId)).toMatchObject({ summary: summarizeText(last), chapter_version: 11 });

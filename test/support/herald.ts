@@ -49,7 +49,7 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
   const herald = await startHerald({
     config,
     roles: options.roles ?? ['api', 'gateway', 'worker'],
-    logger: pino({ level: config.logLevel }),
+    logger: options.logger ?? pino({ level: config.logLevel }),
     ...(options.ai && { ai: options.ai }),
     ...(options.writerMode && { writerMode: options.writerMode }),
   });

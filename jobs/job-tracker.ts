@@ -1,0 +1,128 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Sql } from '../sql/client.ts';
+import { settleReplacedJobs, upsertJobs, type JobRecord, type JobRow } from '../sql/queries/jobs.ts';
+import type { Publisher } from '../realtime/publisher.ts';
+import { createBatchWriter } from './batch-writer.ts';
+import { jobView, recordOf } from './job-records.ts';
+
+/** What happened to a job, for metrics and notifications. */
+export interface JobFinished {
+  row: JobRow;
+  /** Seconds from start to end, when it started. */
+  seconds: number | null;
+}
+
+const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
+
+/**
+ * A report, with the statuses that earlier reports merged into it had
+ * (oldest first); `steered` when a person caused it (retry, cancel).
+ */
+type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boolean };
+
+/**
+ * Whether a row's change is pushed as `job.update`. A chapter job's routine
+ * transitions are already pushed as `chapter.status` (one event each, in the
+ * same per-document stream); pushing them twice would double a large
+ * upload's events and halve how far back `since` can replay. Its failure,
+ * its cancel and whatever a person steered are pushed.
+ */
+function announced(row: JobRow, records: TrackedRecord[]): boolean {
+  if (row.type !== 'chapter.process') return true;
+  return row.status === 'failed' || row.status === 'cancelled' || records.some((r) => r.id === row.id && r.steered);
+}
+
+export interface JobTrackerOptions {
+  sql: Sql;
+  publisher: Pick<Publisher, 'publishMany'>;
+  logger: Logger;
+  maxBatchRows: number;
+  maxQueuedRows: number;
+  /** Off: nothing is written (to measure what tracking costs). Default on. */
+  enabled?: boolean;
+  /** Called once per row that reached a final status in this process. */
+  onFinished?: (finished: JobFinished) => void;
+}
+
+/**
+ * The process's writer of `jobs` rows. Reports are batched (one upsert per
+ * batch, merged by job id, the latest report winning); after each batch,
+ * `job.update` is published for every row that changed, to the job's
+ * document. Tracking is advisory: a failed write is logged, never thrown
+ * into the job or the request that caused it.
+ */
+export interface JobTracker {
+  /** Jobs just added to a queue. Their state is that of their creation time, so any later report wins. */
+  queued(jobs: Job[]): void;
+  /** Records one state change (from worker events, or the API's retry and cancel: `steered`). */
+  report(record: JobRecord & { steered?: boolean }): Promise<void>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createJobTracker(options: JobTrackerOptions): JobTracker {
+  const logger = options.logger.child({ component: 'job-tracker' });
+  const changed = new WeakMap<TrackedRecord[], JobRow[]>();
+  const writer = createBatchWriter<TrackedRecord>({
+    key: (r) => r.id,
+    // Reports may arrive out of order (an enqueuer's `queued` after the worker's `processing`): the newest state wins,
+    // and remembers the statuses it replaced, so a status passed within one batch is still announced.
+    merge: (pending, next) => {
+      const [older, newer] = next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
+      // As in the upsert: a finished state only gives way to a retry's `queued` (a late progress report does not reopen it).
+      if (FINISHED.has(older.status) && newer.status !== 'queued') return older;
+      const passed = [...(older.passed ?? []), older.status, ...(newer.passed ?? [])].filter((s, i, all) => s !== newer.status && s !== all[i - 1]);
+      return { ...newer, passed };
+    },
+    maxBatchRows: options.maxBatchRows,
+    maxQueuedRows: options.maxQueuedRows,
+    // Job states are not on any request's path: writing every 50 ms (or 500 reports) lets a quick job's
+    // queued, processing and completed merge into one row write, instead of three group commits.
+    mode: 'interval',
+    minRows: 500,
+    maxWaitMs: 50,
+    async write(records) {
+      const rows = await upsertJobs(options.sql, records);
+      const replacing = rows.filter((r) => r.status === 'queued' && r.dedup_id).map((r) => ({ id: r.id, dedupId: r.dedup_id!, createdAt: r.created_at }));
+      changed.set(records, [...rows, ...(await settleReplacedJobs(options.sql, replacing))]);
+    },
+    async afterWrite(records) {
+      const rows = changed.get(records) ?? [];
+      changed.delete(records);
+      for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
+      const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
+      const events = rows
+        .filter((r) => r.document_id !== null && announced(r, records))
+        // A chapter job's routine statuses are chapter.status events: only its announced one is pushed.
+        .flatMap((r) => [...(r.type === 'chapter.process' ? [] : passed.get(r.id) ?? []), r.status].map((status) => ({
+          documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },
+        })));
+      await options.publisher.publishMany(events).catch((err: unknown) => logger.warn({ err }, 'job.update not published'));
+    },
+  });
+  const finished = (row: JobRow) => {
+    const seconds = row.started_at && row.completed_at ? (row.completed_at.getTime() - row.started_at.getTime()) / 1000 : null;
+    try {
+      options.onFinished?.({ row, seconds });
+    } catch (err) {
+      logger.warn({ err }, 'job finished hook failed');
+    }
+  };
+  const enabled = options.enabled ?? true;
+  const report = async (record: TrackedRecord) => {
+    if (!enabled) return;
+    await writer.add(record).catch((err: unknown) => logger.warn({ err, jobId: record.bullId }, 'job state not recorded'));
+  };
+  return {
+    queued(jobs) {
+      for (const job of jobs) {
+        if (!job?.id) continue;
+        void report(recordOf(job, 'queued', { changedAt: new Date(job.timestamp) }));
+      }
+    },
+    report,
+    flush: () => writer.flush(),
+    close: () => writer.close(),
+  };
+}

@@ -1,0 +1,76 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { QueueCounts } from '../jobs/job-control.ts';
+
+/** What the scrape-time gauges read from the running parts (each optional: a process runs only its roles). */
+export interface MetricSources {
+  queueCounts?: () => Promise<QueueCounts[]>;
+  sockets?: () => number;
+  subscriptions?: () => number;
+}
+
+/**
+ * One Prometheus registry per process, made by the composition root and
+ * handed to the parts as hooks: job outcomes and durations (job tracker),
+ * events published (publisher), push latency (gateway), HTTP durations (app).
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
+  const sources: MetricSources = {};
+  const jobsFinished = new Counter({ name: 'herald_jobs_finished_total', help: 'Jobs that ended, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
+  const jobDuration = new Histogram({
+    name: 'herald_job_duration_seconds', help: 'Time from a job starting to its end, by type', labelNames: ['type'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry],
+  });
+  const eventsPublished = new Counter({ name: 'herald_events_published_total', help: 'Document events published, by name', labelNames: ['event'], registers: [registry] });
+  const notificationsSent = new Counter({ name: 'herald_notifications_pushed_total', help: 'Notifications pushed, by kind', labelNames: ['kind'], registers: [registry] });
+  const pushLatency = new Histogram({
+    name: 'herald_push_latency_seconds', help: "From an event's publication (`at`) to its delivery to the gateway's sockets", labelNames: ['event'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'herald_http_request_duration_seconds', help: 'HTTP request durations by method, route and status', labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+  });
+  const depth = new Gauge({
+    name: 'herald_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: [registry],
+    async collect() {
+      for (const q of (await sources.queueCounts?.().catch(() => [])) ?? []) {
+        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused'] as const) depth.set({ queue: q.name, state }, q[state]);
+      }
+    },
+  });
+  new Gauge({ name: 'herald_sockets_connected', help: "Sockets connected to this process's gateway", registers: [registry], collect() { this.set(sources.sockets?.() ?? 0); } });
+  new Gauge({ name: 'herald_subscriptions', help: 'Document subscriptions held by sockets on this gateway', registers: [registry], collect() { this.set(sources.subscriptions?.() ?? 0); } });
+
+  return {
+    registry,
+    sources,
+    jobFinished(type: string, outcome: string, seconds: number | null) {
+      jobsFinished.inc({ type, outcome });
+      if (seconds !== null) jobDuration.observe({ type }, seconds);
+    },
+    published: (event: string) => eventsPublished.inc({ event }),
+    notificationPushed: (kind: string) => notificationsSent.inc({ kind }),
+    delivered(event: string, at: string | undefined) {
+      const sent = at ? Date.parse(at) : NaN;
+      if (!Number.isNaN(sent)) pushLatency.observe({ event }, Math.max(0, Date.now() - sent) / 1000);
+    },
+    /** Hono middleware: request durations labelled with the matched route pattern (not the raw path, so ids do not explode the series). */
+    httpMiddleware(): MiddlewareHandler {
+      return async (c, next) => {
+        const started = performance.now();
+        try {
+          await next();
+        } finally {
+          const route = c.res.status === 404 && !c.req.routePath ? 'unmatched' : routePath(c, -1);
+          httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
+        }
+      };
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,113 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Sql } from '../../sql/client.ts';
+import { findJob, listDocumentJobs, type JobRow } from '../../sql/queries/jobs.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import type { JobControl } from '../../jobs/job-control.ts';
+import { jobView } from '../../jobs/job-records.ts';
+import { createRouter } from '../app-env.ts';
+import { AppError, forbidden, notFound } from '../errors.ts';
+import { IdParam, errorResponses } from './schemas.ts';
+
+export interface JobRoutesDeps {
+  sql: Sql;
+  jobs: JobControl;
+}
+
+export const JobSchema = z
+  .object({
+    id: z.uuid(),
+    type: z.string().openapi({ example: 'chapter.process' }),
+    queue: z.string(),
+    status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+    priority: z.string().openapi({ example: 'normal' }),
+    progress: z.number().int(),
+    document_id: z.uuid().nullable(),
+    user_id: z.string().nullable(),
+    created_at: z.string(),
+    started_at: z.string().nullable(),
+    completed_at: z.string().nullable(),
+    result: z.unknown(),
+    error: z.string().nullable(),
+    attempts: z.number().int(),
+    max_attempts: z.number().int(),
+  })
+  .openapi('Job');
+
+const Accepted = z.object({ job: JobSchema, status: z.string() });
+
+/** The job's row if the caller may see it (any access to its document); 404 otherwise. */
+async function visibleJob(sql: Sql, id: string, userId: string): Promise<{ row: JobRow; access: string }> {
+  const row = await findJob(sql, id);
+  const access = row?.document_id ? await findAccess(sql, row.document_id, userId) : null;
+  if (!row || !access) throw notFound();
+  return { row, access };
+}
+
+/** A job the caller may steer: owners and editors; viewers get 403. */
+async function steerableJob(sql: Sql, id: string, userId: string): Promise<JobRow> {
+  const { row, access } = await visibleJob(sql, id, userId);
+  if (access === 'viewer') throw forbidden('Viewers cannot retry or cancel jobs.');
+  return row;
+}
+
+/** Job records and control: a document's jobs, one job, retry, cancel, queue counts. */
+export function jobRoutes(deps: JobRoutesDeps) {
+  const app = createRouter();
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/api/documents/{id}/jobs', summary: "The document's jobs, newest first", request: { params: IdParam },
+      responses: { 200: { description: 'Jobs', content: { 'application/json': { schema: z.object({ jobs: z.array(JobSchema) }) } } }, ...errorResponses(401, 404, 503) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      return c.json({ jobs: (await listDocumentJobs(deps.sql, id)).map(jobView) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/api/jobs/{id}', summary: 'One job', request: { params: IdParam },
+      responses: { 200: { description: 'The job', content: { 'application/json': { schema: JobSchema } } }, ...errorResponses(401, 404, 503) },
+    }),
+    async (c) => c.json(jobView((await visibleJob(deps.sql, c.req.valid('param').id, c.get('user').id)).row), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post', path: '/api/jobs/{id}/retry', summary: 'Retry a failed job (owner and editors)', request: { params: IdParam },
+      responses: { 202: { description: 'Queued again; job.update follows', content: { 'application/json': { schema: Accepted } } }, ...errorResponses(401, 403, 404, 409, 503) },
+    }),
+    async (c) => {
+      const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
+      if ((await deps.jobs.retry(row)) === 'not_failed') throw new AppError('job_not_failed', 409, `Only a failed job can be retried; this one is ${row.status}.`);
+      return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: 'queued' }, 202);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'delete', path: '/api/jobs/{id}',
+      summary: 'Cancel a job (owner and editors): a queued one is removed, a running one stops cooperatively and ends cancelled',
+      request: { params: IdParam },
+      responses: { 202: { description: 'Cancelled, or cancelling (job.update follows)', content: { 'application/json': { schema: Accepted } } }, ...errorResponses(401, 403, 404, 409, 503) },
+    }),
+    async (c) => {
+      const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
+      const outcome = await deps.jobs.cancel(row);
+      if (outcome === 'finished') throw new AppError('job_finished', 409, `The job has already ended (${row.status}).`);
+      return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: outcome }, 202);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/api/queues', summary: 'Job counts per queue',
+      responses: {
+        200: {
+          description: 'Counts',
+          content: { 'application/json': { schema: z.object({ queues: z.array(z.object({ name: z.string(), waiting: z.number(), active: z.number(), delayed: z.number(), completed: z.number(), failed: z.number(), paused: z.number() })) }) } },
+        },
+        ...errorResponses(401, 503),
+      },
+    }),
+    async (c) => c.json({ queues: await deps.jobs.counts() }, 200),
+  );
+  return app;
+}

@@ -1,0 +1,63 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Sql } from '../../sql/client.ts';
+import { findPreferences, listNotifications, markNotificationRead, savePreferences } from '../../sql/queries/notifications.ts';
+import { NOTIFICATION_KINDS } from '../../realtime/events.ts';
+import { notificationView } from '../../realtime/notifier.ts';
+import { createRouter } from '../app-env.ts';
+import { notFound } from '../errors.ts';
+import { IdParam, errorResponses } from './schemas.ts';
+
+export interface NotificationRoutesDeps {
+  sql: Sql;
+}
+
+const NotificationSchema = z
+  .object({ id: z.uuid(), kind: z.string(), title: z.string(), body: z.string(), document_id: z.uuid().optional(), at: z.string(), read: z.boolean().optional() })
+  .openapi('Notification');
+const Page = z.object({
+  limit: z.coerce.number().int().min(1).max(200).optional().openapi({ description: 'page size, default 50' }),
+  offset: z.coerce.number().int().min(0).optional().openapi({ description: 'default 0' }),
+});
+const Preferences = z.object({ kinds: z.array(z.enum(NOTIFICATION_KINDS)).openapi({ example: ['package.ready', 'job.failed'] }) }).openapi('NotificationPreferences');
+
+/** The caller's inbox: list (unread first), mark read, and which kinds are pushed. */
+export function notificationRoutes(deps: NotificationRoutesDeps) {
+  const app = createRouter();
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/api/notifications', summary: "The caller's notifications, unread first, newest first within each", request: { query: Page },
+      responses: {
+        200: { description: 'A page', content: { 'application/json': { schema: z.object({ notifications: z.array(NotificationSchema), unread: z.number().int(), next_offset: z.number().int().nullable() }) } } },
+        ...errorResponses(400, 401, 503),
+      },
+    }),
+    async (c) => {
+      const { limit = 50, offset = 0 } = c.req.valid('query');
+      const { rows, unread } = await listNotifications(deps.sql, c.get('user').id, limit, offset);
+      return c.json({ notifications: rows.map(notificationView), unread, next_offset: rows.length === limit ? offset + limit : null }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post', path: '/api/notifications/{id}/read', summary: 'Mark a notification read', request: { params: IdParam },
+      responses: { 204: { description: 'Read' }, ...errorResponses(401, 404, 503) },
+    }),
+    async (c) => {
+      if (!(await markNotificationRead(deps.sql, c.get('user').id, c.req.valid('param').id))) throw notFound();
+      return c.body(null, 204);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'put', path: '/api/notifications/preferences', summary: 'Which kinds are pushed to sockets (every kind is still stored)',
+      request: { body: { required: true, content: { 'application/json': { schema: Preferences } } } },
+      responses: { 200: { description: 'Saved', content: { 'application/json': { schema: Preferences } } }, ...errorResponses(400, 401, 503) },
+    }),
+    async (c) => {
+      const { kinds } = c.req.valid('json');
+      await savePreferences(deps.sql, c.get('user').id, [...new Set(kinds)]);
+      return c.json({ kinds: (await findPreferences(deps.sql, c.get('user').id)) as (typeof NOTIFICATION_KINDS)[number][] }, 200);
+    },
+  );
+  return app;
+}
