@@ -14,6 +14,7 @@ async function stalledJobs(stage: Stage): Promise<number> {
     let n = 0;
     for (const queue of ['chapters', 'documents', 'artifacts']) {
       const entries = await redis.xrange(`herald:${queue}:events`, '-', '+');
+      if (process.env.DRILL_DEBUG) console.log(queue, JSON.stringify(Object.entries(entries.reduce<Record<string, number>>((a, [, f]) => ((a[f[1]!] = (a[f[1]!] ?? 0) + 1), a), {}))));
       n += entries.filter(([, fields]) => fields[1] === 'stalled').length;
     }
     return n;
@@ -27,9 +28,11 @@ export const DRILLS: DrillSpec[] = [
     name: 'worker-kill',
     what: 'SIGKILL a worker mid-ingest and start another',
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
+      const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+      const active = await redis.llen('herald:chapters:active').finally(() => redis.disconnect());
       await stage.deployment.kill(stage.workers[0]!);
-      stage.note('worker-1 SIGKILLed with jobs running; its jobs wait for their lock to expire (30 s) and run again');
+      stage.note(`worker-1 SIGKILLed with ${active} chapter jobs running between the two workers; its jobs wait for their lock to expire (30 s) and run again`);
       stage.workers.push(await stage.deployment.start('worker', 'worker-3'));
       stage.note('worker-3 started');
     },
@@ -41,7 +44,7 @@ export const DRILLS: DrillSpec[] = [
     name: 'gateway-kill',
     what: 'SIGKILL a gateway with clients attached',
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
       const attached = stage.load.clients.filter((c) => c['connection'].url === stage.gateways[0]!.url).length;
       await stage.deployment.kill(stage.gateways[0]!);
       stage.note(`gateway-1 SIGKILLed with ${attached} SDK client(s) attached; they fail over to gateway-2`);
@@ -51,7 +54,7 @@ export const DRILLS: DrillSpec[] = [
     name: 'redis-restart',
     what: 'restart Redis (AOF on, appendfsync everysec) mid-ingest',
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
       await stage.redis.restart(2000);
       stage.note('redis-server SIGKILLed, down 2 s, restarted on the same AOF');
     },
@@ -60,7 +63,7 @@ export const DRILLS: DrillSpec[] = [
     name: 'postgres-stop',
     what: 'stop PostgreSQL for 10 s mid-ingest, then start it',
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
       stage.cluster.stop('immediate');
       stage.note('PostgreSQL stopped (pg_ctl -m immediate)');
       await sleep(10_000);
@@ -72,7 +75,7 @@ export const DRILLS: DrillSpec[] = [
     name: 'pubsub-kill',
     what: "kill the gateways' Redis pub/sub connections (CLIENT KILL TYPE pubsub) mid-ingest",
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
       const killed = await stage.redis.killPubSub();
       stage.note(`CLIENT KILL TYPE pubsub cut ${killed} connection(s)`);
       await sleep(1500);
@@ -87,7 +90,7 @@ export const DRILLS: DrillSpec[] = [
     load: (quick) => ({ uploads: quick ? 3 : 6 }),
     settleMs: 150_000,
     async fault(stage) {
-      await stage.ingestUnderway(15);
+      await stage.ingestUnderway();
       writeFileSync(join(stage.tmp, 'block'), '');
       stage.note("worker-1's event loop blocked for 45 s (lock 30 s)");
     },
@@ -113,7 +116,7 @@ export const DRILLS: DrillSpec[] = [
     what: 'drop every socket at once and let them all reconnect and resume with since',
     load: (quick) => ({ uploads: 2, uploadEveryMs: 500, watchers: quick ? 300 : 2000, editors: 4 }),
     async fault(stage) {
-      await stage.ingestUnderway(10);
+      await stage.ingestUnderway();
       const clients = stage.load.clients;
       for (let i = 0; i < 600 && clients.some((c) => c.status !== 'connected'); i++) await sleep(100);
       const t = performance.now();
@@ -136,7 +139,7 @@ export const DRILLS: DrillSpec[] = [
     env: { WRITE_QUEUE_MAX_ROWS: '4', WRITE_BATCH_MAX_ROWS: '2', WORKER_CONCURRENCY: '32', AI_SIMULATED_LATENCY_MS: '0' },
     load: (quick) => ({ uploadEveryMs: 200, uploads: quick ? 6 : 12 }),
     async fault(stage) {
-      await stage.ingestUnderway(5);
+      await stage.ingestUnderway();
       stage.note('writers held to 4 pending rows: 64 concurrent jobs wait on it instead of growing memory');
     },
   },

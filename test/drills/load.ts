@@ -122,7 +122,8 @@ export function startLoad(plan: LoadPlan): Load {
           const body = JSON.parse(text) as { document: { id: string }; chapters: { id: string }[] };
           load.acceptedDocuments.push(body.document.id);
           watch(body.document.id);
-          for (const c of body.chapters) editable.push({ id: c.id, version: 1 });
+          // Editors work on the first document only, so the others complete through ingest alone (a save re-runs a chapter's summary).
+          if (u === 0) for (const c of body.chapters) editable.push({ id: c.id, version: 1 });
         } else {
           load.refusedUploads.push(`${title}: ${res.status} ${text.slice(0, 120)}`);
         }

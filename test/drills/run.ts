@@ -6,7 +6,7 @@
  * on speed.
  */
 import { DRILLS } from './drills.ts';
-import { runDrill } from './scene.ts';
+import { emergencyCleanup, runDrill } from './scene.ts';
 
 const quick = process.argv.includes('--quick');
 /** One drill, set-up and clean-up included, must end within this. */
@@ -44,6 +44,7 @@ async function main(): Promise<number> {
         console.log(`  VERDICT ${drill.name}: FAIL — ${result.losses.length} finding(s) (${secs} s)`);
       }
     } catch (error) {
+      await emergencyCleanup();
       failed.push(drill.name);
       console.log(`  VERDICT ${drill.name}: FAIL — the drill could not run: ${(error as Error).message}`);
     } finally {
@@ -52,6 +53,13 @@ async function main(): Promise<number> {
   }
   console.log(`\ndrills: ${selected().length - failed.length} passed, ${failed.length} failed${failed.length ? ` (${failed.join(', ')})` : ''} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   return failed.length === 0 ? 0 : 1;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`drill: ${signal}: cleaning up`);
+    void emergencyCleanup().finally(() => process.exit(130));
+  });
 }
 
 main().then(

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
+import { Redis } from 'ioredis';
 import { createDeployment, type Deployment, type RoleProcess } from './deployment.ts';
 import { startAofRedis, startPrivateCluster, type AofRedis, type PrivateCluster } from './infra.ts';
 import { startLoad, type Load, type LoadPlan } from './load.ts';
@@ -26,7 +26,7 @@ export interface Stage {
   tmp: string;
   quick: boolean;
   note(line: string): void;
-  /** Resolves once at least `n` chapters are processing or done (the fault then lands mid-ingest). */
+  /** Resolves once at least `n` chapters are being processed right now (the fault then lands mid-ingest). */
   ingestUnderway(n?: number): Promise<void>;
 }
 
@@ -47,21 +47,37 @@ export interface DrillSpec {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Clean-up steps of the drill in progress, for `emergencyCleanup` (a timed-out drill, Ctrl-C). */
+const pending = new Set<() => Promise<unknown> | unknown>();
+
+/** Runs the clean-up of a drill that never got to its own (deadline, signal): no cluster, server or temp dir is left behind. */
+export async function emergencyCleanup(): Promise<void> {
+  for (const step of [...pending].reverse()) {
+    pending.delete(step);
+    await Promise.resolve().then(step).catch(() => {});
+  }
+}
+
 export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict & { notes: string[] }> {
   const notes: string[] = [];
   const tmp = mkdtempSync(join(tmpdir(), `herald-drill-${spec.name}-`));
-  const cleanup: (() => Promise<unknown> | unknown)[] = [() => rmSync(tmp, { recursive: true, force: true })];
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const onCleanup = (step: () => Promise<unknown> | unknown) => {
+    cleanup.push(step);
+    pending.add(step);
+  };
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
   try {
     const cluster = await startPrivateCluster();
-    cleanup.push(() => cluster.destroy());
+    onCleanup(() => cluster.destroy());
     const redis = await startAofRedis();
-    cleanup.push(() => redis.destroy());
+    onCleanup(() => redis.destroy());
     const deployment = createDeployment({
       databaseUrl: cluster.url.replace(/\/postgres$/, '/herald'),
       redisUrl: redis.url,
-      env: { AI_SIMULATED_LATENCY_MS: '150', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', ...spec.env },
+      env: { AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', ...spec.env },
     });
-    cleanup.push(() => deployment.stopAll());
+    onCleanup(() => deployment.stopAll());
     // The api first: it creates the database and applies the migrations.
     const api = await deployment.start('api', 'api');
     const gateways = await Promise.all([deployment.start('gateway', 'gateway-1'), deployment.start('gateway', 'gateway-2')]);
@@ -79,22 +95,23 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
       ...spec.load?.(quick),
     };
     const load = startLoad(plan);
-    cleanup.push(() => load.close());
+    onCleanup(() => load.close());
     const databaseUrl = deployment.env.DATABASE_URL!;
     const stage: Stage = {
       cluster, redis, deployment, api, gateways, workers, load, tmp, quick,
       note: (line) => notes.push(line),
-      async ingestUnderway(n = 10) {
-        const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+      async ingestUnderway(n = 6) {
+        // BullMQ's list of running chapter jobs (both workers run some once there are enough).
+        const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
         try {
           for (let i = 0; i < 600; i++) {
-            const [row] = await sql<{ n: number }[]>`select count(*)::int as n from chapter_results where status in ('processing', 'completed')`;
-            if (row!.n >= n) return;
+            // After the second upload, so the fault hits chapters no editor touches (they complete through ingest alone).
+            if (load.acceptedDocuments.length >= 2 && (await redis.llen('herald:chapters:active')) >= n) return;
             await sleep(100);
           }
           throw new Error('ingest never got under way (60 s)');
         } finally {
-          await sql.end({ timeout: 2 });
+          redis.disconnect();
         }
       },
     };
@@ -107,6 +124,7 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     return { ...verdict, notes };
   } finally {
     for (const step of cleanup.reverse()) {
+      if (!pending.delete(step)) continue;
       try {
         await step();
       } catch (error) {
