@@ -57,7 +57,7 @@ export function createDeployment(base: { databaseUrl: string; redisUrl: string; 
     processes,
     async start(role, name, options = {}) {
       const port = options.port ?? (await freePort());
-      const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts', `--role=${role}`], {
+      const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeArgs ?? []), 'server/main.ts', `--role=${role}`], {
         cwd: REPO_ROOT,
         env: { ...process.env, ...env, PORT: String(port), ...options.env },
         stdio: ['ignore', 'ignore', 'pipe'],
