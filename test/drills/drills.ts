@@ -23,6 +23,20 @@ async function stalledJobs(stage: Stage): Promise<number> {
   }
 }
 
+async function dumpChapter(stage: Stage, documentId: string, chapterId: string): Promise<void> {
+  const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    const entries = await redis.xrange(`herald:{doc:${documentId}}:events`, '-', '+');
+    for (const [id, fields] of entries) {
+      const text = fields.join(' ');
+      if (text.includes(chapterId)) console.log(id, text.slice(0, 300));
+    }
+    for (const w of stage.workers) console.log(`--- ${w.name}\n${w.stderrTail()}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export const DRILLS: DrillSpec[] = [
   {
     name: 'worker-kill',
@@ -104,11 +118,13 @@ export const DRILLS: DrillSpec[] = [
           if (done >= 0 && statuses.slice(done + 1).some((s) => s !== 'completed')) {
             flips++;
             if (flips <= 3) verdict.losses.push(`client ${r.client} saw chapter ${chapter.slice(0, 8)} go ${statuses.join(' → ')} (not one final state)`);
+            if (flips === 1 && process.env.DRILL_DEBUG) await dumpChapter(stage, r.store.documentId, chapter);
           }
-          if (statuses.filter((s) => s === 'completed').length > 1) repeated++;
+          // The first document's chapters are edited, and each save legitimately re-runs a summary.
+          if (r.store.documentId !== stage.load.acceptedDocuments[0] && statuses.filter((s) => s === 'completed').length > 1) repeated++;
         }
       }
-      verdict.lines.push(`final states: ${flips} chapter(s) seen leaving "completed"; ${repeated} chapter(s) announced "completed" more than once`);
+      verdict.lines.push(`final states: ${flips} chapter(s) seen leaving "completed"; ${repeated} chapter(s) of the unedited documents announced "completed" more than once (a stalled run and its re-run both finishing)`);
     },
   },
   {
