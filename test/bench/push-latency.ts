@@ -21,7 +21,8 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { createPublisher } from '../../realtime/publisher.ts';
 import { createBenchContext, postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
-import type { Latency } from './stats.ts';
+import { isMain } from './standalone.ts';
+import type { Figure, Latency } from './stats.ts';
 import { rssKiB, startBareRelay, startHeraldProcess, startSwarm, type ServerProcess, type Swarm } from './realtime/processes.ts';
 
 const quick = process.argv.includes('--quick');
@@ -47,6 +48,39 @@ interface Setup {
 const log = (message: string) => console.error(`[push-latency] ${message}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
+
+/** The realtime group of `npm run bench`: push latency against the bare relay, and memory per idle socket, as table figures. */
+export async function benchRealtime(ctx: BenchContext): Promise<Figure[]> {
+  const setup = await prepare(ctx);
+  const latency = await measureLatency(setup);
+  const memory = await measureMemory(setup);
+  return figuresOf(latency, memory);
+}
+
+function figuresOf(latency: Record<Target, Latency>, memory: MemoryFigures): Figure[] {
+  const perSocket = (m: MemoryFigures['herald'], key: 'connectedKiB' | 'subscribedKiB') => (m[key] - m.baselineKiB) / PLAN.idleSockets;
+  const ratio = latency.herald.p99 / latency.bare.p99;
+  const heraldKiB = perSocket(memory.herald, 'subscribedKiB');
+  const bareKiB = perSocket(memory.bare, 'subscribedKiB');
+  return [
+    {
+      figure: '4. Push latency',
+      setup: `worker publish → client, ${PLAN.sockets} sockets on one document in ${PLAN.swarms} client processes, ${PLAN.eventsPerSecond} events/s, ${PLAN.seconds} s × ${PLAN.rounds}; one gateway process; baseline: bare Socket.IO + Redis pub/sub relay, phases alternated`,
+      latency: latency.herald,
+      goal: { text: 'p99 ≤ 1.3× the bare relay', met: ratio <= 1.3 },
+      baseline: { label: 'bare relay p99', amount: latency.bare.p99, unit: 'ms', ratio },
+      detail: { bare: latency.bare, heraldWithFlood: latency['herald+flood'] },
+    },
+    {
+      figure: '8. Memory per idle socket',
+      setup: `RSS growth of one gateway process with ${PLAN.idleSockets} idle sockets (${PLAN.idleSwarms} client processes), each subscribed to one document; baseline: bare relay, sockets in its room`,
+      value: { amount: Math.round(heraldKiB * 10) / 10, unit: 'KiB/socket', note: `${perSocket(memory.herald, 'connectedKiB').toFixed(1)} KiB connected only` },
+      goal: { text: '< 50 KiB per socket', met: heraldKiB < 50 },
+      baseline: { label: 'bare relay', amount: Math.round(bareKiB * 10) / 10, unit: 'KiB/socket', ratio: heraldKiB / bareKiB },
+      detail: { memory },
+    },
+  ];
+}
 
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
@@ -244,7 +278,9 @@ function report(latency: Record<Target, Latency>, memory: MemoryFigures): void {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(`push-latency: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-});
+if (isMain(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`push-latency: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  });
+}
