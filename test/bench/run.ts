@@ -7,7 +7,7 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, realtime
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, realtime
  *
  * The realtime group (push latency against a bare relay, memory per idle
  * socket) opens thousands of sockets: run through `npm run bench`, whose
@@ -21,13 +21,14 @@ import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
 import { benchIngest } from './ingest.ts';
 import { benchPackage } from './package.ts';
+import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
 import { formatTable, type Figure } from './stats.ts';
 import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'realtime'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'realtime'] as const;
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -37,6 +38,7 @@ const PLAN = {
   writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
   autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
+  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -49,6 +51,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   writer: (ctx) => benchWriter(ctx, PLAN.writer),
   autosave: (ctx) => benchAutosave(ctx, PLAN.autosave),
   package: (ctx) => benchPackage(ctx, PLAN.package),
+  polling: (ctx) => benchPolling(ctx, PLAN.polling),
   realtime: (ctx) => benchRealtime(ctx),
 };
 
