@@ -6,6 +6,7 @@ import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import type { BatchWriter } from './batch-writer.ts';
 import type { JobPayloads } from './contracts.ts';
+import { holdsLock } from './job-lock.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import type { ChapterOutcome } from './result-writer.ts';
 
@@ -18,7 +19,7 @@ export interface ChapterWorkerDeps {
 }
 
 export type ChapterJobResult =
-  | { skipped: 'chapter_deleted' | 'superseded' }
+  | { skipped: 'chapter_deleted' | 'superseded' | 'lock_lost' }
   | { version: number; summary_chars: number; dimensions: number };
 
 /**
@@ -31,6 +32,8 @@ export async function processChapter(
   job: Job<JobPayloads['chapter.process']>,
   deps: ChapterWorkerDeps,
   signal: AbortSignal,
+  /** The run's lock token: a run that lost its lock (stalled, re-run elsewhere) publishes and writes nothing more. */
+  token?: string,
 ): Promise<ChapterJobResult> {
   const { documentId, chapterId } = job.data;
   const chapter = await findChapter(deps.sql, chapterId);
@@ -40,7 +43,8 @@ export async function processChapter(
 
   const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
   // Coalescing is per chapter, and a chapter version runs in one job at a time, so the job holds its own.
-  const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger });
+  const owned = () => holdsLock(job, token);
+  const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger, canPublish: owned });
   const report = (percent: number) => progress.report(documentId, { ...base, status: 'processing', progress: percent });
 
   let summary: string;
@@ -54,6 +58,10 @@ export async function processChapter(
   }
   // No progress update may get a seq after the chapter's final status.
   await progress.settle(chapterId);
+  if (!(await owned())) {
+    deps.logger.warn({ chapterId }, 'chapter job lost its lock (stalled and run again elsewhere); this run writes nothing');
+    return { skipped: 'lock_lost' };
+  }
   await deps.results.add({
     chapterId,
     documentId,

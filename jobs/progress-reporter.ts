@@ -27,6 +27,8 @@ export interface ProgressReporterOptions {
   logger: Logger;
   /** Minimum time between two published updates of one chapter. Default 100 ms. */
   intervalMs?: number;
+  /** Asked before each publish; false drops the update (the run lost its job's lock). Default: always. */
+  canPublish?: () => Promise<boolean>;
 }
 
 interface ChapterProgress {
@@ -48,7 +50,10 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
     if (!next) return;
     c.lastSentAt = Date.now();
     c.inflight = c.inflight
-      .then(() => options.publisher.publish(next.documentId, 'chapter.status', next.update))
+      .then(async () => {
+        if (options.canPublish && !(await options.canPublish())) return;
+        await options.publisher.publish(next.documentId, 'chapter.status', next.update);
+      })
       .then(
         () => undefined,
         // Progress is advisory: a lost update is replaced by the next one or by the final status.

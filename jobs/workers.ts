@@ -124,8 +124,8 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
   const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier };
   const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
   return {
-    'chapter.process': (job, signal) =>
-      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal),
+    'chapter.process': (job, signal, token) =>
+      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal, token),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

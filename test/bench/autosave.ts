@@ -59,7 +59,7 @@ async function measure(ctx: BenchContext, roles: Role[], options: AutosaveBenchO
     const setup = `${options.editors} editors (users) on ${options.editors} chapters of one document, ~${options.wordsPerChapter} words each, a save every ${options.thinkMs} ms ±20% (random phase), ${options.savesPerEditor} saves each; roles ${roles.join('+')}`;
     return [
       {
-        figure: '5. Autosave latency',
+        figure: '7. Autosave latency',
         setup,
         latency,
         goal: { text: `p99 < ${AUTOSAVE_GOAL_P99_MS} ms`, met: latency.p99 < AUTOSAVE_GOAL_P99_MS },

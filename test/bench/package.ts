@@ -56,7 +56,7 @@ async function measure(ctx: BenchContext, roles: Role[], options: PackageBenchOp
     }
     const latency = summarize(samples);
     return {
-      figure: '6. Essential package',
+      figure: '7. Essential package',
       setup: `POST /api/documents/:id/package, ${options.chapters} chapters, ~${Math.round((options.chapters * options.wordsPerChapter) / 1000)}k words, ${options.requests} sequential requests after ${options.warmups} warm-up; roles ${roles.join('+')}`,
       latency,
       value: { amount: coldMs, unit: 'ms', note: 'first request (digests all chapters)' },

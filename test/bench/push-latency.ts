@@ -21,7 +21,8 @@ import os from 'node:os';
 import { Redis } from 'ioredis';
 import { createPublisher } from '../../realtime/publisher.ts';
 import { createBenchContext, postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
-import type { Latency } from './stats.ts';
+import { isMain } from './standalone.ts';
+import type { Figure, Latency } from './stats.ts';
 import { rssKiB, startBareRelay, startHeraldProcess, startSwarm, type ServerProcess, type Swarm } from './realtime/processes.ts';
 
 const quick = process.argv.includes('--quick');
@@ -47,6 +48,47 @@ interface Setup {
 const log = (message: string) => console.error(`[push-latency] ${message}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
+
+/** The realtime group of `npm run bench`: push latency against the bare relay, and memory per idle socket, as table figures. */
+export async function benchRealtime(ctx: BenchContext): Promise<Figure[]> {
+  const setup = await prepare(ctx);
+  const latency = await measureLatency(setup);
+  const fanOut = await measureFanOut(setup);
+  const memory = await measureMemory(setup);
+  return figuresOf(latency, memory, fanOut);
+}
+
+function figuresOf(latency: Record<Target, Latency>, memory: MemoryFigures, fanOut: FanOut): Figure[] {
+  const last = fanOut.steps.at(-1);
+  const perSocket = (m: MemoryFigures['herald'], key: 'connectedKiB' | 'subscribedKiB') => (m[key] - m.baselineKiB) / PLAN.idleSockets;
+  const ratio = latency.herald.p99 / latency.bare.p99;
+  const heraldKiB = perSocket(memory.herald, 'subscribedKiB');
+  const bareKiB = perSocket(memory.bare, 'subscribedKiB');
+  return [
+    {
+      figure: '4. Push latency',
+      setup: `worker publish → client, ${PLAN.sockets} sockets on one document in ${PLAN.swarms} client processes, ${PLAN.eventsPerSecond} events/s, ${PLAN.seconds} s × ${PLAN.rounds}; one gateway process; baseline: bare Socket.IO + Redis pub/sub relay, phases alternated`,
+      latency: latency.herald,
+      goal: { text: 'p99 ≤ 1.3× the bare relay', met: ratio <= 1.3 },
+      baseline: { label: 'bare relay p99', amount: latency.bare.p99, unit: 'ms', ratio },
+      detail: { bare: latency.bare, heraldWithFlood: latency['herald+flood'] },
+    },
+    {
+      figure: '5. Fan-out',
+      setup: `deliveries/s one gateway process sustains with p99 ≤ 100 ms: ${PLAN.sockets} sockets on one document, events/s raised ${FAN_OUT_RATES.join(', ')} (${FAN_OUT_SECONDS} s each) until p99 passes 100 ms; clients share the 2 cores`,
+      value: { amount: fanOut.sustained, unit: 'deliveries/s', ...(last && { note: `last step ${last.eventsPerSecond} ev/s: p99 ${last.latency.p99.toFixed(1)} ms` }) },
+      detail: { steps: fanOut.steps.map((s) => ({ eventsPerSecond: s.eventsPerSecond, deliveriesPerSecond: Math.round(s.deliveriesPerSecond), p50: s.latency.p50, p99: s.latency.p99 })) },
+    },
+    {
+      figure: '8. Memory per idle socket',
+      setup: `RSS growth of one gateway process with ${PLAN.idleSockets} idle sockets (${PLAN.idleSwarms} client processes), each subscribed to one document; baseline: bare relay, sockets in its room`,
+      value: { amount: Math.round(heraldKiB * 10) / 10, unit: 'KiB/socket', note: `${perSocket(memory.herald, 'connectedKiB').toFixed(1)} KiB connected only` },
+      goal: { text: '< 50 KiB per socket', met: heraldKiB < 50 },
+      baseline: { label: 'bare relay', amount: Math.round(bareKiB * 10) / 10, unit: 'KiB/socket', ratio: heraldKiB / bareKiB },
+      detail: { memory },
+    },
+  ];
+}
 
 async function main(): Promise<void> {
   const ctx = await createBenchContext();
@@ -107,17 +149,52 @@ async function latencyPhase(setup: Setup, target: Target, server: ServerProcess,
   }
 }
 
-async function publishAtRate(setup: Setup, kind: 'herald' | 'bare', redis: Redis): Promise<void> {
+async function publishAtRate(setup: Setup, kind: 'herald' | 'bare', redis: Redis, rate = PLAN.eventsPerSecond, seconds = PLAN.seconds): Promise<void> {
   const publisher = createPublisher({ redis, prefix: setup.prefix, streamMaxLen: 2000 });
-  const total = PLAN.seconds * PLAN.eventsPerSecond;
+  const total = seconds * rate;
   const start = now();
   for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / PLAN.eventsPerSecond;
+    const due = start + (i * 1000) / rate;
     if (due > now()) await sleep(due - now());
     const job = { id: 'bench', type: 'bench', t0: now() };
     if (kind === 'herald') await publisher.publish(setup.documentId, 'job.update', { job });
     else await redis.publish(`${setup.prefix}:bare`, JSON.stringify({ document_id: setup.documentId, seq: i + 1, at: new Date().toISOString(), job }));
   }
+}
+
+/** Fan-out steps: events/s to one document with PLAN.sockets subscribers, raised until p99 passes 100 ms. */
+const FAN_OUT_RATES = quick ? [20, 80, 160] : [10, 20, 40, 80, 120, 160, 240, 320];
+const FAN_OUT_SECONDS = quick ? 3 : 5;
+
+interface FanOut {
+  steps: { eventsPerSecond: number; deliveriesPerSecond: number; latency: Latency }[];
+  /** Deliveries/s of the highest step whose p99 stayed within 100 ms. */
+  sustained: number;
+}
+
+async function measureFanOut(setup: Setup): Promise<FanOut> {
+  const herald = await startHeraldProcess('gateway', setup.ctx.heraldEnv(setup.prefix));
+  const redis = new Redis(REDIS_URL);
+  const swarms = await connectSwarms(PLAN.swarms, PLAN.sockets, { url: herald.url, target: 'herald', subscribe: true, setup });
+  const steps: FanOut['steps'] = [];
+  try {
+    for (const rate of FAN_OUT_RATES) {
+      log(`fan-out step: ${rate} events/s × ${PLAN.sockets} sockets for ${FAN_OUT_SECONDS} s`);
+      await Promise.all(swarms.map((s) => s.request({ cmd: 'reset' }))); // drop earlier samples
+      await publishAtRate(setup, 'herald', redis, rate, FAN_OUT_SECONDS);
+      await sleep(1000);
+      const reports = await Promise.all(swarms.map((s) => s.request<'report'>({ cmd: 'report' })));
+      const latency = summarize(reports.flatMap((r) => r.samples));
+      steps.push({ eventsPerSecond: rate, deliveriesPerSecond: (latency.n / FAN_OUT_SECONDS), latency });
+      if (latency.p99 > 100) break;
+    }
+  } finally {
+    redis.disconnect();
+    await Promise.all(swarms.map((s) => s.request({ cmd: 'close' }).catch(() => undefined).then(() => s.stop())));
+    await herald.stop();
+  }
+  const within = steps.filter((s) => s.latency.p99 <= 100);
+  return { steps, sustained: Math.round(within.at(-1)?.deliveriesPerSecond ?? 0) };
 }
 
 interface SwarmTarget {
@@ -244,7 +321,9 @@ function report(latency: Record<Target, Latency>, memory: MemoryFigures): void {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(`push-latency: ${(error as Error).stack ?? error}`);
-  process.exitCode = 1;
-});
+if (isMain(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(`push-latency: ${(error as Error).stack ?? error}`);
+    process.exitCode = 1;
+  });
+}

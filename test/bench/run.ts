@@ -7,20 +7,28 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, realtime
+ *
+ * The realtime group (push latency against a bare relay, memory per idle
+ * socket) opens thousands of sockets: run through `npm run bench`, whose
+ * script raises the open-file limit first (test/bench/bench.sh).
  */
 import { execFileSync } from 'node:child_process';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
+import { benchAutosave } from './autosave.ts';
 import { benchIngest } from './ingest.ts';
+import { benchPackage } from './package.ts';
+import { benchPolling } from './polling.ts';
+import { benchRealtime } from './push-latency.ts';
 import { formatTable, type Figure } from './stats.ts';
 import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'realtime'] as const;
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -28,6 +36,9 @@ const PLAN = {
   upload: { uploads: quick ? 10 : 20, warmups: 2, chapters: 300, wordsPerChapter: 500 },
   ingest: { repeats: quick ? 1 : 3, chapters: 300, wordsPerChapter: 500, concurrency: 64 },
   writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
+  autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
+  package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
+  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -38,6 +49,10 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   breakdown: (ctx) => benchUploadBreakdown(ctx, PLAN.upload),
   ingest: (ctx) => benchIngest(ctx, PLAN.ingest),
   writer: (ctx) => benchWriter(ctx, PLAN.writer),
+  autosave: (ctx) => benchAutosave(ctx, PLAN.autosave),
+  package: (ctx) => benchPackage(ctx, PLAN.package),
+  polling: (ctx) => benchPolling(ctx, PLAN.polling),
+  realtime: (ctx) => benchRealtime(ctx),
 };
 
 async function main(abort: Promise<never>): Promise<void> {
@@ -95,7 +110,8 @@ async function writeResults(startedAt: Date, groups: readonly Group[], figures: 
 
 function selectedGroups(): Group[] {
   const only = process.argv.find((a) => a.startsWith('--only='));
-  if (!only) return [...GROUPS];
+  // The realtime group needs about a minute more than the quick budget leaves: full runs only, unless asked for.
+  if (!only) return GROUPS.filter((g) => !(quick && g === 'realtime'));
   const asked = only.slice('--only='.length).split(',').filter(Boolean);
   const bad = asked.filter((g) => !(GROUPS as readonly string[]).includes(g));
   if (bad.length > 0 || asked.length === 0) throw new Error(`--only: unknown group ${bad.join(', ') || '(empty)'}; use ${GROUPS.join(', ')}`);

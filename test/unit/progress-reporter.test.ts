@@ -85,4 +85,17 @@ describe('progress coalescing', () => {
     await settled;
     expect(order).toEqual(['processing', 'completed']);
   });
+
+  it('publishes nothing once the run no longer owns its job (a stalled run woken after its re-run)', async () => {
+    const { publisher, published } = recordingPublisher();
+    let owned = true;
+    const reporter = createProgressReporter({ publisher, logger: pino({ level: 'silent' }), canPublish: async () => owned });
+    reporter.report('d', update('a', 10));
+    await vi.advanceTimersByTimeAsync(150);
+    owned = false;
+    reporter.report('d', update('a', 60));
+    await vi.advanceTimersByTimeAsync(150);
+    await reporter.settle('a');
+    expect(published.map((p) => p.progress)).toEqual([10]);
+  });
 });

@@ -1,0 +1,162 @@
+/** The fault drills: each names its fault and applies it mid-ingest on a fresh stage (see scene.ts). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { DrillSpec, Stage } from './scene.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const BLOCK_LOOP = new URL('./block-loop.ts', import.meta.url).pathname;
+
+/** Jobs BullMQ declared stalled, from the queues' event streams. */
+async function stalledJobs(stage: Stage): Promise<number> {
+  const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    let n = 0;
+    for (const queue of ['chapters', 'documents', 'artifacts']) {
+      const entries = await redis.xrange(`herald:${queue}:events`, '-', '+');
+      if (process.env.DRILL_DEBUG) console.log(queue, JSON.stringify(Object.entries(entries.reduce<Record<string, number>>((a, [, f]) => ((a[f[1]!] = (a[f[1]!] ?? 0) + 1), a), {}))));
+      n += entries.filter(([, fields]) => fields[1] === 'stalled').length;
+    }
+    return n;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function dumpChapter(stage: Stage, documentId: string, chapterId: string): Promise<void> {
+  const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    const entries = await redis.xrange(`herald:{doc:${documentId}}:events`, '-', '+');
+    for (const [id, fields] of entries) {
+      const text = fields.join(' ');
+      if (text.includes(chapterId)) console.log(id, text.slice(0, 300));
+    }
+    for (const w of stage.workers) console.log(`--- ${w.name}\n${w.stderrTail()}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export const DRILLS: DrillSpec[] = [
+  {
+    name: 'worker-kill',
+    what: 'SIGKILL a worker mid-ingest and start another',
+    async fault(stage) {
+      await stage.ingestUnderway();
+      const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+      const active = await redis.llen('herald:chapters:active').finally(() => redis.disconnect());
+      await stage.deployment.kill(stage.workers[0]!);
+      stage.note(`worker-1 SIGKILLed with ${active} chapter jobs running between the two workers; its jobs wait for their lock to expire (30 s) and run again`);
+      stage.workers.push(await stage.deployment.start('worker', 'worker-3'));
+      stage.note('worker-3 started');
+    },
+    async check(stage) {
+      stage.note(`BullMQ declared ${await stalledJobs(stage)} job(s) stalled and ran them again`);
+    },
+  },
+  {
+    name: 'gateway-kill',
+    what: 'SIGKILL a gateway with clients attached',
+    async fault(stage) {
+      await stage.ingestUnderway();
+      const attached = stage.load.clients.filter((c) => c['connection'].url === stage.gateways[0]!.url).length;
+      await stage.deployment.kill(stage.gateways[0]!);
+      stage.note(`gateway-1 SIGKILLed with ${attached} SDK client(s) attached; they fail over to gateway-2`);
+    },
+  },
+  {
+    name: 'redis-restart',
+    what: 'restart Redis (AOF on, appendfsync everysec) mid-ingest',
+    async fault(stage) {
+      await stage.ingestUnderway();
+      await stage.redis.restart(2000);
+      stage.note('redis-server SIGKILLed, down 2 s, restarted on the same AOF');
+    },
+  },
+  {
+    name: 'postgres-stop',
+    what: 'stop PostgreSQL for 10 s mid-ingest, then start it',
+    async fault(stage) {
+      await stage.ingestUnderway();
+      stage.cluster.stop('immediate');
+      stage.note('PostgreSQL stopped (pg_ctl -m immediate)');
+      await sleep(10_000);
+      await stage.cluster.start();
+      stage.note('PostgreSQL started after 10 s');
+    },
+  },
+  {
+    name: 'pubsub-kill',
+    what: "kill the gateways' Redis pub/sub connections (CLIENT KILL TYPE pubsub) mid-ingest",
+    async fault(stage) {
+      await stage.ingestUnderway();
+      const killed = await stage.redis.killPubSub();
+      stage.note(`CLIENT KILL TYPE pubsub cut ${killed} connection(s)`);
+      await sleep(1500);
+      const again = await stage.redis.killPubSub();
+      stage.note(`…and again 1.5 s later: ${again} connection(s)`);
+    },
+  },
+  {
+    name: 'stall',
+    what: "block a worker's event loop longer than the job lock (30 s): its jobs run again elsewhere while it is frozen",
+    worker: (i, tmp) => (i === 0 ? { nodeArgs: ['--import', BLOCK_LOOP], env: { DRILL_BLOCK_FILE: join(tmp, 'block'), DRILL_BLOCK_MS: '45000' } } : {}),
+    load: (quick) => ({ uploads: quick ? 3 : 6 }),
+    settleMs: 150_000,
+    async fault(stage) {
+      await stage.ingestUnderway();
+      writeFileSync(join(stage.tmp, 'block'), '');
+      stage.note("worker-1's event loop blocked for 45 s (lock 30 s)");
+    },
+    async check(stage, verdict) {
+      stage.note(`BullMQ declared ${await stalledJobs(stage)} job(s) stalled and ran them again`);
+      let flips = 0;
+      let repeated = 0;
+      for (const r of stage.load.stores) {
+        for (const [chapter, statuses] of r.statuses) {
+          const done = statuses.indexOf('completed');
+          if (done >= 0 && statuses.slice(done + 1).some((s) => s !== 'completed')) {
+            flips++;
+            if (flips <= 3) verdict.losses.push(`client ${r.client} saw chapter ${chapter.slice(0, 8)} go ${statuses.join(' → ')} (not one final state)`);
+            if (flips === 1 && process.env.DRILL_DEBUG) await dumpChapter(stage, r.store.documentId, chapter);
+          }
+          // The first document's chapters are edited, and each save legitimately re-runs a summary.
+          if (r.store.documentId !== stage.load.acceptedDocuments[0] && statuses.filter((s) => s === 'completed').length > 1) repeated++;
+        }
+      }
+      verdict.lines.push(`final states: ${flips} chapter(s) seen leaving "completed"; ${repeated} chapter(s) of the unedited documents announced "completed" more than once (a stalled run and its re-run both finishing)`);
+    },
+  },
+  {
+    name: 'reconnect-storm',
+    what: 'drop every socket at once and let them all reconnect and resume with since',
+    load: (quick) => ({ uploads: 2, uploadEveryMs: 500, watchers: quick ? 300 : 2000, editors: 4 }),
+    async fault(stage) {
+      await stage.ingestUnderway();
+      const clients = stage.load.clients;
+      for (let i = 0; i < 600 && clients.some((c) => c.status !== 'connected'); i++) await sleep(100);
+      const t = performance.now();
+      let dropped = 0;
+      for (const c of clients) {
+        const socket = c['connection'].socket;
+        if (socket) {
+          socket.io.engine.close();
+          dropped++;
+        }
+      }
+      for (let i = 0; i < 1200 && clients.some((c) => c.status !== 'connected'); i++) await sleep(100);
+      const back = clients.filter((c) => c.status === 'connected').length;
+      stage.note(`${dropped} sockets dropped at once; ${back} reconnected in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    },
+  },
+  {
+    name: 'backpressure',
+    what: "fill the batched writer's queue past its bound (WRITE_QUEUE_MAX_ROWS=4) with 32 jobs per worker",
+    env: { WRITE_QUEUE_MAX_ROWS: '4', WRITE_BATCH_MAX_ROWS: '2', WORKER_CONCURRENCY: '32', AI_SIMULATED_LATENCY_MS: '0' },
+    load: (quick) => ({ uploadEveryMs: 200, uploads: quick ? 6 : 12 }),
+    async fault(stage) {
+      await stage.ingestUnderway();
+      stage.note('writers held to 4 pending rows: 64 concurrent jobs wait on it instead of growing memory');
+    },
+  },
+];

@@ -1,0 +1,135 @@
+/**
+ * The stage every drill shares: a private PostgreSQL cluster and AOF Redis,
+ * Herald as api + two gateways + two workers (child processes), and a
+ * steady load. `run` applies the drill's fault mid-ingest, waits for the
+ * system to settle and returns the verdict; everything is torn down after,
+ * even on failure.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createDeployment, type Deployment, type RoleProcess } from './deployment.ts';
+import { startAofRedis, startPrivateCluster, type AofRedis, type PrivateCluster } from './infra.ts';
+import { startLoad, type Load, type LoadPlan } from './load.ts';
+import { verify, type Verdict } from './verify.ts';
+
+/** What a drill's fault step can touch. */
+export interface Stage {
+  cluster: PrivateCluster;
+  redis: AofRedis;
+  deployment: Deployment;
+  api: RoleProcess;
+  gateways: RoleProcess[];
+  workers: RoleProcess[];
+  load: Load;
+  tmp: string;
+  quick: boolean;
+  note(line: string): void;
+  /** Resolves once at least `n` chapters are being processed right now (the fault then lands mid-ingest). */
+  ingestUnderway(n?: number): Promise<void>;
+}
+
+export interface DrillSpec {
+  name: string;
+  what: string;
+  /** Extra env for every Herald process. */
+  env?: Record<string, string>;
+  /** Extra env or node args for the worker processes (by index). */
+  worker?: (i: number, tmp: string) => { env?: Record<string, string>; nodeArgs?: string[] };
+  load?: (quick: boolean) => Partial<Omit<LoadPlan, 'apiUrl' | 'gatewayUrls' | 'token'>>;
+  /** How long the system may take to settle after the fault. */
+  settleMs?: number;
+  fault(stage: Stage): Promise<void>;
+  /** Extra checks after the common ones. */
+  check?(stage: Stage, verdict: Verdict): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Clean-up steps of the drill in progress, for `emergencyCleanup` (a timed-out drill, Ctrl-C). */
+const pending = new Set<() => Promise<unknown> | unknown>();
+
+/** Runs the clean-up of a drill that never got to its own (deadline, signal): no cluster, server or temp dir is left behind. */
+export async function emergencyCleanup(): Promise<void> {
+  for (const step of [...pending].reverse()) {
+    pending.delete(step);
+    await Promise.resolve().then(step).catch(() => {});
+  }
+}
+
+export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict & { notes: string[] }> {
+  const notes: string[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), `herald-drill-${spec.name}-`));
+  const cleanup: (() => Promise<unknown> | unknown)[] = [];
+  const onCleanup = (step: () => Promise<unknown> | unknown) => {
+    cleanup.push(step);
+    pending.add(step);
+  };
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  try {
+    const cluster = await startPrivateCluster();
+    onCleanup(() => cluster.destroy());
+    const redis = await startAofRedis();
+    onCleanup(() => redis.destroy());
+    const deployment = createDeployment({
+      databaseUrl: cluster.url.replace(/\/postgres$/, '/herald'),
+      redisUrl: redis.url,
+      env: { AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', ...spec.env },
+    });
+    onCleanup(() => deployment.stopAll());
+    // The api first: it creates the database and applies the migrations.
+    const api = await deployment.start('api', 'api');
+    const gateways = await Promise.all([deployment.start('gateway', 'gateway-1'), deployment.start('gateway', 'gateway-2')]);
+    const workers = await Promise.all([0, 1].map((i) => deployment.start('worker', `worker-${i + 1}`, spec.worker?.(i, tmp))));
+    const plan: LoadPlan = {
+      apiUrl: api.url,
+      gatewayUrls: () => gateways.map((g) => g.url),
+      token: await deployment.token('drill-author'),
+      uploads: quick ? 4 : 8,
+      uploadEveryMs: 1500,
+      chaptersPerUpload: quick ? 20 : 40,
+      editors: quick ? 6 : 12,
+      saveEveryMs: 200,
+      watchers: quick ? 4 : 8,
+      ...spec.load?.(quick),
+    };
+    const load = startLoad(plan);
+    onCleanup(() => load.close());
+    const databaseUrl = deployment.env.DATABASE_URL!;
+    const stage: Stage = {
+      cluster, redis, deployment, api, gateways, workers, load, tmp, quick,
+      note: (line) => notes.push(line),
+      async ingestUnderway(n = 6) {
+        // BullMQ's list of running chapter jobs (both workers run some once there are enough).
+        const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+        try {
+          for (let i = 0; i < 600; i++) {
+            // After the second upload, so the fault hits chapters no editor touches (they complete through ingest alone).
+            if (load.acceptedDocuments.length >= 2 && (await redis.llen('herald:chapters:active')) >= n) return;
+            await sleep(100);
+          }
+          throw new Error('ingest never got under way (60 s)');
+        } finally {
+          redis.disconnect();
+        }
+      },
+    };
+    await spec.fault(stage);
+    await load.uploadsDone;
+    await sleep(2000);
+    await load.stopEditing();
+    const verdict = await verify(databaseUrl, load, deployment, spec.settleMs ?? 120_000);
+    await spec.check?.(stage, verdict);
+    return { ...verdict, notes };
+  } finally {
+    for (const step of cleanup.reverse()) {
+      if (!pending.delete(step)) continue;
+      try {
+        await step();
+      } catch (error) {
+        console.error(`drill ${spec.name}: clean-up step failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
