@@ -34,6 +34,8 @@ export interface BatchWriterOptions<Row> {
   minRows?: number;
   /** Interval mode: longest a row waits. Default 500 ms. */
   maxWaitMs?: number;
+  /** Called each time `add` has to wait for room (the writer is at `maxQueuedRows`). */
+  onWait?: () => void;
 }
 
 export interface BatchWriter<Row> {
@@ -156,6 +158,7 @@ export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchW
       if (closed) throw new Error('batch writer is closed');
       const key = options.key(row);
       while (!pending.has(key) && pending.size >= options.maxQueuedRows) {
+        options.onWait?.();
         await new Promise<void>((resolve) => roomWaiters.push(resolve));
       }
       return new Promise<void>((resolve, reject) => {

@@ -13,13 +13,18 @@ export interface JobFinished {
   seconds: number | null;
 }
 
+/** Tries per report, the first included (backoff 0.5 s doubling to 30 s: about two minutes in all). */
+const WRITE_ATTEMPTS = 10;
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
 const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
 
 /**
  * A report, with the statuses that earlier reports merged into it had
- * (oldest first); `steered` when a person caused it (retry, cancel).
+ * (oldest first); `steered` when a person caused it (retry, cancel);
+ * `added` for a job's creation, which only ever inserts its row.
  */
-type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boolean };
+type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boolean; added?: boolean };
 
 /**
  * Whether a row's change is pushed as `job.update`. A chapter job's routine
@@ -39,6 +44,8 @@ export interface JobTrackerOptions {
   logger: Logger;
   maxBatchRows: number;
   maxQueuedRows: number;
+  /** Called when a report waits for room in the full writer (backpressure). */
+  onWriterWait?: () => void;
   /** Off: nothing is written (to measure what tracking costs). Default on. */
   enabled?: boolean;
   /** Called once per row that reached a final status in this process. */
@@ -69,7 +76,9 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     // Reports may arrive out of order (an enqueuer's `queued` after the worker's `processing`): the newest state wins,
     // and remembers the statuses it replaced, so a status passed within one batch is still announced.
     merge: (pending, next) => {
-      const [older, newer] = next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
+      // Any report of a job supersedes its creation; a second creation (the same job id added again) is a no-op.
+      if (next.added) return pending;
+      const [older, newer] = pending.added ? [pending, next] : next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
       // As in the upsert: a finished state only gives way to a retry's `queued` (a late progress report does not reopen it).
       if (FINISHED.has(older.status) && newer.status !== 'queued') return older;
       const passed = [...(older.passed ?? []), older.status, ...(newer.passed ?? [])].filter((s, i, all) => s !== newer.status && s !== all[i - 1]);
@@ -77,13 +86,19 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     },
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
+    onWait: options.onWriterWait,
     // Job states are not on any request's path: writing every 50 ms (or 500 reports) lets a quick job's
     // queued, processing and completed merge into one row write, instead of three group commits.
     mode: 'interval',
     minRows: 500,
     maxWaitMs: 50,
     async write(records) {
-      const rows = await upsertJobs(options.sql, records);
+      const added = records.filter((r) => r.added);
+      const reports = records.filter((r) => !r.added);
+      const rows = [
+        ...(added.length > 0 ? await upsertJobs(options.sql, added, { onlyNew: true }) : []),
+        ...(reports.length > 0 ? await upsertJobs(options.sql, reports) : []),
+      ];
       const replacing = rows.filter((r) => r.status === 'queued' && r.dedup_id).map((r) => ({ id: r.id, dedupId: r.dedup_id!, createdAt: r.created_at }));
       changed.set(records, [...rows, ...(await settleReplacedJobs(options.sql, replacing))]);
     },
@@ -110,19 +125,36 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     }
   };
   const enabled = options.enabled ?? true;
+  let closing = false;
+  // A write that fails (PostgreSQL down or restarting) is tried again in the background with backoff, for about
+  // two minutes, so a job's row catches up with what happened meanwhile; the caller is never held up by it.
+  const retry = async (record: TrackedRecord, error: unknown) => {
+    for (let attempt = 1; attempt < WRITE_ATTEMPTS && !closing; attempt++) {
+      await delay(Math.min(30_000, 500 * 2 ** (attempt - 1)));
+      try {
+        return await writer.add(record);
+      } catch (err) {
+        error = err;
+      }
+    }
+    logger.warn({ err: error, jobId: record.bullId, status: record.status }, 'job state not recorded');
+  };
   const report = async (record: TrackedRecord) => {
     if (!enabled) return;
-    await writer.add(record).catch((err: unknown) => logger.warn({ err, jobId: record.bullId }, 'job state not recorded'));
+    await writer.add(record).catch((err: unknown) => void retry(record, err));
   };
   return {
     queued(jobs) {
       for (const job of jobs) {
         if (!job?.id) continue;
-        void report(recordOf(job, 'queued', { changedAt: new Date(job.timestamp) }));
+        void report({ ...recordOf(job, 'queued', { changedAt: new Date(job.timestamp) }), added: true });
       }
     },
     report,
     flush: () => writer.flush(),
-    close: () => writer.close(),
+    close: () => {
+      closing = true;
+      return writer.close();
+    },
   };
 }

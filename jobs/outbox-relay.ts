@@ -6,6 +6,7 @@ import { pruneAutosaveOps } from '../sql/queries/autosave-ops.ts';
 import type { DocumentEventName, DocumentEventPayloads } from '../realtime/events.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import { jobIds, type JobName, type JobPayloads } from './contracts.ts';
+import type { OutboxJobOptions } from './outbox.ts';
 import type { JobQueues, JobToEnqueue } from './queues.ts';
 
 export interface OutboxRelayOptions {
@@ -147,7 +148,7 @@ async function relayAll(options: OutboxRelayOptions, rows: OutboxRow[]): Promise
   const published = events.map((r) => r.id);
   if (jobs.length === 0) return { done: published };
   try {
-    await options.queues.enqueueMany(jobs.map(jobToEnqueue));
+    await options.queues.enqueueMany(lastPerDeduplication(jobs).map(jobToEnqueue));
     return { done: [...published, ...jobs.map((r) => r.id)] };
   } catch (error) {
     // The events are out: keep them done, retry only the jobs.
@@ -171,6 +172,29 @@ async function relayOneByOne(options: OutboxRelayOptions, rows: OutboxRow[]): Pr
     }
   }
   return outcome;
+}
+
+/**
+ * Of several jobs in one batch that share a replacing deduplication id (the
+ * debounced refresh of one chapter, saved many times while Redis was down),
+ * BullMQ would keep only the last: only that one is added. Adding them all in
+ * one addBulk gives them one timestamp, and the earlier ones' job rows could
+ * not tell they were replaced.
+ */
+function lastPerDeduplication(jobs: OutboxRow[]): OutboxRow[] {
+  const replacing = (r: OutboxRow) => {
+    const dedup = (r.options as OutboxJobOptions).deduplication;
+    return dedup?.replace ? dedup.id : undefined;
+  };
+  const last = new Map<string, OutboxRow>();
+  for (const r of jobs) {
+    const id = replacing(r);
+    if (id !== undefined) last.set(id, r);
+  }
+  return jobs.filter((r) => {
+    const id = replacing(r);
+    return id === undefined || last.get(id) === r;
+  });
 }
 
 function jobToEnqueue(row: OutboxRow): JobToEnqueue {

@@ -18,6 +18,8 @@ export interface ResultWriterOptions {
   maxBatchRows: number;
   maxQueuedRows: number;
   mode?: 'group' | 'interval';
+  /** Called when a job waits for room in the full writer (backpressure). */
+  onWait?: () => void;
 }
 
 /**
@@ -37,6 +39,7 @@ export function createResultWriter(options: ResultWriterOptions): BatchWriter<Ch
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
     mode: options.mode,
+    onWait: options.onWait,
     // The upsert holds the writer's single write slot; counting and publishing overlap the next upsert.
     async write(rows) {
       const written = await upsertChapterResults(sql, rows);

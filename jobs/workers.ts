@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -33,7 +34,7 @@ export interface WorkerDeps {
   ai: AiProvider;
   logger: Logger;
   concurrency: number;
-  writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval' };
+  writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   /** Finished `jobs` rows older than this are deleted by housekeeping. */
   retentionDays: number;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
@@ -79,8 +80,10 @@ export function createWorkers(deps: WorkerDeps): Workers {
     documents: Math.min(deps.concurrency, 8),
     artifacts: Math.min(deps.concurrency, 8),
   };
+  // Recorded on each job it runs (BullMQ's processedBy, shown in the admin board): which machine and process ran it.
+  const processName = `${hostname()}:${process.pid}`;
   const workers = Object.values(QUEUES).map((name) => {
-    const worker = new Worker(name, processor, { connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true });
+    const worker = new Worker(name, processor, { connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName });
     trackWorkerJobs(worker, deps.tracker, cancelled);
     worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
     worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));

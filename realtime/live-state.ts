@@ -20,21 +20,33 @@ export interface LiveState {
   packageStage: PackageStage | undefined;
 }
 
-/** The state fields an event sets, as field/value pairs for publish-event.lua. */
-export function statePatchFor<N extends DocumentEventName>(name: N, payload: DocumentEventPayloads[N]): string[] {
+export interface StatePatch {
+  /**
+   * The event is dropped when the state under the first patched field holds
+   * a higher version than this: a chapter's status never goes back to an
+   * older version's (a slow run of the old text reporting after the new
+   * text's result).
+   */
+  guardVersion: number | undefined;
+  /** Field/value pairs to set. */
+  fields: string[];
+}
+
+/** The state fields an event sets, as field/value pairs for publish-event.lua, and its version guard. */
+export function statePatchFor<N extends DocumentEventName>(name: N, payload: DocumentEventPayloads[N]): StatePatch {
   switch (name) {
     case 'chapter.status': {
       const { chapter_id, ...rest } = payload as ChapterStatusPayload;
-      return [`c:${chapter_id}`, JSON.stringify(rest)];
+      return { guardVersion: rest.version ?? undefined, fields: [`c:${chapter_id}`, JSON.stringify(rest)] };
     }
     case 'document.progress':
-      return ['d', JSON.stringify(payload)];
+      return { guardVersion: undefined, fields: ['d', JSON.stringify(payload)] };
     case 'package.essential':
-      return ['p', 'essential'];
+      return { guardVersion: undefined, fields: ['p', 'essential'] };
     case 'package.full':
-      return ['p', 'full'];
+      return { guardVersion: undefined, fields: ['p', 'full'] };
     default:
-      return [];
+      return { guardVersion: undefined, fields: [] };
   }
 }
 

@@ -6,6 +6,7 @@ import { withHeraldCommands, type HeraldPipeline } from './redis-commands.ts';
 import { statePatchFor } from './live-state.ts';
 
 export interface PublishedEvent {
+  /** 0 when the event was stale and dropped (a chapter status older than the one already published; see live-state.ts). */
   seq: number;
   epoch: string;
 }
@@ -47,13 +48,14 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const keys = documentKeys(options.prefix, e.documentId);
     const body = JSON.stringify({ document_id: e.documentId, at: new Date().toISOString(), ...e.payload });
     const patch = statePatchFor(e.name, e.payload);
-    return [keys.state, keys.events, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, ...patch] as const;
+    const guard = patch.guardVersion ?? '';
+    return [keys.state, keys.events, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, guard, ...patch.fields] as const;
   };
 
   return {
     async publish(documentId, name, payload) {
       const [seq, epoch] = await redis.heraldPublishEvent(...argsFor({ documentId, name, payload } as EventToPublish));
-      options.onPublished?.(name);
+      if (seq > 0) options.onPublished?.(name);
       return { seq: Number(seq), epoch };
     },
 
@@ -64,8 +66,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const results = (await pipeline.exec()) ?? [];
       return results.map(([error, reply], i) => {
         if (error) throw error;
-        options.onPublished?.(events[i]!.name);
         const [seq, epoch] = reply as [number, string];
+        if (seq > 0) options.onPublished?.(events[i]!.name);
         return { seq: Number(seq), epoch };
       });
     },

@@ -82,6 +82,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const tracker = createJobTracker({
       sql, publisher, logger, enabled: config.jobs.tracking,
       maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows,
+      onWriterWait: () => metrics.writerWaited('jobs'),
       onFinished: (finished) => onJobFinished(finished, metrics, notifier),
     });
     closers.push(() => tracker.close());
@@ -173,7 +174,10 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         ai: options.ai ?? createAiProvider(config.ai),
         logger,
         concurrency: config.worker.concurrency,
-        writer: { maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode },
+        writer: {
+          maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode,
+          onWait: () => metrics.writerWaited('results'),
+        },
       });
       closers.push(() => workers!.close());
       await workers.ready();

@@ -25,6 +25,9 @@ export function createMetrics() {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry],
   });
   const eventsPublished = new Counter({ name: 'herald_events_published_total', help: 'Document events published, by name', labelNames: ['event'], registers: [registry] });
+  const writerWaits = new Counter({
+    name: 'herald_writer_waits_total', help: 'Times a producer waited for room in a full batched writer (WRITE_QUEUE_MAX_ROWS), by writer', labelNames: ['writer'], registers: [registry],
+  });
   const notificationsSent = new Counter({ name: 'herald_notifications_pushed_total', help: 'Notifications pushed, by kind', labelNames: ['kind'], registers: [registry] });
   const pushLatency = new Histogram({
     name: 'herald_push_latency_seconds', help: "From an event's publication (`at`) to its delivery to the gateway's sockets", labelNames: ['event'],
@@ -54,6 +57,7 @@ export function createMetrics() {
     },
     published: (event: string) => eventsPublished.inc({ event }),
     notificationPushed: (kind: string) => notificationsSent.inc({ kind }),
+    writerWaited: (writer: 'results' | 'jobs') => writerWaits.inc({ writer }),
     delivered(event: string, at: string | undefined) {
       const sent = at ? Date.parse(at) : NaN;
       if (!Number.isNaN(sent)) pushLatency.observe({ event }, Math.max(0, Date.now() - sent) / 1000);

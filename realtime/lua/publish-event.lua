@@ -11,8 +11,12 @@
   ARGV[4] event name
   ARGV[5] event JSON object without seq; must hold at least one field
   ARGV[6] key time-to-live in seconds
-  ARGV[7], ARGV[8], ... state field / value pairs to set
-  Returns { seq, epoch }.
+  ARGV[7] version guard: a number, or '' for none. When the state's value
+          under the first patch field (ARGV[8]) holds a higher "version",
+          the event is stale (an older chapter version's run reporting late)
+          and is dropped: no seq, no stream entry, no message.
+  ARGV[8], ARGV[9], ... state field / value pairs to set
+  Returns { seq, epoch }; seq 0 when the guard dropped the event.
 ]]
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -21,10 +25,20 @@ if not epoch then
   -- A new history: whatever an earlier one left in the stream must not be replayed.
   redis.call('DEL', KEYS[2])
 end
+local guard = tonumber(ARGV[7])
+if guard then
+  local current = redis.call('HGET', KEYS[1], ARGV[8])
+  if current then
+    local version = cjson.decode(current).version
+    if type(version) == 'number' and version > guard then
+      return { 0, epoch }
+    end
+  end
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[5], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'n', ARGV[4], 'd', event)
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[6])

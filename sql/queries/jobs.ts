@@ -55,9 +55,11 @@ export interface JobRow {
  * jsonb_to_recordset). A report older than the row's state is ignored, and a
  * finished row only moves again to `queued` by a report newer than its end
  * (a retry). Rows whose document was deleted meanwhile are skipped.
- * Returns the rows actually changed.
+ * With `onlyNew`, rows that exist are left alone (a job's creation: adding
+ * an existing job id again is a no-op in BullMQ, so it must not reopen or
+ * rewind the job's row). Returns the rows actually changed.
  */
-export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow[]> {
+export async function upsertJobs(sql: Sql, records: JobRecord[], { onlyNew = false } = {}): Promise<JobRow[]> {
   if (records.length === 0) return [];
   const json = records.map((r) => ({
     id: r.id, queue: r.queue, bull_id: r.bullId, type: r.type, status: r.status, priority: r.priority, progress: r.progress,
@@ -73,7 +75,7 @@ export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow
       document_id uuid, user_id text, request_id text, dedup_id text, result jsonb, error text, created_at timestamptz, started_at timestamptz,
       completed_at timestamptz, changed_at timestamptz)
     where r.document_id is null or exists (select 1 from documents d where d.id = r.document_id)
-    on conflict (id) do update set
+    on conflict (id) do ${onlyNew ? sql`nothing` : sql`update set
       status = excluded.status,
       priority = excluded.priority,
       progress = excluded.progress,
@@ -89,14 +91,15 @@ export async function upsertJobs(sql: Sql, records: JobRecord[]): Promise<JobRow
       changed_at = excluded.changed_at
     where excluded.changed_at >= j.changed_at
       and (j.status not in ('completed', 'failed', 'cancelled')
-           or (excluded.status = 'queued' and excluded.changed_at > coalesce(j.completed_at, j.changed_at)))
+           or (excluded.status = 'queued' and excluded.changed_at > coalesce(j.completed_at, j.changed_at)))`}
     returning *`;
 }
 
 /**
  * A debounced job replaced by a newer one with the same deduplication id
  * (BullMQ removed the older, still delayed, job): its row ends `cancelled`
- * instead of staying queued forever. One statement for the batch.
+ * instead of staying queued forever, whichever of the two rows is written
+ * first (each process reports its own adds). One statement for the batch.
  */
 export async function settleReplacedJobs(sql: Sql, replacing: { id: string; dedupId: string; createdAt: Date }[]): Promise<JobRow[]> {
   if (replacing.length === 0) return [];
@@ -104,7 +107,10 @@ export async function settleReplacedJobs(sql: Sql, replacing: { id: string; dedu
     update jobs j set status = 'cancelled', error = 'replaced by a newer request', completed_at = now(), changed_at = now()
     from unnest(${sql.array(replacing.map((r) => r.id))}::uuid[], ${sql.array(replacing.map((r) => r.dedupId))}::text[],
                 ${sql.array(replacing.map((r) => r.createdAt.toISOString()))}::timestamptz[]) as n(id, dedup_id, created_at)
-    where j.dedup_id = n.dedup_id and j.status = 'queued' and j.id <> n.id and j.created_at < n.created_at
+    where j.dedup_id = n.dedup_id and j.status = 'queued'
+      and ((j.id <> n.id and j.created_at < n.created_at)
+           -- Recorded late (its process was slow to report): a newer job already replaced it.
+           or (j.id = n.id and exists (select 1 from jobs k where k.dedup_id = n.dedup_id and k.created_at > n.created_at)))
     returning j.*`;
 }
 

@@ -110,7 +110,8 @@ async function writeResults(startedAt: Date, groups: readonly Group[], figures: 
 
 function selectedGroups(): Group[] {
   const only = process.argv.find((a) => a.startsWith('--only='));
-  // The realtime group needs about a minute more than the quick budget leaves: full runs only, unless asked for.
+  // The realtime group needs more than the quick budget leaves: full runs only, unless asked for.
+  // Model calls saved has a script of its own (npx tsx test/bench/model-calls.ts).
   if (!only) return GROUPS.filter((g) => !(quick && g === 'realtime'));
   const asked = only.slice('--only='.length).split(',').filter(Boolean);
   const bad = asked.filter((g) => !(GROUPS as readonly string[]).includes(g));

@@ -17,9 +17,9 @@ export interface WorkerProcess {
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-export async function startWorkerProcess(ctx: BenchContext, prefix: string, concurrency: number): Promise<WorkerProcess> {
+export async function startWorkerProcess(ctx: BenchContext, prefix: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const port = await freePort();
-  const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency) }) };
+  const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency), ...extraEnv }) };
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--role=worker'], {
     cwd: REPO_ROOT,
     env,

@@ -23,6 +23,35 @@ async function stalledJobs(stage: Stage): Promise<number> {
   }
 }
 
+/**
+ * Waits (up to 30 s) until the worker process runs at least one chapter job, by
+ * BullMQ's processedBy (`<host>:<pid>`) on the active jobs; returns how many it runs.
+ */
+async function activeChapterJobsOf(stage: Stage, worker: Stage['workers'][number]): Promise<number> {
+  const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    for (let i = 0; i < 300; i++) {
+      const ids = await redis.lrange('herald:chapters:active', 0, -1);
+      const by = await Promise.all(ids.map((id) => redis.hget(`herald:chapters:${id}`, 'pb')));
+      const mine = by.filter((pb) => pb?.endsWith(`:${worker.child.pid}`)).length;
+      if (mine > 0) return mine;
+      await sleep(100);
+    }
+    return 0;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** herald_writer_waits_total of one process, summed over its writers. */
+async function writerWaits(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('herald_writer_waits_total{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 async function dumpChapter(stage: Stage, documentId: string, chapterId: string): Promise<void> {
   const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
   try {
@@ -43,15 +72,17 @@ export const DRILLS: DrillSpec[] = [
     what: 'SIGKILL a worker mid-ingest and start another',
     async fault(stage) {
       await stage.ingestUnderway();
-      const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
-      const active = await redis.llen('herald:chapters:active').finally(() => redis.disconnect());
-      await stage.deployment.kill(stage.workers[0]!);
-      stage.note(`worker-1 SIGKILLed with ${active} chapter jobs running between the two workers; its jobs wait for their lock to expire (30 s) and run again`);
+      const victim = stage.workers[0]!;
+      const held = await activeChapterJobsOf(stage, victim);
+      await stage.deployment.kill(victim);
+      stage.note(`worker-1 SIGKILLed while running ${held} chapter job(s); they wait for their lock to expire (30 s) and run again`);
       stage.workers.push(await stage.deployment.start('worker', 'worker-3'));
       stage.note('worker-3 started');
     },
     async check(stage) {
-      stage.note(`BullMQ declared ${await stalledJobs(stage)} job(s) stalled and ran them again`);
+      const stalled = await stalledJobs(stage);
+      stage.note(`BullMQ declared ${stalled} job(s) stalled and ran them again`);
+      if (stalled === 0) stage.missed('no job of the killed worker was declared stalled (it held none)');
     },
   },
   {
@@ -62,6 +93,7 @@ export const DRILLS: DrillSpec[] = [
       const attached = stage.load.clients.filter((c) => c['connection'].url === stage.gateways[0]!.url).length;
       await stage.deployment.kill(stage.gateways[0]!);
       stage.note(`gateway-1 SIGKILLed with ${attached} SDK client(s) attached; they fail over to gateway-2`);
+      if (attached === 0) stage.missed('no client was attached to the killed gateway');
     },
   },
   {
@@ -92,6 +124,7 @@ export const DRILLS: DrillSpec[] = [
       await stage.ingestUnderway();
       const killed = await stage.redis.killPubSub();
       stage.note(`CLIENT KILL TYPE pubsub cut ${killed} connection(s)`);
+      if (killed === 0) stage.missed('CLIENT KILL TYPE pubsub found no connection to cut');
       await sleep(1500);
       const again = await stage.redis.killPubSub();
       stage.note(`…and again 1.5 s later: ${again} connection(s)`);
@@ -109,7 +142,9 @@ export const DRILLS: DrillSpec[] = [
       stage.note("worker-1's event loop blocked for 45 s (lock 30 s)");
     },
     async check(stage, verdict) {
-      stage.note(`BullMQ declared ${await stalledJobs(stage)} job(s) stalled and ran them again`);
+      const stalled = await stalledJobs(stage);
+      stage.note(`BullMQ declared ${stalled} job(s) stalled and ran them again`);
+      if (stalled === 0) stage.missed('no job of the frozen worker was declared stalled');
       let flips = 0;
       let repeated = 0;
       for (const r of stage.load.stores) {
@@ -147,6 +182,7 @@ export const DRILLS: DrillSpec[] = [
       for (let i = 0; i < 1200 && clients.some((c) => c.status !== 'connected'); i++) await sleep(100);
       const back = clients.filter((c) => c.status === 'connected').length;
       stage.note(`${dropped} sockets dropped at once; ${back} reconnected in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      if (dropped < clients.length) stage.missed(`only ${dropped} of ${clients.length} sockets were connected to be dropped`);
     },
   },
   {
@@ -157,6 +193,12 @@ export const DRILLS: DrillSpec[] = [
     async fault(stage) {
       await stage.ingestUnderway();
       stage.note('writers held to 4 pending rows: 64 concurrent jobs wait on it instead of growing memory');
+    },
+    async check(stage) {
+      let waits = 0;
+      for (const w of stage.workers) waits += await writerWaits(w.url);
+      stage.note(`jobs waited for room in a full writer ${waits} time(s) (herald_writer_waits_total, both workers)`);
+      if (waits === 0) stage.missed('no job ever found a writer full');
     },
   },
 ];

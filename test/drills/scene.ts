@@ -26,6 +26,12 @@ export interface Stage {
   tmp: string;
   quick: boolean;
   note(line: string): void;
+  /**
+   * Records that the fault did not hit what it aims at (no job on the killed
+   * worker, no socket on the killed gateway): the drill then proved nothing
+   * and fails, rather than passing on a system that was never disturbed.
+   */
+  missed(why: string): void;
   /** Resolves once at least `n` chapters are being processed right now (the fault then lands mid-ingest). */
   ingestUnderway(n?: number): Promise<void>;
 }
@@ -60,6 +66,7 @@ export async function emergencyCleanup(): Promise<void> {
 
 export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict & { notes: string[] }> {
   const notes: string[] = [];
+  const missed: string[] = [];
   const tmp = mkdtempSync(join(tmpdir(), `herald-drill-${spec.name}-`));
   const cleanup: (() => Promise<unknown> | unknown)[] = [];
   const onCleanup = (step: () => Promise<unknown> | unknown) => {
@@ -100,6 +107,7 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     const stage: Stage = {
       cluster, redis, deployment, api, gateways, workers, load, tmp, quick,
       note: (line) => notes.push(line),
+      missed: (why) => missed.push(`the fault missed: ${why}`),
       async ingestUnderway(n = 6) {
         // BullMQ's list of running chapter jobs (both workers run some once there are enough).
         const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
@@ -121,6 +129,7 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     await load.stopEditing();
     const verdict = await verify(databaseUrl, load, deployment, spec.settleMs ?? 120_000);
     await spec.check?.(stage, verdict);
+    verdict.losses.push(...missed);
     return { ...verdict, notes };
   } finally {
     for (const step of cleanup.reverse()) {

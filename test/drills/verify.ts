@@ -34,6 +34,24 @@ export async function verify(databaseUrl: string, load: Load, deployment: Deploy
       if (unfinished.length === 0 || Date.now() > deadline || found !== docs.length) break;
       await sleep(500);
     }
+    // Every job ends, including those a fault interrupted (a killed worker's jobs run again once their lock expires).
+    // A document can complete before that (an edit's summary refresh completes the chapter), so this is waited for on its own.
+    let openJobs: { type: string; status: string; n: number }[] = [];
+    for (;;) {
+      openJobs = await sql<{ type: string; status: string; n: number }[]>`
+        select type, status, count(*)::int as n from jobs
+        where status in ('queued', 'processing') and type <> 'jobs.housekeeping' group by type, status`;
+      if (openJobs.length === 0 || Date.now() > deadline) break;
+      await sleep(500);
+    }
+    const jobCounts = await sql<{ status: string; n: number }[]>`
+      select status, count(*)::int as n from jobs where type <> 'jobs.housekeeping' group by status order by status`;
+    const failedJobs = await sql<{ type: string; error: string | null; attempts: number }[]>`
+      select type, error, attempts from jobs where status = 'failed' order by completed_at limit 3`;
+    const why = failedJobs.map((j) => `${j.type} after ${j.attempts} attempt(s): ${j.error?.slice(0, 120)}`).join('; ');
+    lines.push(`jobs: ${jobCounts.map((r) => `${r.n} ${r.status}`).join(', ')}${why ? ` (failed: ${why})` : ''}`);
+    for (const j of openJobs) losses.push(`${j.n} ${j.type} job(s) still ${j.status} after ${settleMs / 1000} s`);
+
     const chapters = (await sql<{ n: number }[]>`select count(*)::int as n from chapters where document_id = any(${docs}::uuid[])`)[0]!.n;
     lines.push(`documents: ${docs.length} accepted (${chapters} chapters), ${docs.length - unfinished.length} completed; ${load.refusedUploads.length} upload(s) refused while a dependency was down`);
     for (const d of unfinished) losses.push(`document ${d.id} did not complete: status ${d.status}, ${d.done}/${d.total} chapters completed`);

@@ -101,11 +101,13 @@ describe('batched writes', () => {
   it('holds producers back past maxQueuedRows and still writes every row', async () => {
     let active = 0;
     let maxPending = 0;
+    let waits = 0;
     const seen: number[] = [];
     const writer = createBatchWriter<number>({
       key: String,
       maxBatchRows: 10,
       maxQueuedRows: 20,
+      onWait: () => waits++,
       write: async (rows) => {
         active++;
         await new Promise((r) => setTimeout(r, 2));
@@ -121,6 +123,8 @@ describe('batched writes', () => {
     await Promise.all(adds);
     await writer.close();
     expect(maxPending).toBeLessThanOrEqual(20);
+    // Every add past the first 20 found the writer full at least once (what herald_writer_waits_total counts).
+    expect(waits).toBeGreaterThanOrEqual(480);
     expect(active).toBe(0);
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
   });

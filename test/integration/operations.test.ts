@@ -40,7 +40,7 @@ describe("the operator's view", () => {
     // Every sample line is `name{labels} value` or `name value` (prom-client writes NaN as Nan, which parsers accept); comments start with #.
     for (const line of after.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(/^[a-zA-Z_:][\w:]*(\{.*\})? (-?[\d.e+-]+|nan|[+-]inf)$/i);
     for (const name of ['herald_queue_jobs', 'herald_job_duration_seconds_bucket', 'herald_events_published_total', 'herald_sockets_connected',
-      'herald_subscriptions', 'herald_push_latency_seconds_bucket', 'herald_http_request_duration_seconds_bucket']) {
+      'herald_subscriptions', 'herald_push_latency_seconds_bucket', 'herald_http_request_duration_seconds_bucket', 'herald_writer_waits_total']) {
       expect(after, name).toContain(name);
     }
     expect(after).toMatch(/herald_jobs_finished_total\{type="chapter.process",outcome="completed"\} [1-9]/);

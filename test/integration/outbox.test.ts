@@ -93,6 +93,9 @@ describe('the outbox: nothing is lost while Redis is down', () => {
       await waitFor('the full package', async () => (await h.db.sql`select 1 from packages where document_id = ${documentId} and stage = 'full'`).length === 1, 30_000);
       const builds = ((await artifactsQueue.getJobs(['completed'])) as Job[]).filter((j) => j.name === 'package.build');
       expect(builds.map((j) => j.id)).toEqual([packageJobId]);
+      // The job rows agree: every one ends; none is left queued by the save that superseded it.
+      const open = () => h.db.sql`select id from jobs where document_id = ${documentId} and status in ('queued', 'processing')`;
+      await waitFor('every job row of the document to be finished', async () => (await open()).length === 0, 10_000);
     } finally {
       await chaptersQueue.close();
       await artifactsQueue.close();

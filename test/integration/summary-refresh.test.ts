@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, type Job } from 'bullmq';
@@ -101,6 +102,8 @@ describe('summary refresh on edit', () => {
     const runs = await refreshJobs(chapterId);
     expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs.length).toBeLessThanOrEqual(2);
+    // Each job records the worker process that ran it (shown in the admin board).
+    expect(runs[0]!.processedBy).toBe(`${hostname()}:${process.pid}`);
     // The jobs the burst replaced (debounced away) are recorded cancelled, not left queued for ever.
     const refreshRows = () => h.db.sql<{ status: string; error: string | null }[]>`
       select status, error from jobs where document_id = ${documentId} and type = 'chapter.refresh'`;
@@ -156,6 +159,10 @@ describe('summary refresh on edit', () => {
       .map((e) => e.event as DocumentEvent<'chapter.status'>);
     // No completed status for version 1 ever reached the client after version 2's.
     expect(statuses.filter((s) => s.status === 'completed').map((s) => s.version)).toEqual([2]);
+    // Nor any other: the old run's late progress is dropped at publish time, so the versions never go back.
+    const versions = statuses.map((s) => s.version ?? 0);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(statuses.at(-1)).toMatchObject({ status: 'completed', version: 2 });
     const snapshot = (await (await h.api('rui', `/api/documents/${documentId}`)).json()) as { chapters: { id: string; summary: string; summary_version: number }[] };
     expect(snapshot.chapters.find((c) => c.id === chapterId)).toMatchObject({ summary: summarizeText(fresh), summary_version: 2 });
     client.close();

@@ -21,18 +21,35 @@ export interface RunningProcess {
  */
 export function startTsx(script: string, args: string[], env: Record<string, string>): RunningProcess {
   // Run tsx's own binary rather than through npx, so the pid we signal is the one that runs main.ts's handlers.
-  const child = spawn(process.execPath, [`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], {
+  return spawnNode([`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], env, { endsOn: 'close' });
+}
+
+export interface SpawnNodeOptions {
+  /**
+   * `close` (default) waits for the output streams too, so `stdout` is
+   * complete; `exit` resolves as soon as the process ends, for a server whose
+   * grandchildren might hold the streams open.
+   */
+  endsOn?: 'close' | 'exit';
+  /** Keep only the last this many characters of each stream (long-running servers). Default: all. */
+  keepChars?: number;
+}
+
+/** Runs Node with `nodeArgs` in the repository root, this process's environment plus `env`, collecting its output. */
+export function spawnNode(nodeArgs: string[], env: Record<string, string>, options: SpawnNodeOptions = {}): RunningProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const keep = options.keepChars ?? Infinity;
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout = (stdout + chunk).slice(-keep)));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-keep)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once(options.endsOn ?? 'close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
   });
   return {
     child,

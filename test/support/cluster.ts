@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { Role } from '../../server/config.ts';
-import { REPO_ROOT, type RunningProcess } from './child-process.ts';
+import { spawnNode, type RunningProcess } from './child-process.ts';
 import { TEST_AUTH_SECRET, TEST_REDIS_URL } from './env.ts';
 import { freePort } from './private-redis.ts';
 import { waitFor } from './wait.ts';
@@ -54,31 +53,5 @@ export async function startHeraldProcess(role: Role, deployment: { databaseUrl: 
  * running; here the pid is the server's.
  */
 function startServer(args: string[], env: Record<string, string>): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout = (stdout + chunk).slice(-100_000)));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-100_000)));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return {
-    child,
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    exited,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited.catch(() => {});
-    },
-  };
+  return spawnNode(['--import', 'tsx', 'server/main.ts', ...args], env, { endsOn: 'exit', keepChars: 100_000 });
 }
