@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { claimOutbox, deleteOutbox, OUTBOX_CHANNEL, recordOutboxFailure, type OutboxRow } from '../sql/queries/outbox.ts';
 import { pruneAutosaveOps } from '../sql/queries/autosave-ops.ts';
+import { isUnavailable } from '../sql/errors.ts';
 import type { DocumentEventName, DocumentEventPayloads } from '../realtime/events.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import { jobIds, type JobName, type JobPayloads } from './contracts.ts';
@@ -117,7 +118,7 @@ async function relayBatch(options: OutboxRelayOptions, batchSize: number): Promi
   const claimed = await options.sql.begin(async (tx) => {
     const rows = await claimOutbox(tx, batchSize);
     outcome = await relayAll(options, rows).catch((error: unknown) =>
-      isOutage(error) ? { done: [], failed: { row: rows[0]!, error } } : relayOneByOne(options, rows),
+      isUnavailable(error) ? { done: [], failed: { row: rows[0]!, error } } : relayOneByOne(options, rows),
     );
     await deleteOutbox(tx, outcome.done);
     return rows.length;
@@ -126,7 +127,7 @@ async function relayBatch(options: OutboxRelayOptions, batchSize: number): Promi
   if (!failed) return { claimed };
   const message = (failed.error as Error)?.message ?? String(failed.error);
   await recordOutboxFailure(options.sql, failed.row.id, message).catch(() => {});
-  if (!isOutage(failed.error)) options.logger.error({ err: failed.error, outboxId: failed.row.id, name: failed.row.name }, 'outbox row failed');
+  if (!isUnavailable(failed.error)) options.logger.error({ err: failed.error, outboxId: failed.row.id, name: failed.row.name }, 'outbox row failed');
   return { claimed, error: failed.error };
 }
 
@@ -152,7 +153,7 @@ async function relayAll(options: OutboxRelayOptions, rows: OutboxRow[]): Promise
     return { done: [...published, ...jobs.map((r) => r.id)] };
   } catch (error) {
     // The events are out: keep them done, retry only the jobs.
-    const rest = isOutage(error) ? { done: [], failed: { row: jobs[0]!, error } } : await relayOneByOne(options, jobs);
+    const rest = isUnavailable(error) ? { done: [], failed: { row: jobs[0]!, error } } : await relayOneByOne(options, jobs);
     return { done: [...published, ...rest.done], ...(rest.failed && { failed: rest.failed }) };
   }
 }
@@ -168,7 +169,7 @@ async function relayOneByOne(options: OutboxRelayOptions, rows: OutboxRow[]): Pr
     } catch (error) {
       outcome.failed ??= { row, error };
       blocked.add(row.document_id);
-      if (isOutage(error)) break;
+      if (isUnavailable(error)) break;
     }
   }
   return outcome;
@@ -213,10 +214,4 @@ async function relayRow(options: OutboxRelayOptions, row: OutboxRow): Promise<vo
     return;
   }
   await options.queues.enqueueMany([jobToEnqueue(row)]);
-}
-
-/** Redis refusing or unreachable: every later row would fail the same way. */
-function isOutage(error: unknown): boolean {
-  const message = (error as Error)?.message ?? '';
-  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Stream isn't writeable|EPIPE/i.test(message);
 }

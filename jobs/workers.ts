@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
-import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
+import { isUnavailable } from '../sql/errors.ts';
 import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
@@ -13,6 +14,7 @@ import { finalizeDocument, ingestDocument } from './document-worker.ts';
 import { runHousekeeping } from './housekeeping.ts';
 import { listenForCancels } from './job-cancel.ts';
 import type { JobTracker } from './job-tracker.ts';
+import { recordOf } from './job-records.ts';
 import { buildPackage } from './package-worker.ts';
 import type { JobQueues } from './queues.ts';
 import { refreshDocument } from './refresh-worker.ts';
@@ -37,6 +39,8 @@ export interface WorkerDeps {
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   /** Finished `jobs` rows older than this are deleted by housekeeping. */
   retentionDays: number;
+  /** Called each time a job goes back to wait for PostgreSQL or Redis instead of spending an attempt. */
+  onStoreWait?: (type: string) => void;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
   closeGraceMs?: number;
 }
@@ -71,8 +75,28 @@ export function createWorkers(deps: WorkerDeps): Workers {
     } catch (error) {
       // Unrecoverable: a cancelled job is not retried.
       if (cancelled.has(cancelKey(job))) throw new UnrecoverableError('cancelled');
+      if (isUnavailable(error) && token) await waitForStores(job, token, error);
       throw error;
     }
+  };
+
+  /**
+   * PostgreSQL or Redis being down is not the job's fault: spending its
+   * attempts on an outage would fail work that succeeds a minute later. The
+   * job goes back as delayed without spending an attempt (BullMQ's
+   * DelayedError pattern), waiting 1 s, then 2, 4, ... up to 30 s between
+   * tries, for as long as the outage lasts. If Redis itself is down the move
+   * fails too; the job's lock then expires and BullMQ runs it again.
+   */
+  const waitForStores = async (job: Job, token: string, error: unknown): Promise<never> => {
+    const waits = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+    const waitMs = Math.min(OUTAGE_WAIT_MAX_MS, OUTAGE_WAIT_FIRST_MS * 2 ** Math.min(waits, 10));
+    const reason = error instanceof Error ? error.message : String(error);
+    jobLogger(logger, job).warn({ err: reason, waitMs }, 'a store is unavailable; the job waits for it without spending an attempt');
+    await job.moveToDelayed(Date.now() + waitMs, token);
+    deps.onStoreWait?.(job.name);
+    void deps.tracker.report(recordOf(job, 'queued', { error: `waiting for PostgreSQL or Redis: ${reason}` }));
+    throw new DelayedError();
   };
 
   const concurrencyOf: Record<QueueName, number> = {
@@ -139,6 +163,10 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
     'jobs.housekeeping': () => runHousekeeping({ sql: deps.sql, queues: deps.queues, retentionDays: deps.retentionDays, logger }),
   } satisfies { [N in JobName]: Handler<N> };
 }
+
+/** Waits between tries of a job whose store (PostgreSQL or Redis) is unavailable. */
+const OUTAGE_WAIT_FIRST_MS = 1000;
+const OUTAGE_WAIT_MAX_MS = 30_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
-import { PG_ERROR, pgErrorCode } from '../sql/errors.ts';
+import { PG_ERROR, isUnavailable, pgErrorCode } from '../sql/errors.ts';
 
 /** An error the API answers with its own status and code (CONTRACT.md section 3). */
 export class AppError extends Error {
@@ -48,21 +48,6 @@ const PG_TO_API: Record<string, () => AppError> = {
 export function fromPgError(error: unknown): AppError | undefined {
   const code = pgErrorCode(error);
   return code === undefined ? undefined : PG_TO_API[code]?.();
-}
-
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
-  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
-  '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004',
-]);
-
-/** Whether an error means PostgreSQL or Redis is unreachable (answered 503, nothing half-written). */
-export function isUnavailable(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown; name?: unknown } | undefined;
-  if (!e) return false;
-  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
-  const message = typeof e.message === 'string' ? e.message : '';
-  return /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|MaxRetriesPerRequest|write EPIPE/i.test(message);
 }
 
 export interface ErrorBody {

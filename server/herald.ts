@@ -178,6 +178,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode,
           onWait: () => metrics.writerWaited('results'),
         },
+        onStoreWait: (type) => metrics.jobWaitedForStore(type),
       });
       closers.push(() => workers!.close());
       await workers.ready();

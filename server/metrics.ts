@@ -28,6 +28,10 @@ export function createMetrics() {
   const writerWaits = new Counter({
     name: 'herald_writer_waits_total', help: 'Times a producer waited for room in a full batched writer (WRITE_QUEUE_MAX_ROWS), by writer', labelNames: ['writer'], registers: [registry],
   });
+  const storeWaits = new Counter({
+    name: 'herald_job_store_waits_total', help: 'Times a job went back to wait for PostgreSQL or Redis (down) without spending an attempt, by job type',
+    labelNames: ['type'], registers: [registry],
+  });
   const notificationsSent = new Counter({ name: 'herald_notifications_pushed_total', help: 'Notifications pushed, by kind', labelNames: ['kind'], registers: [registry] });
   const pushLatency = new Histogram({
     name: 'herald_push_latency_seconds', help: "From an event's publication (`at`) to its delivery to the gateway's sockets", labelNames: ['event'],
@@ -58,6 +62,7 @@ export function createMetrics() {
     published: (event: string) => eventsPublished.inc({ event }),
     notificationPushed: (kind: string) => notificationsSent.inc({ kind }),
     writerWaited: (writer: 'results' | 'jobs') => writerWaits.inc({ writer }),
+    jobWaitedForStore: (type: string) => storeWaits.inc({ type }),
     delivered(event: string, at: string | undefined) {
       const sent = at ? Date.parse(at) : NaN;
       if (!Number.isNaN(sent)) pushLatency.observe({ event }, Math.max(0, Date.now() - sent) / 1000);

@@ -30,3 +30,24 @@ export function isPgError(error: unknown, name: PgErrorName, constraint?: string
   if (pgErrorCode(error) !== PG_ERROR[name]) return false;
   return constraint === undefined || (error as { constraint_name?: string }).constraint_name === constraint;
 }
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004',
+]);
+
+/**
+ * Whether an error means PostgreSQL or Redis is unreachable or refusing
+ * connections: the API answers 503 (nothing half-written), workers wait for
+ * the store without spending a job's attempt, the outbox relay stops its batch.
+ */
+export function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; name?: unknown } | undefined;
+  if (!e) return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  // ALTER DATABASE … ALLOW_CONNECTIONS false (maintenance) answers 55000, a code shared with unrelated errors.
+  if (pgErrorCode(error) === '55000' && /not currently accepting connections/.test(message)) return true;
+  return /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|write EPIPE/i.test(message);
+}

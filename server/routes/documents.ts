@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
+import { isUnavailable } from '../../sql/errors.ts';
 import { deleteDocument, findDocument, insertDocument, listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
 import { listChapterKeys } from '../../sql/queries/chapters.ts';
 import { findAccess, upsertMember } from '../../sql/queries/members.ts';
@@ -10,7 +11,7 @@ import type { JobQueues } from '../../jobs/queues.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
-import { AppError, forbidden, invalidRequest, isUnavailable, notFound } from '../errors.ts';
+import { AppError, forbidden, invalidRequest, notFound } from '../errors.ts';
 import { splitChapters } from '../split-chapters.ts';
 import { DocumentDetailSchema, DocumentSchema, IdParam, errorResponses } from './schemas.ts';
 

@@ -43,12 +43,12 @@ async function activeChapterJobsOf(stage: Stage, worker: Stage['workers'][number
   }
 }
 
-/** herald_writer_waits_total of one process, summed over its writers. */
-async function writerWaits(url: string): Promise<number> {
+/** A counter of one process (from its /metrics), summed over its labels. */
+async function counterTotal(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   return text
     .split('\n')
-    .filter((l) => l.startsWith('herald_writer_waits_total{'))
+    .filter((l) => l.startsWith(`${name}{`))
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
@@ -115,6 +115,12 @@ export const DRILLS: DrillSpec[] = [
       await sleep(10_000);
       await stage.cluster.start();
       stage.note('PostgreSQL started after 10 s');
+    },
+    async check(stage) {
+      let waits = 0;
+      for (const w of stage.workers) waits += await counterTotal(w.url, 'herald_job_store_waits_total');
+      stage.note(`jobs went back to wait for PostgreSQL ${waits} time(s) without spending an attempt (herald_job_store_waits_total)`);
+      if (waits === 0) stage.missed('no job ran into the stopped PostgreSQL');
     },
   },
   {
@@ -196,7 +202,7 @@ export const DRILLS: DrillSpec[] = [
     },
     async check(stage) {
       let waits = 0;
-      for (const w of stage.workers) waits += await writerWaits(w.url);
+      for (const w of stage.workers) waits += await counterTotal(w.url, 'herald_writer_waits_total');
       stage.note(`jobs waited for room in a full writer ${waits} time(s) (herald_writer_waits_total, both workers)`);
       if (waits === 0) stage.missed('no job ever found a writer full');
     },

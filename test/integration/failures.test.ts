@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
 import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
+import { TEST_DATABASE_URL } from '../support/env.ts';
 import { connectClient, waitForDocumentDone } from '../support/socket.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** The builtin provider, except that text containing a marker fails (always, or only the first few calls). */
 function flakyProvider(): AiProvider & { open(): void } {
@@ -90,6 +93,63 @@ describe('a chapter whose processing fails', () => {
     expect(byId.get(shaky!)).toMatchObject({ status: 'completed', attempts: 2 });
     const [doc] = await h.db.sql<{ status: string }[]>`select status from documents where id = ${documentId}`;
     expect(doc!.status).toBe('partial');
+    client.close();
+  });
+});
+
+describe('a chapter job running while PostgreSQL refuses connections', () => {
+  let h: TestHerald;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+
+  beforeAll(async () => {
+    const real = createBuiltinProvider();
+    // Every chapter job waits here, already running, until the database is down.
+    const ai: AiProvider = {
+      name: 'gated',
+      summarize: async (text, options) => (await gate, real.summarize(text, options)),
+      embed: (text, options) => real.embed(text, options),
+    };
+    // One attempt per chapter: an outage that spent an attempt would fail the chapter for good.
+    h = await startTestHerald({ ai, env: { CHAPTER_ATTEMPTS: '1', RETRY_BACKOFF_MS: '10' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('waits for the database without spending an attempt, then completes', async () => {
+    const client = await connectClient(h.url, await h.token('kai'));
+    const content = ['# One\n\nMara lit the lantern.', '# Two\n\nTomas rowed home.', '# Three\n\nThe gulls slept.'].join('\n\n');
+    const res = await h.api('kai', '/api/documents', { method: 'POST', json: { title: 'Outage', content } });
+    const { document } = (await res.json()) as { document: { id: string } };
+    const ack = await client.subscribe({ document_id: document.id });
+    if (!ack.ok) throw new Error('subscribe refused');
+    // Started before the subscription (in the snapshot) or after it (an event).
+    const running = () => {
+      const events = client.of(document.id).filter((e) => e.name === 'chapter.status').map((e) => e.event as DocumentEvent<'chapter.status'>);
+      const ids = [...ack.snapshot!.chapters.filter((c) => c.status === 'processing').map((c) => c.id), ...events.filter((e) => e.status === 'processing').map((e) => e.chapter_id)];
+      return new Set(ids);
+    };
+    await waitFor('all three chapter jobs to be running', () => running().size === 3);
+
+    const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe(`alter database "${h.db.name}" allow_connections false`);
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${h.db.name}`;
+      open(); // the jobs go on and find the database gone when they store their results
+      await new Promise((r) => setTimeout(r, 3000));
+    } finally {
+      await admin.unsafe(`alter database "${h.db.name}" allow_connections true`);
+      await admin.end();
+    }
+    await waitForDocumentDone(client, document.id);
+
+    const rows = await h.db.sql<{ status: string; attempts: number }[]>`
+      select status, attempts from chapter_results where document_id = ${document.id}`;
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatchObject({ status: 'completed', attempts: 1 });
+    const [doc] = await h.db.sql<{ status: string }[]>`select status from documents where id = ${document.id}`;
+    expect(doc!.status).toBe('completed');
     client.close();
   });
 });
