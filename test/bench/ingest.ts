@@ -40,16 +40,21 @@ export const TRACKING_GOAL_OVERHEAD = 0.1;
 
 export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions): Promise<Figure[]> {
   const body = JSON.stringify({ title: 'The Harbour Ledger', content: novel(options.chapters, options.wordsPerChapter, 7) });
-  const results: { setup: Setup; rates: number[]; runsMs: number[]; uploadsMs: number[] }[] = [];
-  for (const setup of SETUPS) results.push({ setup, ...(await measureSetup(ctx, setup, body, options)) });
+  const measured = new Map<Setup, Runs>();
+  const [inProcess, oneProc, twoProcs, untracked] = SETUPS as [Setup, Setup, Setup, Setup];
+  for (const setup of [inProcess, twoProcs]) measured.set(setup, (await measure(ctx, [setup], body, options))[0]!);
+  // Tracked and untracked runs alternate, so the machine's drift during the bench hits both alike.
+  const [tracked, bare] = await measure(ctx, [oneProc, untracked], body, options);
+  measured.set(oneProc, tracked!).set(untracked, bare!);
 
+  const results = SETUPS.map((setup) => ({ setup, ...measured.get(setup)! }));
   const perSetup = (i: number) => median(results[i]!.rates);
   return results.map(({ setup, rates, runsMs, uploadsMs }, i) => {
     const rate = median(rates);
-    const untracked = setup.env?.JOB_TRACKING === 'off';
+    const isUntracked = setup.env?.JOB_TRACKING === 'off';
     // Each setup against the one before; the untracked one against the tracked 1-worker-process setup.
-    const against = untracked ? 1 : i - 1;
-    const label = untracked ? 'tracked (1 worker proc)' : i === 1 ? 'in-process' : '1 worker proc';
+    const against = isUntracked ? 1 : i - 1;
+    const label = isUntracked ? 'tracked (1 worker proc)' : i === 1 ? 'in-process' : '1 worker proc';
     const base = i === 0 ? undefined : { label, amount: perSetup(against), unit: 'ch/s', ratio: rate / perSetup(against) };
     const overhead = 1 - perSetup(1) / rate;
     return {
@@ -57,10 +62,10 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
       setup:
         `${options.chapters} chapters (~${Math.round((options.chapters * options.wordsPerChapter) / 1000)}k words), upload → ` +
         `document.progress completed on a websocket client; ${setup.label}; WORKER_CONCURRENCY=${options.concurrency}, builtin AI; ` +
-        `median of ${options.repeats} after 1 warm-up`,
+        `median of ${rates.length} after 1 warm-up${isUntracked || i === 1 ? ', runs alternated with the ' + (isUntracked ? 'tracked' : 'untracked') + ' setup' : ''}`,
       value: { amount: rate, unit: 'ch/s', note: `median (best ${Math.round(Math.max(...rates))})` },
-      ...(setup.workerProcesses === 1 && !untracked && { goal: { text: `>= ${INGEST_GOAL_CHAPTERS_PER_S} ch/s`, met: rate >= INGEST_GOAL_CHAPTERS_PER_S } }),
-      ...(untracked && {
+      ...(setup.workerProcesses === 1 && !isUntracked && { goal: { text: `>= ${INGEST_GOAL_CHAPTERS_PER_S} ch/s`, met: rate >= INGEST_GOAL_CHAPTERS_PER_S } }),
+      ...(isUntracked && {
         goal: { text: `tracking costs < ${TRACKING_GOAL_OVERHEAD * 100}% (here ${(overhead * 100).toFixed(1)}%)`, met: overhead < TRACKING_GOAL_OVERHEAD },
       }),
       ...(base && { baseline: base }),
@@ -69,7 +74,39 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
   });
 }
 
-async function measureSetup(ctx: BenchContext, setup: Setup, body: string, options: IngestBenchOptions) {
+interface Runs {
+  rates: number[];
+  runsMs: number[];
+  uploadsMs: number[];
+}
+
+/** Starts every setup, warms each up once, then runs them in turn (A, B, A, B, …) `repeats` times each. */
+async function measure(ctx: BenchContext, setups: Setup[], body: string, options: IngestBenchOptions): Promise<Runs[]> {
+  const opened: OpenSetup[] = [];
+  try {
+    for (const setup of setups) opened.push(await openSetup(ctx, setup, options));
+    for (const o of opened) await o.run(body);
+    const runs = setups.map((): Runs => ({ rates: [], runsMs: [], uploadsMs: [] }));
+    for (let r = 0; r < options.repeats; r++) {
+      for (const [i, o] of opened.entries()) {
+        const { totalMs, uploadMs } = await o.run(body);
+        runs[i]!.runsMs.push(totalMs);
+        runs[i]!.uploadsMs.push(uploadMs);
+        runs[i]!.rates.push(options.chapters / (totalMs / 1000));
+      }
+    }
+    return runs;
+  } finally {
+    for (const o of opened) await o.close();
+  }
+}
+
+interface OpenSetup {
+  run(body: string): Promise<{ totalMs: number; uploadMs: number }>;
+  close(): Promise<void>;
+}
+
+async function openSetup(ctx: BenchContext, setup: Setup, options: IngestBenchOptions): Promise<OpenSetup> {
   const prefix = ctx.scenarioPrefix(setup.scenario);
   const inProcess = setup.workerProcesses === 0;
   const herald = await startBenchHerald(ctx, {
@@ -79,28 +116,22 @@ async function measureSetup(ctx: BenchContext, setup: Setup, body: string, optio
   });
   const workers: WorkerProcess[] = [];
   let client: RecordingClient | undefined;
-  try {
-    for (let i = 0; i < setup.workerProcesses; i++) workers.push(await startWorkerProcess(ctx, prefix, options.concurrency, setup.env));
-    const token = await ctx.token('bench-writer');
-    client = await withTimeout(connectClient(herald.url, token), 10_000, 'the socket client to connect');
-    const crashed = Promise.race(workers.map((w) => w.exited));
-    crashed.catch(() => {}); // awaited inside each run; a crash after the last run is not an error
-    const rates: number[] = [];
-    const runsMs: number[] = [];
-    const uploadsMs: number[] = [];
-    for (let run = 0; run < 1 + options.repeats; run++) {
-      const { totalMs, uploadMs } = await ingestOnce(herald.url, token, body, client, crashed, options.chapters);
-      if (run === 0) continue;
-      runsMs.push(totalMs);
-      uploadsMs.push(uploadMs);
-      rates.push(options.chapters / (totalMs / 1000));
-    }
-    return { rates, runsMs, uploadsMs };
-  } finally {
+  const close = async () => {
     client?.close();
     for (const w of workers) await w.stop();
     await herald.close();
     await removePrefix(prefix);
+  };
+  try {
+    for (let i = 0; i < setup.workerProcesses; i++) workers.push(await startWorkerProcess(ctx, prefix, options.concurrency, setup.env));
+    const token = await ctx.token('bench-writer');
+    const socket = (client = await withTimeout(connectClient(herald.url, token), 10_000, 'the socket client to connect'));
+    const crashed = Promise.race(workers.map((w) => w.exited));
+    crashed.catch(() => {}); // awaited inside each run; a crash after the last run is not an error
+    return { run: (body) => ingestOnce(herald.url, token, body, socket, crashed, options.chapters), close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 

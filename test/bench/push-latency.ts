@@ -11,17 +11,14 @@
  *  B. Memory per idle socket of one gateway process at 10,000 sockets
  *     (RSS growth over the idle process), and the bare relay's for scale.
  *
- * Run: `test/bench/realtime.sh [--quick]` (raises `ulimit -n`, then runs
- * `npx tsx test/bench/push-latency.ts`). Writes bench-results/push-latency.json.
+ * Run: `npm run bench -- --only=realtime [--quick]` (bench.sh raises
+ * `ulimit -n` for the 10,000 sockets on each side).
  * Clients run in their own processes (socket swarms); latency is measured
  * from a publish timestamp carried in the event, on the machine's clock.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import { Redis } from 'ioredis';
 import { createPublisher } from '../../realtime/publisher.ts';
-import { createBenchContext, postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
-import { isMain } from './standalone.ts';
+import { postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
 import type { Figure, Latency } from './stats.ts';
 import { rssKiB, startBareRelay, startHeraldProcess, startSwarm, type ServerProcess, type Swarm } from './realtime/processes.ts';
 
@@ -88,19 +85,6 @@ function figuresOf(latency: Record<Target, Latency>, memory: MemoryFigures, fanO
       detail: { memory },
     },
   ];
-}
-
-async function main(): Promise<void> {
-  const ctx = await createBenchContext();
-  try {
-    const setup = await prepare(ctx);
-    const latency = await measureLatency(setup);
-    const memory = await measureMemory(setup);
-    report(latency, memory);
-  } finally {
-    log('cleaning up');
-    await ctx.cleanup();
-  }
 }
 
 /** A document the bench user may watch, created through the API (no workers run: its jobs just wait). */
@@ -300,30 +284,4 @@ function summarize(samples: number[]): Latency {
   let sum = 0;
   for (const x of sorted) sum += x;
   return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99), mean: sum / Math.max(1, sorted.length), max: at(100) };
-}
-
-function report(latency: Record<Target, Latency>, memory: MemoryFigures): void {
-  const f = (n: number) => `${n.toFixed(2)} ms`;
-  const perSocket = (m: MemoryFigures['herald'], key: 'connectedKiB' | 'subscribedKiB') => (m[key] - m.baselineKiB) / PLAN.idleSockets;
-  const lines = [
-    `Push latency, publish → client (${PLAN.sockets} sockets on one document, ${PLAN.eventsPerSecond} events/s, ${PLAN.seconds} s × ${PLAN.rounds} rounds; ${os.cpus().length} cores)`,
-    `  Herald gateway      p50 ${f(latency.herald.p50)}  p99 ${f(latency.herald.p99)}  (n=${latency.herald.n})`,
-    `  bare relay (floor)  p50 ${f(latency.bare.p50)}  p99 ${f(latency.bare.p99)}  (n=${latency.bare.n})`,
-    `  ratio               p50 ${(latency.herald.p50 / latency.bare.p50).toFixed(2)}×  p99 ${(latency.herald.p99 / latency.bare.p99).toFixed(2)}×  (goal ≤ 1.3×)`,
-    `  Herald + 1 flooding socket  p50 ${f(latency['herald+flood'].p50)}  p99 ${f(latency['herald+flood'].p99)}  (n=${latency['herald+flood'].n})`,
-    `Memory per idle socket at ${PLAN.idleSockets} sockets (RSS growth of one process)`,
-    `  Herald gateway  connected ${perSocket(memory.herald, 'connectedKiB').toFixed(1)} KiB, subscribed to one document ${perSocket(memory.herald, 'subscribedKiB').toFixed(1)} KiB  (goal < 50 KiB; idle process ${(memory.herald.baselineKiB / 1024).toFixed(0)} MiB)`,
-    `  bare relay      connected ${perSocket(memory.bare, 'connectedKiB').toFixed(1)} KiB, in its room ${perSocket(memory.bare, 'subscribedKiB').toFixed(1)} KiB`,
-  ];
-  console.log(lines.join('\n'));
-  void mkdir('bench-results', { recursive: true }).then(() =>
-    writeFile('bench-results/push-latency.json', JSON.stringify({ at: new Date().toISOString(), plan: PLAN, latency, memory }, null, 2)),
-  );
-}
-
-if (isMain(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(`push-latency: ${(error as Error).stack ?? error}`);
-    process.exitCode = 1;
-  });
 }
