@@ -36,8 +36,13 @@ export interface JobPayloads {
    * Its job id is the refresh's id, returned as `job_id`.
    */
   'document.refresh': { documentId: string; userId: string; requestId?: string };
-  /** Deletes old finished `jobs` rows and trims BullMQ's completed and failed sets (a job scheduler runs it). */
-  'jobs.housekeeping': Record<string, never>;
+  /**
+   * Two job schedulers run it. `trim` (the default): deletes old finished
+   * `jobs` rows and trims BullMQ's completed and failed sets. `reconcile`:
+   * brings rows left open by a process that died before recording its
+   * job's state in line with the job's state in BullMQ.
+   */
+  'jobs.housekeeping': { task?: 'trim' | 'reconcile' };
 }
 
 /** Artifacts that span chapters and go stale with edits. */

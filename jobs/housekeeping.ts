@@ -1,31 +1,43 @@
+import { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
-import { deleteFinishedJobs } from '../sql/queries/jobs.ts';
-import { JOB_QUEUE, QUEUES } from './contracts.ts';
+import { deleteFinishedJobs, endVanishedJob, findOpenJobsUnchangedFor, type JobRecord } from '../sql/queries/jobs.ts';
+import { JOB_QUEUE, QUEUES, type JobPayloads, type QueueName } from './contracts.ts';
+import { recordOf } from './job-records.ts';
+import type { JobTracker } from './job-tracker.ts';
 import { jobOptions, type JobPolicy, type JobQueues } from './queues.ts';
 
-/** The job scheduler's id: one schedule per deployment, however many processes upsert it. */
+/** The job schedulers' ids: one schedule each per deployment, however many processes upsert them. */
 export const HOUSEKEEPING_SCHEDULER_ID = 'jobs-housekeeping';
+export const RECONCILE_SCHEDULER_ID = 'jobs-reconcile';
+/** Open rows checked per reconcile run, oldest first. */
+const RECONCILE_BATCH = 500;
 
-/** Registers (or updates) the repeatable housekeeping job; idempotent, so every worker process may call it. */
-export async function scheduleHousekeeping(queues: JobQueues, policy: JobPolicy, everyMs: number): Promise<void> {
+/** Registers (or updates) the repeatable housekeeping jobs; idempotent, so every worker process may call it. */
+export async function scheduleHousekeeping(queues: JobQueues, policy: JobPolicy, every: { trimMs: number; reconcileMs: number }): Promise<void> {
   const { removeOnComplete, removeOnFail, priority } = jobOptions('jobs.housekeeping', policy);
-  await queues.queue(JOB_QUEUE['jobs.housekeeping']).upsertJobScheduler(
-    HOUSEKEEPING_SCHEDULER_ID,
-    { every: everyMs },
-    { name: 'jobs.housekeeping', data: {}, opts: { removeOnComplete, removeOnFail, priority } },
-  );
+  const opts = { removeOnComplete, removeOnFail, priority };
+  const queue = queues.queue(JOB_QUEUE['jobs.housekeeping']);
+  await queue.upsertJobScheduler(HOUSEKEEPING_SCHEDULER_ID, { every: every.trimMs }, { name: 'jobs.housekeeping', data: { task: 'trim' }, opts });
+  await queue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: every.reconcileMs }, { name: 'jobs.housekeeping', data: { task: 'reconcile' }, opts });
 }
 
 export interface HousekeepingDeps {
   sql: Sql;
   queues: Pick<JobQueues, 'queue'>;
+  tracker: Pick<JobTracker, 'report'>;
   retentionDays: number;
+  /** Reconcile looks at open rows unchanged for this long. */
+  reconcileAfterMs: number;
   logger: Logger;
 }
 
+export async function runHousekeeping(job: Job<JobPayloads['jobs.housekeeping']>, deps: HousekeepingDeps) {
+  return job.data?.task === 'reconcile' ? reconcileJobRows(deps) : trimFinishedJobs(deps);
+}
+
 /** Deletes finished `jobs` rows past retention, and BullMQ's own finished jobs as old. */
-export async function runHousekeeping(deps: HousekeepingDeps) {
+async function trimFinishedJobs(deps: HousekeepingDeps) {
   const rows = await deleteFinishedJobs(deps.sql, deps.retentionDays);
   const graceMs = deps.retentionDays * 24 * 3600 * 1000;
   let trimmed = 0;
@@ -35,4 +47,46 @@ export async function runHousekeeping(deps: HousekeepingDeps) {
   }
   deps.logger.info({ rows, trimmed }, 'housekeeping done');
   return { rows_deleted: rows, bullmq_trimmed: trimmed };
+}
+
+/**
+ * A process that dies (SIGKILL, OOM) takes the job states it had not yet
+ * written with it: the job ran on elsewhere, but its row stays `queued` or
+ * `processing`. Rows open and unchanged for a while are compared with their
+ * job in BullMQ, the source of truth, and take its state (pushed as
+ * `job.update` like any other); a row whose job is gone from its queue
+ * ends `cancelled`.
+ */
+export async function reconcileJobRows(deps: HousekeepingDeps) {
+  const rows = await findOpenJobsUnchangedFor(deps.sql, deps.reconcileAfterMs / 1000, RECONCILE_BATCH);
+  let fixed = 0;
+  for (const row of rows) {
+    const job = await Job.fromId(deps.queues.queue(row.queue as QueueName), row.bull_id);
+    if (!job) {
+      if (await endVanishedJob(deps.sql, row, 'removed from its queue before its end was recorded')) fixed++;
+      continue;
+    }
+    const actual = await stateOf(job);
+    if (!actual || actual.status === row.status) continue;
+    await deps.tracker.report(actual);
+    fixed++;
+  }
+  if (fixed > 0) deps.logger.warn({ checked: rows.length, fixed }, 'job rows brought in line with their queue (a process ended before recording them)');
+  return { checked: rows.length, fixed };
+}
+
+/** The job's record as BullMQ has it now. */
+async function stateOf(job: Job): Promise<JobRecord | undefined> {
+  switch (await job.getState()) {
+    case 'completed':
+      return recordOf(job, 'completed', { result: (job.returnvalue as JobRecord['result']) ?? null });
+    case 'failed':
+      return recordOf(job, job.failedReason === 'cancelled' ? 'cancelled' : 'failed', { error: job.failedReason ?? null });
+    case 'active':
+      return recordOf(job, 'processing');
+    case 'unknown':
+      return undefined;
+    default: // waiting, prioritized, delayed, waiting-children
+      return recordOf(job, 'queued');
+  }
 }

@@ -39,6 +39,8 @@ export interface WorkerDeps {
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   /** Finished `jobs` rows older than this are deleted by housekeeping. */
   retentionDays: number;
+  /** Housekeeping's reconcile task checks open `jobs` rows unchanged for this long against BullMQ. */
+  reconcileAfterMs: number;
   /** Called each time a job goes back to wait for PostgreSQL or Redis instead of spending an attempt. */
   onStoreWait?: (type: string) => void;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
@@ -160,7 +162,8 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
     'package.build': (job, signal, token) =>
       buildPackage(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal, token),
     'document.refresh': (job, signal) => refreshDocument(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal),
-    'jobs.housekeeping': () => runHousekeeping({ sql: deps.sql, queues: deps.queues, retentionDays: deps.retentionDays, logger }),
+    'jobs.housekeeping': (job) =>
+      runHousekeeping(job, { sql: deps.sql, queues: deps.queues, tracker: deps.tracker, retentionDays: deps.retentionDays, reconcileAfterMs: deps.reconcileAfterMs, logger }),
   } satisfies { [N in JobName]: Handler<N> };
 }
 

@@ -111,6 +111,11 @@ const envSchema = z.object({
   JOB_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(30),
   /** How often the housekeeping job runs (a BullMQ job scheduler). Default hourly. */
   HOUSEKEEPING_INTERVAL_MS: int(1000, 7 * 24 * 3600_000).default(3600_000),
+  /**
+   * How often `jobs` rows left open by a process that died are checked
+   * against BullMQ (rows unchanged for this long); a job scheduler runs it.
+   */
+  JOB_RECONCILE_INTERVAL_MS: int(1000, 24 * 3600_000).default(30_000),
   /** A job processing for longer than this counts as stuck in /health's `stuck_jobs`. */
   STUCK_JOB_SECONDS: z.coerce.number().min(0).max(7 * 24 * 3600).default(600),
   /** Writes a `jobs` row for every job (off only to measure what tracking costs). */
@@ -169,6 +174,7 @@ export interface JobsConfig {
   readonly attempts: Readonly<Partial<Record<JobName, number>>>;
   readonly retentionDays: number;
   readonly housekeepingIntervalMs: number;
+  readonly reconcileIntervalMs: number;
   readonly stuckJobSeconds: number;
   readonly tracking: boolean;
 }
@@ -241,6 +247,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.JOB_ATTEMPTS,
       retentionDays: e.JOB_RETENTION_DAYS,
       housekeepingIntervalMs: e.HOUSEKEEPING_INTERVAL_MS,
+      reconcileIntervalMs: e.JOB_RECONCILE_INTERVAL_MS,
       stuckJobSeconds: e.STUCK_JOB_SECONDS,
       tracking: e.JOB_TRACKING === 'on',
     },

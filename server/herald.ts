@@ -167,6 +167,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         notifier,
         tracker,
         retentionDays: config.jobs.retentionDays,
+        reconcileAfterMs: config.jobs.reconcileIntervalMs,
         prefix: config.redisPrefix,
         sql,
         publisher,
@@ -182,7 +183,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       });
       closers.push(() => workers!.close());
       await workers.ready();
-      await scheduleHousekeeping(queues, policy, config.jobs.housekeepingIntervalMs);
+      await scheduleHousekeeping(queues, policy, { trimMs: config.jobs.housekeepingIntervalMs, reconcileMs: config.jobs.reconcileIntervalMs });
     }
     closers.push(...stopAccepting);
 

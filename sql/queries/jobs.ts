@@ -125,6 +125,22 @@ export async function listDocumentJobs(sql: Sql, documentId: string, limit = 500
   return sql<JobRow[]>`select * from jobs where document_id = ${documentId} order by created_at desc, id limit ${limit}`;
 }
 
+/** Rows not ended (queued or processing) whose state has not changed for `seconds`, oldest first. */
+export async function findOpenJobsUnchangedFor(sql: Sql, seconds: number, limit: number): Promise<JobRow[]> {
+  return sql<JobRow[]>`
+    select * from jobs where status in ('queued', 'processing') and changed_at < now() - make_interval(secs => ${seconds})
+    order by changed_at limit ${limit}`;
+}
+
+/** Ends a row whose job is gone from its queue, unless its state changed meanwhile. */
+export async function endVanishedJob(sql: Sql, row: Pick<JobRow, 'id' | 'changed_at'>, error: string): Promise<JobRow | undefined> {
+  const [ended] = await sql<JobRow[]>`
+    update jobs set status = 'cancelled', error = ${error}, completed_at = now(), changed_at = now()
+    where id = ${row.id} and status in ('queued', 'processing') and changed_at = ${row.changed_at}
+    returning *`;
+  return ended;
+}
+
 /** Jobs processing for longer than `seconds`. */
 export async function countStuckJobs(sql: Sql, seconds: number): Promise<number> {
   const [row] = await sql<{ n: number }[]>`

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import pino from 'pino';
 import postgres from 'postgres';
 import type { Redis } from 'ioredis';
+import { reconcileJobRows } from '../../jobs/housekeeping.ts';
 import { recordOf } from '../../jobs/job-records.ts';
 import { createJobTracker, type JobTracker } from '../../jobs/job-tracker.ts';
 import { createPublisher } from '../../realtime/publisher.ts';
@@ -102,6 +103,38 @@ describe('job tracker', () => {
       await admin.end();
       await own.close();
       await sql.end({ timeout: 5 });
+    }
+  });
+
+  it('brings rows left open by a process that died in line with BullMQ: completed, still waiting, or gone from the queue', async () => {
+    const documents = new Queue('documents', { connection: redis, prefix });
+    const worker = new Worker('documents', null, { connection: redis.duplicate({ maxRetriesPerRequest: null }), prefix });
+    try {
+      const done = await documents.add('document.finalize', {}, { jobId: 'reconcile-done' });
+      const waiting = await documents.add('document.finalize', {}, { jobId: 'reconcile-waiting' });
+      const gone = await documents.add('document.finalize', {}, { jobId: 'reconcile-gone' });
+      // What a worker recorded before it was killed; BullMQ then ran the first job to its end elsewhere.
+      await Promise.all([tracker.report(recordOf(done, 'processing')), tracker.report(recordOf(waiting, 'queued')), tracker.report(recordOf(gone, 'processing'))]);
+      await tracker.flush();
+      const running = (await worker.getNextJob('token-1'))!;
+      expect(running.id).toBe('reconcile-done');
+      await running.moveToCompleted({ total: 3 }, 'token-1', false);
+      await gone.remove();
+
+      const queues = { queue: (name: string) => (name === 'documents' ? documents : queue) };
+      const outcome = await reconcileJobRows({ sql: db.sql, queues, tracker, retentionDays: 30, reconcileAfterMs: 0, logger: pino({ level: 'silent' }) });
+      await tracker.flush();
+      expect(outcome.fixed).toBeGreaterThanOrEqual(2);
+      const rows = await db.sql<{ bull_id: string; status: string; result: unknown; error: string | null }[]>`
+        select bull_id, status, result, error from jobs where bull_id like 'reconcile-%' order by bull_id`;
+      expect(rows).toEqual([
+        { bull_id: 'reconcile-done', status: 'completed', result: { total: 3 }, error: null },
+        { bull_id: 'reconcile-gone', status: 'cancelled', result: null, error: expect.stringContaining('removed from its queue') },
+        { bull_id: 'reconcile-waiting', status: 'queued', result: null, error: null },
+      ]);
+    } finally {
+      await worker.close();
+      await documents.close();
     }
   });
 });
