@@ -36,6 +36,8 @@ export interface WorkerDeps {
   ai: AiProvider;
   logger: Logger;
   concurrency: number;
+  /** BullMQ's lockDuration and stalledInterval: a dead worker's jobs run again elsewhere after this. Default 30 s. */
+  lockMs?: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   /** Finished `jobs` rows older than this are deleted by housekeeping. */
   retentionDays: number;
@@ -109,7 +111,11 @@ export function createWorkers(deps: WorkerDeps): Workers {
   // Recorded on each job it runs (BullMQ's processedBy, shown in the admin board): which machine and process ran it.
   const processName = `${hostname()}:${process.pid}`;
   const workers = Object.values(QUEUES).map((name) => {
-    const worker = new Worker(name, processor, { connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName });
+    const lock = deps.lockMs ?? 30_000;
+    const worker = new Worker(name, processor, {
+      connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
+      lockDuration: lock, stalledInterval: lock,
+    });
     trackWorkerJobs(worker, deps.tracker, cancelled);
     worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
     worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));

@@ -116,6 +116,12 @@ const envSchema = z.object({
    * against BullMQ (rows unchanged for this long); a job scheduler runs it.
    */
   JOB_RECONCILE_INTERVAL_MS: int(1000, 24 * 3600_000).default(30_000),
+  /**
+   * A worker's lock on a running job (renewed while it runs, BullMQ's
+   * lockDuration): a job whose worker died or froze runs again elsewhere
+   * once it expires (checked as often, BullMQ's stalledInterval).
+   */
+  JOB_LOCK_MS: int(5000, 600_000).default(30_000),
   /** A job processing for longer than this counts as stuck in /health's `stuck_jobs`. */
   STUCK_JOB_SECONDS: z.coerce.number().min(0).max(7 * 24 * 3600).default(600),
   /** Writes a `jobs` row for every job (off only to measure what tracking costs). */
@@ -140,7 +146,7 @@ export interface Config {
   readonly authSecret: string | undefined;
   readonly redisPrefix: string;
   readonly logLevel: string;
-  readonly worker: { readonly concurrency: number; readonly chapterAttempts: number; readonly backoffMs: number };
+  readonly worker: { readonly concurrency: number; readonly chapterAttempts: number; readonly backoffMs: number; readonly lockMs: number };
   readonly maxUploadBytes: number;
   /** Origins besides the server's own that may use the API and the sockets; `*` for any. */
   readonly corsOrigins: readonly string[];
@@ -219,7 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authSecret: e.AUTH_SECRET,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
-    worker: { concurrency: e.WORKER_CONCURRENCY, chapterAttempts: e.CHAPTER_ATTEMPTS, backoffMs: e.RETRY_BACKOFF_MS },
+    worker: { concurrency: e.WORKER_CONCURRENCY, chapterAttempts: e.CHAPTER_ATTEMPTS, backoffMs: e.RETRY_BACKOFF_MS, lockMs: e.JOB_LOCK_MS },
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     corsOrigins: e.CORS_ORIGINS,
     gateway: {

@@ -175,6 +175,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         ai: options.ai ?? createAiProvider(config.ai),
         logger,
         concurrency: config.worker.concurrency,
+        lockMs: config.worker.lockMs,
         writer: {
           maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode,
           onWait: () => metrics.writerWaited('results'),

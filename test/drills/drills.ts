@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { DrillSpec, Stage } from './scene.ts';
+import { jobLockMs, type DrillSpec, type Stage } from './scene.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BLOCK_LOOP = new URL('./block-loop.ts', import.meta.url).pathname;
@@ -75,7 +75,7 @@ export const DRILLS: DrillSpec[] = [
       const victim = stage.workers[0]!;
       const held = await activeChapterJobsOf(stage, victim);
       await stage.deployment.kill(victim);
-      stage.note(`worker-1 SIGKILLed while running ${held} chapter job(s); they wait for their lock to expire (30 s) and run again`);
+      stage.note(`worker-1 SIGKILLed while running ${held} chapter job(s); they wait for their lock to expire (${jobLockMs(stage.quick) / 1000} s) and run again`);
       stage.workers.push(await stage.deployment.start('worker', 'worker-3'));
       stage.note('worker-3 started');
     },
@@ -138,14 +138,15 @@ export const DRILLS: DrillSpec[] = [
   },
   {
     name: 'stall',
-    what: "block a worker's event loop longer than the job lock (30 s): its jobs run again elsewhere while it is frozen",
-    worker: (i, tmp) => (i === 0 ? { nodeArgs: ['--import', BLOCK_LOOP], env: { DRILL_BLOCK_FILE: join(tmp, 'block'), DRILL_BLOCK_MS: '45000' } } : {}),
+    what: "block a worker's event loop longer than the job lock: its jobs run again elsewhere while it is frozen",
+    worker: (i, tmp, quick) =>
+      i === 0 ? { nodeArgs: ['--import', BLOCK_LOOP], env: { DRILL_BLOCK_FILE: join(tmp, 'block'), DRILL_BLOCK_MS: String(jobLockMs(quick) * 1.5) } } : {},
     load: (quick) => ({ uploads: quick ? 3 : 6 }),
     settleMs: 150_000,
     async fault(stage) {
       await stage.ingestUnderway();
       writeFileSync(join(stage.tmp, 'block'), '');
-      stage.note("worker-1's event loop blocked for 45 s (lock 30 s)");
+      stage.note(`worker-1's event loop blocked for ${(jobLockMs(stage.quick) * 1.5) / 1000} s (lock ${jobLockMs(stage.quick) / 1000} s)`);
     },
     async check(stage, verdict) {
       const stalled = await stalledJobs(stage);

@@ -42,7 +42,7 @@ export interface DrillSpec {
   /** Extra env for every Herald process. */
   env?: Record<string, string>;
   /** Extra env or node args for the worker processes (by index). */
-  worker?: (i: number, tmp: string) => { env?: Record<string, string>; nodeArgs?: string[] };
+  worker?: (i: number, tmp: string, quick: boolean) => { env?: Record<string, string>; nodeArgs?: string[] };
   load?: (quick: boolean) => Partial<Omit<LoadPlan, 'apiUrl' | 'gatewayUrls' | 'token'>>;
   /** How long the system may take to settle after the fault. */
   settleMs?: number;
@@ -52,6 +52,13 @@ export interface DrillSpec {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The workers' JOB_LOCK_MS: BullMQ's default in full runs; shorter with
+ * --quick (as is JOB_RECONCILE_INTERVAL_MS), so a dead worker's jobs and
+ * job rows come back sooner.
+ */
+export const jobLockMs = (quick: boolean) => (quick ? 10_000 : 30_000);
 
 /** Clean-up steps of the drill in progress, for `emergencyCleanup` (a timed-out drill, Ctrl-C). */
 const pending = new Set<() => Promise<unknown> | unknown>();
@@ -82,13 +89,13 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     const deployment = createDeployment({
       databaseUrl: cluster.url.replace(/\/postgres$/, '/herald'),
       redisUrl: redis.url,
-      env: { AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', ...spec.env },
+      env: { AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', JOB_LOCK_MS: String(jobLockMs(quick)), ...(quick && { JOB_RECONCILE_INTERVAL_MS: '10000' }), ...spec.env },
     });
     onCleanup(() => deployment.stopAll());
     // The api first: it creates the database and applies the migrations.
     const api = await deployment.start('api', 'api');
     const gateways = await Promise.all([deployment.start('gateway', 'gateway-1'), deployment.start('gateway', 'gateway-2')]);
-    const workers = await Promise.all([0, 1].map((i) => deployment.start('worker', `worker-${i + 1}`, spec.worker?.(i, tmp))));
+    const workers = await Promise.all([0, 1].map((i) => deployment.start('worker', `worker-${i + 1}`, spec.worker?.(i, tmp, quick))));
     const plan: LoadPlan = {
       apiUrl: api.url,
       gatewayUrls: () => gateways.map((g) => g.url),
