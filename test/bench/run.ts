@@ -7,9 +7,10 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, realtime
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime
  *
- * The realtime group (push latency against a bare relay, memory per idle
+ * Quick runs leave out model-calls (a 200-save editing session, about 40 s)
+ * and realtime unless --only names them. The realtime group (push latency against a bare relay, memory per idle
  * socket) opens thousands of sockets: run through `npm run bench`, whose
  * script raises the open-file limit first (test/bench/bench.sh).
  */
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
 import { benchIngest } from './ingest.ts';
+import { benchModelCalls } from './model-calls.ts';
 import { benchPackage } from './package.ts';
 import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
@@ -28,7 +30,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'realtime'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime'] as const;
+/** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -39,6 +43,7 @@ const PLAN = {
   autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
   polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
+  modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -52,6 +57,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   autosave: (ctx) => benchAutosave(ctx, PLAN.autosave),
   package: (ctx) => benchPackage(ctx, PLAN.package),
   polling: (ctx) => benchPolling(ctx, PLAN.polling),
+  'model-calls': (ctx) => benchModelCalls(ctx, PLAN.modelCalls),
   realtime: (ctx) => benchRealtime(ctx),
 };
 
@@ -110,9 +116,7 @@ async function writeResults(startedAt: Date, groups: readonly Group[], figures: 
 
 function selectedGroups(): Group[] {
   const only = process.argv.find((a) => a.startsWith('--only='));
-  // The realtime group needs more than the quick budget leaves: full runs only, unless asked for.
-  // Model calls saved has a script of its own (npx tsx test/bench/model-calls.ts).
-  if (!only) return GROUPS.filter((g) => !(quick && g === 'realtime'));
+  if (!only) return GROUPS.filter((g) => !(quick && FULL_ONLY.includes(g)));
   const asked = only.slice('--only='.length).split(',').filter(Boolean);
   const bad = asked.filter((g) => !(GROUPS as readonly string[]).includes(g));
   if (bad.length > 0 || asked.length === 0) throw new Error(`--only: unknown group ${bad.join(', ') || '(empty)'}; use ${GROUPS.join(', ')}`);
