@@ -91,7 +91,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     onWait: options.onWriterWait,
     // Job states are not on any request's path: writing every 250 ms (or 500 reports) lets a quick job's
     // queued, processing and completed merge into one row write. At 50 ms, an ingest wrote each chapter's
-    // row twice and job tracking cost 17 % of its throughput (npm run bench -- --only=ingest); at 250 ms, 8 %.
+    // row twice and job tracking cost 17 % of its throughput (npm run bench -- --only=ingest); at 250 ms, 5 to 8 %.
     mode: 'interval',
     minRows: 500,
     maxWaitMs: 250,
@@ -131,6 +131,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
   let closing = false;
   // A write that fails (PostgreSQL down or restarting) is tried again in the background with backoff, for about
   // two minutes, so a job's row catches up with what happened meanwhile; the caller is never held up by it.
+  // A longer outage is left to housekeeping's reconcile task, which takes the job's state from BullMQ.
   const retry = async (record: TrackedRecord, error: unknown) => {
     for (let attempt = 1; attempt < WRITE_ATTEMPTS && !closing; attempt++) {
       await delay(Math.min(30_000, 500 * 2 ** (attempt - 1)));

@@ -110,8 +110,8 @@ export function createWorkers(deps: WorkerDeps): Workers {
   };
   // Recorded on each job it runs (BullMQ's processedBy, shown in the admin board): which machine and process ran it.
   const processName = `${hostname()}:${process.pid}`;
+  const lock = deps.lockMs ?? 30_000;
   const workers = Object.values(QUEUES).map((name) => {
-    const lock = deps.lockMs ?? 30_000;
     const worker = new Worker(name, processor, {
       connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
       lockDuration: lock, stalledInterval: lock,

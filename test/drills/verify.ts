@@ -47,7 +47,7 @@ export async function verify(databaseUrl: string, load: Load, deployment: Deploy
     const jobCounts = await sql<{ status: string; n: number }[]>`
       select status, count(*)::int as n from jobs where type <> 'jobs.housekeeping' group by status order by status`;
     const failedJobs = await sql<{ type: string; error: string | null; attempts: number }[]>`
-      select type, error, attempts from jobs where status = 'failed' order by completed_at limit 3`;
+      select type, error, attempts from jobs where status = 'failed' and type <> 'jobs.housekeeping' order by completed_at limit 3`;
     const why = failedJobs.map((j) => `${j.type} after ${j.attempts} attempt(s): ${j.error?.slice(0, 120)}`).join('; ');
     lines.push(`jobs: ${jobCounts.map((r) => `${r.n} ${r.status}`).join(', ')}${why ? ` (failed: ${why})` : ''}`);
     for (const j of openJobs) losses.push(`${j.n} ${j.type} job(s) still ${j.status} after ${settleMs / 1000} s`);
