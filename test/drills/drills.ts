@@ -2,6 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { sign } from 'hono/jwt';
+import { DRILL_AUTH_SECRET } from './deployment.ts';
+import { startHostile, startWriter, summarise, type HostileTally, type WriterPhase } from './hostile.ts';
 import { jobLockMs, type DrillSpec, type Stage } from './scene.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -209,3 +212,87 @@ export const DRILLS: DrillSpec[] = [
     },
   },
 ];
+
+/** The hostile-user drill's phases: alternated, so the machine's drift falls on both kinds alike. */
+const hostileRun = { phases: [] as { hostile: boolean; result: WriterPhase }[], tally: undefined as HostileTally | undefined };
+
+DRILLS.push({
+  name: 'hostile-user',
+  what: "one user sends the worst inputs at once while a normal writer uploads and autosaves; the writer's figures with and without",
+  // No simulated model latency: the drill is about what one user's requests cost everyone else, not model time.
+  env: { AI_SIMULATED_LATENCY_MS: '0', WORKER_CONCURRENCY: '16' },
+  load: () => ({ uploads: 1, editors: 1, watchers: 1 }),
+  async fault(stage) {
+    hostileRun.phases = [];
+    const maxUploadBytes = 10 * 1024 * 1024;
+    const writerApi = { apiUrl: stage.api.url, gatewayUrl: stage.gateways[0]!.url, token: await stage.deployment.token('normal-writer') };
+    const hostileToken = await stage.deployment.token('hostile-user');
+    const now = Math.floor(Date.now() / 1000);
+    const hostile = startHostile(
+      {
+        apiUrl: stage.api.url,
+        gatewayUrl: stage.gateways[1]!.url,
+        token: hostileToken,
+        secretlessToken: await sign({ sub: 'hostile-user' }, DRILL_AUTH_SECRET, 'HS256'),
+        expiredToken: await sign({ sub: 'hostile-user', exp: now - 60 }, DRILL_AUTH_SECRET, 'HS256'),
+        maxUploadBytes,
+      },
+      await bigDocument(stage, hostileToken, stage.quick ? 2000 : 10_000),
+    );
+    await hostile.prepare();
+    const writer = await startWriter(writerApi, { chapters: 20, saveEveryMs: 200 });
+    const phaseMs = stage.quick ? 12_000 : 30_000;
+    try {
+      for (const withHostile of stage.quick ? [false, true, false, true] : [false, true, false, true, false, true]) {
+        if (withHostile) hostile.start();
+        const result = await writer.phase(phaseMs);
+        if (withHostile) await hostile.pause();
+        hostileRun.phases.push({ hostile: withHostile, result });
+      }
+    } finally {
+      await hostile.pause();
+      writer.close();
+    }
+    hostileRun.tally = hostile.tally;
+    stage.note(`${hostileRun.phases.length} phases of ${phaseMs / 1000} s, alternating without and with the hostile user`);
+  },
+  async check(_stage, verdict) {
+    const base = summarise(hostileRun.phases.filter((p) => !p.hostile).map((p) => p.result));
+    const under = summarise(hostileRun.phases.filter((p) => p.hostile).map((p) => p.result));
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : 'n/a');
+    verdict.lines.push(
+      `writer without the hostile user: ${base.saves} saves p50 ${base.saveP50.toFixed(1)} / p99 ${base.saveP99.toFixed(1)} ms; ${base.uploads} uploads (20 chapters) done in median ${base.uploadMedian.toFixed(0)} ms`,
+      `writer with the hostile user:    ${under.saves} saves p50 ${under.saveP50.toFixed(1)} / p99 ${under.saveP99.toFixed(1)} ms; ${under.uploads} uploads (20 chapters) done in median ${under.uploadMedian.toFixed(0)} ms`,
+      `ratio with / without: autosave p99 ${ratio(under.saveP99, base.saveP99)}×, upload-to-done ${ratio(under.uploadMedian, base.uploadMedian)}× (goal ≤ 1.5×)`,
+    );
+    const tally = hostileRun.tally!;
+    for (const [attack, byStatus] of tally.statuses) {
+      verdict.lines.push(`hostile ${attack}: ${[...byStatus].map(([s, n]) => `${n}× ${s}`).join(', ')}`);
+    }
+    for (const f of [...new Set(tally.findings)].slice(0, 20)) verdict.losses.push(`hostile user: ${f}`);
+    for (const f of [...base.failures, ...under.failures].slice(0, 20)) verdict.losses.push(`the normal writer: ${f}`);
+    if (under.saves === 0 || under.uploads === 0) verdict.losses.push('the normal writer got nothing done while the hostile user ran');
+  },
+});
+
+/** A large document of the hostile user's (its package requests are the heavy ones), ingested before the phases start. */
+async function bigDocument(stage: Stage, token: string, chapters: number): Promise<string> {
+  const content = Array.from({ length: chapters }, (_, i) => `# Part ${i + 1}\n\nMara crossed the harbour ${i} times before dawn.\n`).join('\n');
+  const res = await fetch(`${stage.api.url}/api/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: 'Big', content }),
+  });
+  const body = (await res.json()) as { document?: { id: string } };
+  if (res.status !== 202 || !body.document) throw new Error(`the hostile user's ${chapters}-chapter upload answered ${res.status}`);
+  const id = body.document.id;
+  for (let i = 0; i < 1200; i++) {
+    const doc = (await (await fetch(`${stage.api.url}/api/documents/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { document: { status: string } };
+    if (doc.document.status !== 'processing') {
+      stage.note(`the hostile user's ${chapters}-chapter document ingested (${doc.document.status})`);
+      return id;
+    }
+    await sleep(250);
+  }
+  throw new Error(`the hostile user's ${chapters}-chapter document did not finish ingesting within 300 s`);
+}
