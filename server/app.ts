@@ -15,7 +15,9 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { packageRoutes, type PackageRoutesDeps } from './routes/packages.ts';
 import { refreshRoutes, type RefreshRoutesDeps } from './routes/refreshes.ts';
+import { queueRoutes, type QueueRoutesDeps } from './routes/queues.ts';
 import type { Metrics } from './metrics.ts';
+import { pageSecurityHeaders } from './security-headers.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -25,9 +27,11 @@ export interface AppDeps {
   /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
   corsOrigins?: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
-  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps;
+  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps & QueueRoutesDeps;
   /** The process's metrics: GET /metrics and HTTP durations. */
   metrics?: Metrics;
+  /** Bearer token GET /metrics requires (METRICS_TOKEN); absent: open. */
+  metricsToken?: string | undefined;
   /** Extra routes mounted before the API's auth (the Bull Board), given the app. */
   mount?: (app: ReturnType<typeof createRouter>) => void;
 }
@@ -37,11 +41,12 @@ export function createApp(deps: AppDeps) {
   const logger = deps.logger.child({ component: 'api' });
   const app = createRouter();
   app.use(requestId());
+  app.use(pageSecurityHeaders());
   if (deps.metrics) app.use(deps.metrics.httpMiddleware());
   app.onError((error, c) => toErrorResponse(error, c, logger));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
   app.route('/', healthRoutes(deps.health));
-  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics.registry));
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics.registry, deps.metricsToken));
   deps.mount?.(app);
 
   if (deps.api) {
@@ -67,6 +72,7 @@ export function createApp(deps: AppDeps) {
     app.route('/', jobRoutes(deps.api));
     app.route('/', refreshRoutes(deps.api));
     app.route('/', notificationRoutes(deps.api));
+    app.route('/', queueRoutes(deps.api));
   }
 
   app.doc31('/docs', {

@@ -135,6 +135,20 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
+  /** How long a Bull Board sign-in (`/admin/queues?token=<jwt>`) lasts, in seconds. Default 8 hours. */
+  ADMIN_SESSION_TTL_SECONDS: int(60, 7 * 86_400).default(8 * 3600),
+  /**
+   * `on` behind a TLS-terminating proxy that sets X-Forwarded-Proto: a request
+   * it marks `https` counts as https (the board's cookie gets `Secure`).
+   * Default `off`: the header is ignored, as any client could send it.
+   */
+  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+  /**
+   * When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>` (401
+   * otherwise). Unset (default): /metrics is open, for a Prometheus scraping
+   * over a private network; set it whenever the port is reachable from outside.
+   */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -172,6 +186,18 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** The web surface: board sessions, proxy trust, the metrics token. */
+  readonly web: WebConfig;
+}
+
+/** What the browser-facing parts need: the Bull Board's sessions, whether to believe the proxy, /metrics' token. */
+export interface WebConfig {
+  /** Lifetime of a Bull Board session, in seconds. Default 8 hours. */
+  readonly adminSessionTtlSeconds: number;
+  /** Believe `X-Forwarded-Proto` (TRUST_PROXY=on). */
+  readonly trustProxy: boolean;
+  /** Bearer token GET /metrics requires; undefined: open. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Job records, retries and housekeeping. */
@@ -259,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
     adminUsers: e.ADMIN_USERS,
+    web: { adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS, trustProxy: e.TRUST_PROXY === 'on', metricsToken: e.METRICS_TOKEN },
   });
 }
 

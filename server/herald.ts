@@ -19,6 +19,7 @@ import { createGateway, type Gateway } from '../realtime/gateway.ts';
 import { createNotifier, type Notifier } from '../realtime/notifier.ts';
 import { createPublisher } from '../realtime/publisher.ts';
 import { mountAdminBoard } from './admin-board.ts';
+import { createAdminSessions } from './admin-sessions.ts';
 import { createApp } from './app.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
@@ -118,13 +119,19 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       corsOrigins: config.corsOrigins,
       health: { checks, stuckJobs: () => countStuckJobs(sql, config.jobs.stuckJobSeconds) },
       metrics,
+      metricsToken: config.web.metricsToken,
       ...(has('api') && {
-        mount: (router) => mountAdminBoard(router, { queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers }),
+        mount: (router) => mountAdminBoard(router, {
+          queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers,
+          sessions: createAdminSessions({ redis, prefix: config.redisPrefix, ttlSeconds: config.web.adminSessionTtlSeconds }),
+          sessionTtlSeconds: config.web.adminSessionTtlSeconds, trustProxy: config.web.trustProxy,
+        }),
       }),
       ...(has('api') && {
         api: {
           sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
+          adminUsers: config.adminUsers,
         },
       }),
     });

@@ -50,7 +50,7 @@ async function steerableJob(sql: Sql, id: string, userId: string): Promise<JobRo
   return row;
 }
 
-/** Job records and control: a document's jobs, one job, retry, cancel, queue counts. */
+/** Job records and control: a document's jobs, one job, retry, cancel. */
 export function jobRoutes(deps: JobRoutesDeps) {
   const app = createRouter();
   app.openapi(
@@ -95,19 +95,6 @@ export function jobRoutes(deps: JobRoutesDeps) {
       if (outcome === 'finished') throw new AppError('job_finished', 409, `The job has already ended (${row.status}).`);
       return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: outcome }, 202);
     },
-  );
-  app.openapi(
-    createRoute({
-      method: 'get', path: '/api/queues', summary: 'Job counts per queue',
-      responses: {
-        200: {
-          description: 'Counts',
-          content: { 'application/json': { schema: z.object({ queues: z.array(z.object({ name: z.string(), waiting: z.number(), active: z.number(), delayed: z.number(), completed: z.number(), failed: z.number(), paused: z.number() })) }) } },
-        },
-        ...errorResponses(401, 503),
-      },
-    }),
-    async (c) => c.json({ queues: await deps.jobs.counts() }, 200),
   );
   return app;
 }

@@ -155,3 +155,17 @@ export async function deleteFinishedJobs(sql: Sql, days: number): Promise<number
     returning 1`;
   return rows.length;
 }
+
+/**
+ * How many of a user's jobs are in each queue and status. Only jobs on
+ * documents the user can still open, which lets PostgreSQL reach them through
+ * the documents', members' and jobs' indexes rather than scanning every job.
+ */
+export async function countUserJobs(sql: Sql, userId: string): Promise<{ queue: string; status: JobStatus; n: number }[]> {
+  return sql<{ queue: string; status: JobStatus; n: number }[]>`
+    select queue, status, count(*)::int as n from jobs
+    where user_id = ${userId}
+      and document_id in (select id from documents where owner_id = ${userId}
+                          union all select document_id from document_members where user_id = ${userId})
+    group by queue, status`;
+}

@@ -44,7 +44,7 @@ describe('the editor page in Chromium', () => {
     expect(await page.getAttribute('.document-progress .bar', 'aria-valuenow')).toBe('100');
 
     // The package events come from the packaging jobs; published here directly: essential first, then full.
-    const documentId = new URL(page.url()).searchParams.get('doc')!;
+    const documentId = new URL(page.url()).searchParams.get('document')!;
     const redis = new Redis(TEST_REDIS_URL);
     const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100 });
     await publisher.publish(documentId, 'package.essential', { package: { stage: 'essential', synopsis: 'Mara waits at the harbour.' } });

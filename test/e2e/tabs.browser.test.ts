@@ -38,7 +38,7 @@ describe('tabs of one browser share one socket', () => {
   it('relays every document event to each tab, hands the socket over when the leader closes, and syncs toast dismissal', async () => {
     const connections = () => h.herald.gateway!.io.engine.clientsCount;
     const documentId = await upload(h, 'tess', manuscript(CHAPTERS), 'Three Tabs');
-    const url = `${h.url}/?${new URLSearchParams({ token: await h.token('tess'), doc: documentId })}`;
+    const url = `${h.url}/?${new URLSearchParams({ token: await h.token('tess'), document: documentId })}`;
     const context = await browser.newContext();
     const pages: Page[] = [];
     const errors: string[][] = [];

@@ -10,6 +10,7 @@ import { createDocList } from './doc-list.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
 import { notableChanges } from './notable.ts';
+import { forgetToken, showDocumentInAddress } from './page-address.ts';
 import { createToasts } from './toasts.ts';
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
@@ -33,7 +34,10 @@ export function startEditor(token: string, documentId: string | null): void {
 
   showConnection(client.status);
   client.on('status', showConnection);
-  client.on('auth.expired', () => showNotice('Your session has expired. Open the page again with a new token.'));
+  client.on('auth.expired', () => {
+    forgetToken();
+    showNotice('Your session has expired. Open the page again with a new token.');
+  });
   client.on('notification', (n) => toasts.show({ id: `notification:${n.id}`, kind: 'info', title: n.title, body: n.body }));
 
   /** Shows a document and follows it; `baseline` is its state as the upload answered, so nothing since goes unannounced. */
@@ -41,7 +45,7 @@ export function startEditor(token: string, documentId: string | null): void {
     stopWatching();
     compose.hide();
     docList.select(id);
-    setUrl(token, id);
+    showDocumentInAddress(id);
     const store = client.watch(id);
     let previous = baseline;
     const stopState = store.subscribe((state) => {
@@ -69,7 +73,7 @@ export function startEditor(token: string, documentId: string | null): void {
     view.hide();
     compose.show();
     docList.select(undefined);
-    setUrl(token, undefined);
+    showDocumentInAddress(undefined);
   }
 
   /** A package announced without its content (a snapshot carries only the stage) is fetched once per stage. */
@@ -119,10 +123,6 @@ function showConnection(status: ConnectionStatus): void {
   const el = $('.connection');
   el.dataset.state = status;
   $('.label', el).textContent = STATUS_TEXT[status];
-}
-
-function setUrl(token: string, documentId: string | undefined): void {
-  history.replaceState(null, '', `?${new URLSearchParams({ token, ...(documentId && { doc: documentId }) })}`);
 }
 
 /** The document as the upload answered: every chapter queued. */

@@ -4,11 +4,11 @@
  */
 import { startEditor, showNotice } from './app.ts';
 import { $ } from './dom.ts';
+import { takePageAddress } from './page-address.ts';
 
-const params = new URLSearchParams(location.search);
-const token = params.get('token');
+const { token, documentId } = takePageAddress();
 if (token) {
-  startEditor(token, params.get('doc'));
+  startEditor(token, documentId);
 } else {
   showNotice('Open this page as /?token=<jwt>. `npm run token -- <user>` prints a token.');
   $<HTMLButtonElement>('[data-testid=upload]').disabled = true;
