@@ -100,8 +100,18 @@ const SPACES = /\s+/g;
 
 /** One line of text, controls removed and spaces collapsed, cut at `max` characters (code points). */
 export function plainText(text: string, max: number): string {
-  const line = text.replace(CONTROLS, ' ').replace(SPACES, ' ').trim();
+  // Only the head can show: cleaning all of a huge input (a long error) would only cost time.
+  const cut = text.length > max * 4;
+  const head = cut ? text.slice(0, endOfHead(text, max * 4)) : text;
+  const line = head.replace(CONTROLS, ' ').replace(SPACES, ' ').trim();
   // 2 × max + 1 code units hold at least max + 1 code points: enough to tell whether it fits, without splitting all of it.
   const chars = Array.from(line.slice(0, max * 2 + 1));
-  return chars.length <= max ? line : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  if (!cut && chars.length <= max) return line;
+  return `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+}
+
+/** `at`, or one less when that would split a surrogate pair. */
+function endOfHead(text: string, at: number): number {
+  const unit = text.charCodeAt(at - 1);
+  return unit >= 0xd800 && unit <= 0xdbff ? at - 1 : at;
 }

@@ -13,7 +13,7 @@ import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { splitChapters } from '../split-chapters.ts';
-import { DocumentDetailSchema, DocumentSchema, IdParam, errorResponses } from './schemas.ts';
+import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface DocumentRoutesDeps {
   sql: Sql;
@@ -202,7 +202,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
           description: 'Member added or role changed',
           content: { 'application/json': { schema: z.object({ member: z.object({ document_id: z.uuid(), user_id: z.string(), role: z.string(), created_at: z.string() }) }) } },
         },
-        ...errorResponses(400, 401, 403, 404, 409, 503),
+        ...errorResponses(400, 401, 403, 404, 503),
+        409: { description: 'member_limit_reached: the document has its most members (MAX_MEMBERS_PER_DOCUMENT)', content: { 'application/json': { schema: ErrorSchema } } },
       },
     }),
     async (c) => {

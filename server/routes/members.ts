@@ -5,7 +5,7 @@ import { findAccess, removeMember } from '../../sql/queries/members.ts';
 import { announceAccessRevoked } from '../../realtime/access-revocation.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, notFound } from '../errors.ts';
-import { IdParam, errorResponses } from './schemas.ts';
+import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface MemberRoutesDeps {
   sql: Sql;
@@ -33,7 +33,8 @@ export function memberRoutes(deps: MemberRoutesDeps) {
       request: { params: MemberParams },
       responses: {
         204: { description: 'Removed' },
-        ...errorResponses(401, 403, 404, 409, 503),
+        ...errorResponses(401, 403, 404, 503),
+        409: { description: 'owner_cannot_leave: the owner cannot remove themself', content: { 'application/json': { schema: ErrorSchema } } },
       },
     }),
     async (c) => {
