@@ -5,7 +5,7 @@ import { storeArtifacts } from '../sql/queries/artifacts.ts';
 import { countUnfinishedChapters, loadChaptersWithSummaries } from '../sql/queries/chapters.ts';
 import { findDocument } from '../sql/queries/documents.ts';
 import { abandonFullBuild, isPendingFullBuild, storeFullPackage } from '../sql/queries/packages.ts';
-import type { Notifier } from '../realtime/notifier.ts';
+import { quoteTitle, type Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import { waitAndRetry } from './artifact-worker.ts';
@@ -58,7 +58,7 @@ export async function buildPackage(
   await deps.publisher.publish(documentId, 'package.full', { package: { ...built.package } });
   await deps.notifier.notifyDocument(documentId, {
     kind: 'package.ready',
-    title: `The package of “${document.title}” is ready`,
+    title: `The package of ${quoteTitle(document.title)} is ready`,
     body: `Outline, ${built.package.character_sheets.length} character sheets and key terms are built.`,
   });
   deps.logger.debug({ documentId, chapters: chapters.length }, 'full package built');

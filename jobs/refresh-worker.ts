@@ -6,7 +6,7 @@ import { listChapterKeys, loadChaptersWithSummaries } from '../sql/queries/chapt
 import { findDocument } from '../sql/queries/documents.ts';
 import { storeRefreshedPackage } from '../sql/queries/packages.ts';
 import { settleRefresh } from '../sql/queries/refreshes.ts';
-import type { Notifier } from '../realtime/notifier.ts';
+import { quoteTitle, type Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import type { JobPayloads } from './contracts.ts';
@@ -54,7 +54,7 @@ export async function refreshDocument(job: Job<JobPayloads['document.refresh']>,
   ]);
   await deps.notifier.notifyDocument(documentId, {
     kind: 'refresh.done',
-    title: `“${document.title}” is refreshed`,
+    title: `${quoteTitle(document.title)} is refreshed`,
     body: `Summaries of ${chapters.length} chapters, the outline, character sheets and the package were rebuilt.`,
   });
   return { chapters: chapters.length, character_sheets: built.package.character_sheets.length };

@@ -5,6 +5,7 @@ import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Sql } from '../sql/client.ts';
 import { findAccess } from '../sql/queries/members.ts';
+import { watchAccessRevocations } from './access-revocation.ts';
 import { DocumentFeed, parseLiveMessage, readHistoryAfter, type FeedEvent } from './document-feed.ts';
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import { documentKeys } from './keys.ts';
@@ -75,6 +76,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const feeds = new Map<string, { feed: DocumentFeed; subscribed: Promise<unknown> }>();
   const byChannel = new Map<string, DocumentFeed>();
   const abuse = createAbuseRegistry();
+  const revocations = watchAccessRevocations({ io, subscriber: deps.subscriber, sql: deps.sql, prefix: deps.prefix, logger, room });
 
   const deliver = (feed: DocumentFeed, event: FeedEvent) => {
     const target = io.to(room(feed.documentId));
@@ -157,6 +159,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   io.on('connection', (socket) => {
     const subscriptions = new Set<string>();
+    revocations.track(socket, (documentId) => {
+      if (subscriptions.delete(documentId)) releaseFeed(documentId);
+    });
     limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, abuse, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
 
@@ -251,7 +256,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
   return {
     io,
-    ready: () => subscriberReady.then(() => notificationsReady),
+    ready: () => subscriberReady.then(() => Promise.all([notificationsReady, revocations.ready])).then(() => undefined),
     get healthy() {
       return deps.subscriber.status === 'ready';
     },

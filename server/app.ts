@@ -11,6 +11,7 @@ import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
 import { editorRoutes } from './routes/editor.ts';
 import { healthRoutes, type HealthDeps } from './routes/health.ts';
 import { jobRoutes, type JobRoutesDeps } from './routes/jobs.ts';
+import { memberRoutes, type MemberRoutesDeps } from './routes/members.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { packageRoutes, type PackageRoutesDeps } from './routes/packages.ts';
@@ -27,7 +28,7 @@ export interface AppDeps {
   /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
   corsOrigins?: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
-  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps & QueueRoutesDeps;
+  api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps & QueueRoutesDeps & MemberRoutesDeps;
   /** The process's metrics: GET /metrics and HTTP durations. */
   metrics?: Metrics;
   /** Bearer token GET /metrics requires (METRICS_TOKEN); absent: open. */
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps) {
     app.route('/', refreshRoutes(deps.api));
     app.route('/', notificationRoutes(deps.api));
     app.route('/', queueRoutes(deps.api));
+    app.route('/', memberRoutes(deps.api));
   }
 
   app.doc31('/docs', {

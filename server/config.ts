@@ -149,6 +149,17 @@ const envSchema = z.object({
    * over a private network; set it whenever the port is reachable from outside.
    */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Members one document may have besides its owner; adding one more answers 409 `member_limit_reached`. */
+  MAX_MEMBERS_PER_DOCUMENT: int(1, 10_000).default(50),
+  /**
+   * Notifications about one document that one user receives per
+   * NOTIFICATION_WINDOW_SECONDS (sliding); the excess is dropped. The default
+   * leaves room for an owner's busiest normal use (five refreshes and a few
+   * packages in ten minutes).
+   */
+  NOTIFICATION_LIMIT: int(1, 100_000).default(20),
+  /** The sliding window of NOTIFICATION_LIMIT, in seconds. Default 10 minutes. */
+  NOTIFICATION_WINDOW_SECONDS: int(1, 86_400).default(600),
 });
 
 export interface Config {
@@ -186,6 +197,11 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Members per document, and notifications per document and recipient: `limit` per sliding `windowSeconds`. */
+  readonly sharing: {
+    readonly maxMembersPerDocument: number;
+    readonly notifications: { readonly limit: number; readonly windowSeconds: number };
+  };
   /** The web surface: board sessions, proxy trust, the metrics token. */
   readonly web: WebConfig;
 }
@@ -286,6 +302,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
     adminUsers: e.ADMIN_USERS,
     web: { adminSessionTtlSeconds: e.ADMIN_SESSION_TTL_SECONDS, trustProxy: e.TRUST_PROXY === 'on', metricsToken: e.METRICS_TOKEN },
+    sharing: {
+      maxMembersPerDocument: e.MAX_MEMBERS_PER_DOCUMENT,
+      notifications: { limit: e.NOTIFICATION_LIMIT, windowSeconds: e.NOTIFICATION_WINDOW_SECONDS },
+    },
   });
 }
 

@@ -26,6 +26,13 @@ export const notFound = () => new AppError('not_found', 404, 'No such resource, 
 export const forbidden = (message: string) => new AppError('forbidden', 403, message);
 export const invalidRequest = (details: { field: string; message: string }[]) =>
   new AppError('invalid_request', 400, 'The request is not valid; see details.', details);
+/**
+ * 409 `member_limit_reached`: the document already has its most members. A
+ * conflict with the document's state, resolved by removing a member, not by
+ * waiting (429) or by changing the request (400).
+ */
+export const memberLimitReached = (limit: number) =>
+  new AppError('member_limit_reached', 409, `A document can have at most ${limit} members; remove one first.`, { limit });
 
 /**
  * The one place PostgreSQL errors become API errors. Anything not listed is

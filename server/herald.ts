@@ -79,7 +79,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     closers.push(() => quit(redis));
     const metrics = createMetrics();
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
-    const notifier = createNotifier({ sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed });
+    const notifier = createNotifier({
+      sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications,
+    });
     const tracker = createJobTracker({
       sql, publisher, logger, enabled: config.jobs.tracking,
       maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows,
@@ -132,6 +134,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
+          maxMembersPerDocument: config.sharing.maxMembersPerDocument,
         },
       }),
     });

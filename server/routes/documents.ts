@@ -6,14 +6,14 @@ import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { deleteDocument, findDocument, insertDocument, listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
 import { listChapterKeys } from '../../sql/queries/chapters.ts';
-import { findAccess, upsertMember } from '../../sql/queries/members.ts';
+import { addMember, findAccess } from '../../sql/queries/members.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
-import { AppError, forbidden, invalidRequest, notFound } from '../errors.ts';
+import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { splitChapters } from '../split-chapters.ts';
-import { DocumentDetailSchema, DocumentSchema, IdParam, errorResponses } from './schemas.ts';
+import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface DocumentRoutesDeps {
   sql: Sql;
@@ -22,6 +22,8 @@ export interface DocumentRoutesDeps {
   queues: JobQueues;
   publisher: Publisher;
   logger: Logger;
+  /** Members one document may have besides its owner. */
+  maxMembersPerDocument: number;
 }
 
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
@@ -201,6 +203,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
           content: { 'application/json': { schema: z.object({ member: z.object({ document_id: z.uuid(), user_id: z.string(), role: z.string(), created_at: z.string() }) }) } },
         },
         ...errorResponses(400, 401, 403, 404, 503),
+        409: { description: 'member_limit_reached: the document has its most members (MAX_MEMBERS_PER_DOCUMENT)', content: { 'application/json': { schema: ErrorSchema } } },
       },
     }),
     async (c) => {
@@ -211,7 +214,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
       if (!access) throw notFound();
       if (access !== 'owner') throw forbidden('Only the owner can share a document.');
       if (body.user_id === user.id) throw invalidRequest([{ field: 'user_id', message: 'The owner already has access.' }]);
-      const member = await upsertMember(deps.sql, id, body.user_id, body.role);
+      const member = await addMember(deps.sql, id, body.user_id, body.role, deps.maxMembersPerDocument);
+      if (!member) throw memberLimitReached(deps.maxMembersPerDocument);
       return c.json({ member: { ...member, created_at: member.created_at.toISOString() } }, 201);
     },
   );

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Sql } from '../../sql/client.ts';
 import { findPreferences, listNotifications, markNotificationRead, savePreferences } from '../../sql/queries/notifications.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { isMuted, setMuted } from '../../sql/queries/notification-mutes.ts';
 import { NOTIFICATION_KINDS } from '../../realtime/events.ts';
 import { notificationView } from '../../realtime/notifier.ts';
 import { createRouter } from '../app-env.ts';
@@ -18,9 +20,12 @@ const Page = z.object({
   limit: z.coerce.number().int().min(1).max(200).optional().openapi({ description: 'page size, default 50' }),
   offset: z.coerce.number().int().min(0).optional().openapi({ description: 'default 0' }),
 });
+const Mute = z
+  .object({ muted: z.boolean().openapi({ description: 'true: no notification about this document is stored or pushed to the caller' }) })
+  .openapi('DocumentNotifications');
 const Preferences = z.object({ kinds: z.array(z.enum(NOTIFICATION_KINDS)).openapi({ example: ['package.ready', 'job.failed'] }) }).openapi('NotificationPreferences');
 
-/** The caller's inbox: list (unread first), mark read, and which kinds are pushed. */
+/** The caller's inbox: list (unread first), mark read, which kinds are pushed, and which documents are muted. */
 export function notificationRoutes(deps: NotificationRoutesDeps) {
   const app = createRouter();
   app.openapi(
@@ -57,6 +62,31 @@ export function notificationRoutes(deps: NotificationRoutesDeps) {
       const { kinds } = c.req.valid('json');
       await savePreferences(deps.sql, c.get('user').id, [...new Set(kinds)]);
       return c.json({ kinds: (await findPreferences(deps.sql, c.get('user').id)) as (typeof NOTIFICATION_KINDS)[number][] }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get', path: '/api/documents/{id}/notifications', summary: "Whether the caller muted this document's notifications", request: { params: IdParam },
+      responses: { 200: { description: 'The setting', content: { 'application/json': { schema: Mute } } }, ...errorResponses(401, 404, 503) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      return c.json({ muted: await isMuted(deps.sql, id, c.get('user').id) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'put', path: '/api/documents/{id}/notifications', summary: "Mute or unmute this document's notifications for the caller (owner or member)",
+      request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: Mute } } } },
+      responses: { 200: { description: 'Saved', content: { 'application/json': { schema: Mute } } }, ...errorResponses(400, 401, 404, 503) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { muted } = c.req.valid('json');
+      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      await setMuted(deps.sql, id, c.get('user').id, muted);
+      return c.json({ muted }, 200);
     },
   );
   return app;

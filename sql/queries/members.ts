@@ -1,4 +1,4 @@
-import type { Sql } from '../client.ts';
+import type { Sql, TransactionSql } from '../client.ts';
 
 export type Access = 'owner' | 'editor' | 'viewer';
 export type MemberRole = Exclude<Access, 'owner'>;
@@ -20,14 +20,49 @@ export interface MemberRow {
   created_at: Date;
 }
 
-/** Adds or changes a member; the member user is created if never seen. */
-export async function upsertMember(sql: Sql, documentId: string, userId: string, role: MemberRole): Promise<MemberRow> {
+/**
+ * Adds a member, or changes an existing member's role, while the document
+ * has fewer than `maxMembers` members; null when it is full (a role change
+ * is always allowed). The member user is created if never seen.
+ */
+export async function addMember(
+  sql: Sql,
+  documentId: string,
+  userId: string,
+  role: MemberRole,
+  maxMembers: number,
+): Promise<MemberRow | null> {
   return sql.begin(async (tx) => {
+    // Concurrent adds to one document queue up behind this row lock, so each
+    // count below sees every add committed before it: none gets past the cap.
+    // NO KEY UPDATE does not block the key-share locks of foreign key checks.
+    await tx`select 1 from documents where id = ${documentId} for no key update`;
+    const [seats] = await tx<{ members: number; already: boolean }[]>`
+      select count(*)::int as members, coalesce(bool_or(user_id = ${userId}), false) as already
+      from document_members where document_id = ${documentId}`;
+    if (!seats!.already && seats!.members >= maxMembers) return null;
     await tx`insert into users (id) values (${userId}) on conflict (id) do nothing`;
     const [row] = await tx<MemberRow[]>`
       insert into document_members (document_id, user_id, role) values (${documentId}, ${userId}, ${role})
       on conflict (document_id, user_id) do update set role = excluded.role
       returning document_id, user_id, role, created_at`;
     return row!;
-  }) as Promise<MemberRow>;
+  }) as Promise<MemberRow | null>;
+}
+
+/** Removes a member; false when the user was not a member. */
+export async function removeMember(sql: Sql | TransactionSql, documentId: string, userId: string): Promise<boolean> {
+  const rows = await sql`delete from document_members where document_id = ${documentId} and user_id = ${userId} returning 1`;
+  return rows.length > 0;
+}
+
+/**
+ * Whether the user is a member now. A removal still being committed holds
+ * the row's lock; this waits for it (FOR KEY SHARE), so it never answers
+ * from before a removal that has already been announced.
+ */
+export async function isMemberNow(sql: Sql, documentId: string, userId: string): Promise<boolean> {
+  const rows = await sql`
+    select 1 from document_members where document_id = ${documentId} and user_id = ${userId} for key share`;
+  return rows.length > 0;
 }

@@ -19,25 +19,46 @@ export interface NewNotification {
   documentId: string | null;
 }
 
+/** At most `limit` notifications about one document to one user per sliding `windowSeconds`. */
+export interface NotificationLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
 /**
  * Stores one notification for every user who can see the document (owner and
  * members), or for the given users, in one statement; ids are made here.
- * Returns the stored rows with whether each user wants that kind pushed.
+ * About a document, it skips the users who muted it and those who already
+ * got `limit.limit` notifications about it within the window (dropped, not
+ * queued). Returns the stored rows with whether each user wants that kind pushed.
  */
 export async function insertNotifications(
   sql: Sql | TransactionSql,
   n: NewNotification,
   recipients: { documentId: string } | { userIds: string[] },
+  limit: NotificationLimit,
 ): Promise<(NotificationRow & { push: boolean })[]> {
   const users =
     'documentId' in recipients
       ? sql`select owner_id as user_id from documents where id = ${recipients.documentId}
             union select user_id from document_members where document_id = ${recipients.documentId}`
       : sql`select unnest(${sql.array(recipients.userIds)}::text[]) as user_id`;
+  // The inner LIMIT keeps each count short however many notifications a user has.
   return sql<(NotificationRow & { push: boolean })[]>`
-    with recipients as (${users}), stored as (
+    with recipients as (${users}), wanted as (
+      select r.user_id from recipients r
+      where ${n.documentId}::uuid is null or (
+        not exists (select 1 from document_notification_mutes m where m.document_id = ${n.documentId}::uuid and m.user_id = r.user_id)
+        and (select count(*) from (
+          select 1 from notifications x
+          where x.user_id = r.user_id and x.document_id = ${n.documentId}::uuid
+            and x.created_at > now() - make_interval(secs => ${limit.windowSeconds})
+          limit ${limit.limit}
+        ) recent) < ${limit.limit}
+      )
+    ), stored as (
       insert into notifications (id, user_id, kind, title, body, document_id)
-      select gen_random_uuid(), user_id, ${n.kind}, ${n.title}, ${n.body}, ${n.documentId} from recipients
+      select gen_random_uuid(), user_id, ${n.kind}, ${n.title}, ${n.body}, ${n.documentId} from wanted
       returning *
     )
     select s.*, s.seq::text as seq, coalesce(${n.kind} = any(p.kinds), true) as push
