@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../sql/client.ts';
-import { listUndigestedChapters, loadPackageFacts, upsertDigests } from '../sql/queries/chapter-digests.ts';
+import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../sql/queries/chapter-digests.ts';
 import { findDocument } from '../sql/queries/documents.ts';
 import { findAccess } from '../sql/queries/members.ts';
 import { insertOutbox } from '../sql/queries/outbox.ts';
 import { storeEssentialPackage } from '../sql/queries/packages.ts';
 import { buildEssentialPackage, digestChapter, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
+import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
 import { forbidden, notFound } from './errors.ts';
 
 export interface PackageRequest {
@@ -54,11 +55,18 @@ export async function requestPackage(sql: Sql, request: PackageRequest): Promise
 async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
   const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
   if (!document) throw notFound();
-  await upsertDigests(
-    sql,
-    undigested.map((c) => ({ chapterId: c.id, version: c.version, ...digestChapter(c.content, document.kind) })),
-  );
+  // One chapter per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
+  await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
   const facts = await loadPackageFacts(sql, documentId);
   if (!facts) throw notFound();
   return { ...facts, document: { id: facts.document.id, title: facts.document.title, kind: facts.document.kind } };
+}
+
+function* digestEach(chapters: { id: string; version: number; content: string }[], kind: PackageFacts['document']['kind']): Sliced<DigestRow[]> {
+  const rows: DigestRow[] = [];
+  for (const c of chapters) {
+    rows.push({ chapterId: c.id, version: c.version, ...digestChapter(c.content, kind) });
+    yield;
+  }
+  return rows;
 }

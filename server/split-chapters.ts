@@ -1,14 +1,17 @@
 /**
  * Splits an uploaded manuscript into chapters (CONTRACT.md §4 "Chapter splitting").
  * Pure and linear: one pass over the lines with `indexOf` and char-code checks,
- * no regex that could backtrack on hostile input.
+ * no regex that could backtrack on hostile input. The work yields every
+ * SLICE_CHARS characters, so the API can split a 10 MiB upload in slices
+ * (`splitChaptersInSlices`) without freezing its event loop.
  */
+import { runAll, runInSlices, SLICE_CHARS, type Sliced } from '../jobs/text/slices.ts';
 
 /** One chapter cut from a manuscript, in upload order. */
 export interface SplitChapter {
   /** 0-based, consecutive. */
   index: number;
-  /** The heading line (Markdown `#`s stripped), `Preface`, or `Part N` for unheaded text. */
+  /** The heading line (Markdown `#`s stripped), `Preface`, or `Part N` for unheaded text; at most TITLE_MAX_CHARS. */
   title: string;
   /** Text after the heading up to the next one, leading/trailing blank lines trimmed. */
   content: string;
@@ -16,6 +19,18 @@ export interface SplitChapter {
 }
 
 export type ManuscriptKind = 'book' | 'screenplay';
+
+export interface SplitOptions {
+  /**
+   * Most chapters wanted. A manuscript with more gives `limit + 1` chapters
+   * and the work stops there (the last one's content is not complete): enough
+   * to refuse it without splitting everything. Default: no limit.
+   */
+  limit?: number;
+}
+
+/** Longest chapter title: a longer heading line is cut. */
+export const TITLE_MAX_CHARS = 500;
 
 /** Words per part when a manuscript has no headings at all. */
 const PART_TARGET_WORDS = 2000;
@@ -43,14 +58,25 @@ interface Section {
  * @example splitChapters('# One\nHello.\n# Two\nBye.', 'book')
  * // → [{index:0,title:'One',content:'Hello.',wordCount:1}, {index:1,title:'Two',content:'Bye.',wordCount:1}]
  */
-export function splitChapters(content: string, kind: ManuscriptKind): SplitChapter[] {
+export function splitChapters(content: string, kind: ManuscriptKind, options: SplitOptions = {}): SplitChapter[] {
+  return runAll(splitSteps(content, kind, options.limit ?? Infinity));
+}
+
+/** `splitChapters` in slices of a few milliseconds, letting the event loop run between them. */
+export function splitChaptersInSlices(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
+  return runInSlices(splitSteps(content, kind, options.limit ?? Infinity));
+}
+
+function* splitSteps(content: string, kind: ManuscriptKind, limit: number): Sliced<SplitChapter[]> {
   const text = content.includes('\r') ? content.replace(NEWLINES, '\n') : content;
-  const { sections, paragraphs } = scanLines(text, kind);
-  const chapters = sections.length > 0 ? sections : packParts(text, paragraphs);
-  return chapters.map(({ title, content: { start, end } }, index) => {
+  const { sections, paragraphs } = yield* scanLines(text, kind, limit);
+  const chapters = sections.length > 0 ? sections : yield* packParts(text, paragraphs, limit);
+  const split: SplitChapter[] = [];
+  for (const { title, content: { start, end } } of chapters) {
     const body = start >= 0 ? text.slice(start, end) : '';
-    return { index, title, content: body, wordCount: countWords(body) };
-  });
+    split.push({ index: split.length, title, content: body, wordCount: start >= 0 ? yield* countWordsSliced(text, start, end) : 0 });
+  }
+  return split;
 }
 
 /**
@@ -63,36 +89,50 @@ export function countWords(text: string): number {
 }
 
 function countWordsIn(text: string, start: number, end: number): number {
+  return runAll(countWordsSliced(text, start, end));
+}
+
+function* countWordsSliced(text: string, start: number, end: number): Sliced<number> {
   let words = 0;
   let inWord = false;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    // Inline fast path for printable ASCII: this loop sees every character of the upload.
-    const space = c > 0x20 && c < 0x7f ? false : isSpace(c);
-    if (!space && !inWord) words++;
-    inWord = !space;
+  for (let sliceEnd = Math.min(end, start + SLICE_CHARS); ; sliceEnd = Math.min(end, sliceEnd + SLICE_CHARS)) {
+    for (let i = start; i < sliceEnd; i++) {
+      const c = text.charCodeAt(i);
+      // Inline fast path for printable ASCII: this loop sees every character of the upload.
+      const space = c > 0x20 && c < 0x7f ? false : isSpace(c);
+      if (!space && !inWord) words++;
+      inWord = !space;
+    }
+    if (sliceEnd >= end) return words;
+    start = sliceEnd;
+    yield;
   }
-  return words;
 }
 
 /**
  * One pass over the lines: builds the headed sections (plus a Preface for text
  * before the first heading) and, until a heading is seen, the paragraphs that
- * the no-heading fallback needs.
+ * the no-heading fallback needs. Stops at the first section past `limit`.
  */
-function scanLines(text: string, kind: ManuscriptKind): { sections: Section[]; paragraphs: Range[] } {
+function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{ sections: Section[]; paragraphs: Range[] }> {
   const preface: Section = { title: 'Preface', content: { start: -1, end: -1 } };
   const sections: Section[] = [];
   const paragraphs: Range[] = [];
   let current = preface;
   let previousBlank = true;
+  let nextYield = SLICE_CHARS;
   for (let lineStart = 0; lineStart <= text.length; ) {
+    if (lineStart >= nextYield) {
+      yield;
+      nextYield = lineStart + SLICE_CHARS;
+    }
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd === -1) lineEnd = text.length;
     const title = lineEnd > lineStart ? headingTitle(text, lineStart, lineEnd, kind) : undefined;
     if (title !== undefined) {
       current = { title, content: { start: -1, end: -1 } };
       sections.push(current);
+      if (sections.length + (preface.content.start >= 0 ? 1 : 0) > limit) break;
     } else {
       const blank = isBlank(text, lineStart, lineEnd);
       if (!blank) {
@@ -111,19 +151,26 @@ function scanLines(text: string, kind: ManuscriptKind): { sections: Section[]; p
   return { sections, paragraphs };
 }
 
-/** The chapter title if the line starts a chapter, else undefined. */
+/** The chapter title (at most TITLE_MAX_CHARS) if the line starts a chapter, else undefined. */
 function headingTitle(text: string, start: number, end: number, kind: ManuscriptKind): string | undefined {
   const first = text.charCodeAt(start);
-  if (first === 0x23 /* # */) return markdownTitle(text, start, end);
+  if (first === 0x23 /* # */) return capTitle(markdownTitle(text, start, end));
   if (text.startsWith('Chapter ', start) || text.startsWith('CHAPTER ', start)) {
     let i = start + 8;
     while (i < end && text.charCodeAt(i) === 0x20) i++;
-    return i < end && WORD_START.test(text.slice(i, i + 2)) ? text.slice(start, end).trim() : undefined;
+    return i < end && WORD_START.test(text.slice(i, i + 2)) ? capTitle(text.slice(start, end).trim()) : undefined;
   }
   if (kind === 'screenplay' && SCENE_PREFIXES.some((prefix) => text.startsWith(prefix, start))) {
-    return text.slice(start, end).trim();
+    return capTitle(text.slice(start, end).trim());
   }
   return undefined;
+}
+
+/** The first TITLE_MAX_CHARS characters, never half a surrogate pair, without trailing spaces. */
+function capTitle(title: string | undefined): string | undefined {
+  if (title === undefined || title.length <= TITLE_MAX_CHARS) return title;
+  const c = title.charCodeAt(TITLE_MAX_CHARS - 1);
+  return title.slice(0, c >= 0xd800 && c <= 0xdbff ? TITLE_MAX_CHARS - 1 : TITLE_MAX_CHARS).trimEnd();
 }
 
 /** `# Title` or `## Title` (an optional closing `#` run is dropped); `###` and deeper do not split. */
@@ -146,7 +193,7 @@ function markdownTitle(text: string, start: number, end: number): string | undef
  * the current part unless that would overshoot the target by more than
  * stopping short of it does. Oversized paragraphs arrive as sentence runs.
  */
-function packParts(text: string, paragraphs: Range[]): Section[] {
+function* packParts(text: string, paragraphs: Range[], limit: number): Sliced<Section[]> {
   const parts: Section[] = [];
   let part: Range | undefined;
   let words = 0;
@@ -155,12 +202,21 @@ function packParts(text: string, paragraphs: Range[]): Section[] {
     part = undefined;
     words = 0;
   };
-  for (const unit of paragraphs.flatMap((p) => splitOversized(text, p))) {
-    const unitWords = countWordsIn(text, unit.start, unit.end);
-    if (part && words + unitWords - PART_TARGET_WORDS > PART_TARGET_WORDS - words) close();
-    part = part ? { start: part.start, end: unit.end } : { ...unit };
-    words += unitWords;
-    if (words >= PART_TARGET_WORDS) close();
+  let scanned = 0;
+  for (const paragraph of paragraphs) {
+    for (const unit of yield* splitOversized(text, paragraph)) {
+      const unitWords = countWordsIn(text, unit.start, unit.end);
+      if (part && words + unitWords - PART_TARGET_WORDS > PART_TARGET_WORDS - words) close();
+      part = part ? { start: part.start, end: unit.end } : { ...unit };
+      words += unitWords;
+      if (words >= PART_TARGET_WORDS) close();
+      if (parts.length > limit) return parts;
+    }
+    scanned += paragraph.end - paragraph.start + 2;
+    if (scanned >= SLICE_CHARS) {
+      scanned = 0;
+      yield;
+    }
   }
   close();
   return parts;
@@ -171,14 +227,19 @@ function packParts(text: string, paragraphs: Range[]): Section[] {
  * PART_TARGET_WORDS cut after sentence ends; text with no sentence end for
  * PARAGRAPH_MAX_WORDS words is cut at a word, so no part is enormous.
  */
-function splitOversized(text: string, paragraph: Range): Range[] {
-  if (countWordsIn(text, paragraph.start, paragraph.end) <= PARAGRAPH_MAX_WORDS) return [paragraph];
+function* splitOversized(text: string, paragraph: Range): Sliced<Range[]> {
+  if ((yield* countWordsSliced(text, paragraph.start, paragraph.end)) <= PARAGRAPH_MAX_WORDS) return [paragraph];
   const pieces: Range[] = [];
   let pieceStart = paragraph.start;
   let words = 0;
   let lastSentenceEnd = -1;
   let wordsAtSentenceEnd = 0;
+  let nextYield = paragraph.start + SLICE_CHARS;
   for (let i = paragraph.start; i < paragraph.end; ) {
+    if (i >= nextYield) {
+      yield;
+      nextYield = i + SLICE_CHARS;
+    }
     while (i < paragraph.end && isSpace(text.charCodeAt(i))) i++;
     if (i >= paragraph.end) break;
     if (words === 0) pieceStart = i;

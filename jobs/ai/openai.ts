@@ -33,7 +33,10 @@ export const SUMMARY_INSTRUCTION =
  * UnrecoverableError so the job fails at once.
  */
 export function createOpenAiProvider(options: OpenAiProviderOptions): AiProvider {
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // A loop, not /\/+$/: that regex is quadratic on a long run of slashes.
+  let baseEnd = options.baseUrl.length;
+  while (baseEnd > 0 && options.baseUrl[baseEnd - 1] === '/') baseEnd--;
+  const baseUrl = options.baseUrl.slice(0, baseEnd);
   const post = (endpoint: string, body: unknown, signal?: AbortSignal) =>
     postJson({ ...options, baseUrl }, endpoint, body, signal);
   return {

@@ -124,5 +124,10 @@ export function capAtWord(text: string, max: number): string {
   if (text.length <= max) return text;
   const space = text.lastIndexOf(' ', max - 1);
   const cut = space > max / 2 ? space : max - 1;
-  return `${text.slice(0, cut).replace(/[\s,;:—–-]+$/u, '')}…`;
+  // A scan back, not /[\s,;:—–-]+$/: that regex is quadratic on a long run of such characters.
+  let end = cut;
+  while (end > 0 && (WHITESPACE.test(text[end - 1]!) || ',;:—–-'.includes(text[end - 1]!))) end--;
+  return `${text.slice(0, end)}…`;
 }
+
+const WHITESPACE = /\s/;

@@ -32,7 +32,6 @@ export interface CharacterMentions {
 export const MAX_CHARACTERS_PER_TEXT = 20;
 
 const NAME_WORD = /\p{Lu}[\p{Ll}\p{M}]+(?:['’]\p{Ll}+)?/gu;
-const CUE_LINE = /^[ \t]*(\p{Lu}[\p{Lu}\p{M} .'’-]*\p{Lu}\.?)[ \t]*(?:\([^)\n]*\))?[ \t]*$/u;
 const SCENE_HEADING = /^(?:INT|EXT|INT\.\/EXT|I\/E|EST)[. ]/;
 const NOT_CUES = new Set(['THE END', 'FADE IN', 'FADE OUT', 'CUT TO', 'DISSOLVE TO', 'CONTINUED', 'MORE', 'TITLE', 'SUPER', 'INTERCUT', 'BACK TO SCENE', 'END CREDITS', 'BLACK']);
 const HONORIFICS = new Set(['Mr', 'Mrs', 'Ms', 'Miss', 'Dr', 'Prof', 'Sir', 'Lady', 'Lord', 'Captain', 'Capt', 'Saint', 'St']);
@@ -132,9 +131,9 @@ function screenplayCharacters(text: string): Map<string, number> {
 }
 
 function cueName(line: string): string | undefined {
-  const match = CUE_LINE.exec(line);
-  if (!match) return undefined;
-  const raw = match[1]!.replace(/\s+/g, ' ').trim();
+  const name = cueLineName(line);
+  if (name === undefined) return undefined;
+  const raw = name.replace(/\s+/g, ' ').trim();
   if (SCENE_HEADING.test(raw) || raw.endsWith(':') || NOT_CUES.has(raw.replace(/[.:]$/, '')) || raw.length > 40) return undefined;
   return raw
     .toLowerCase()
@@ -145,8 +144,61 @@ function cueName(line: string): string | undefined {
 function isDialogue(line: string | undefined): boolean {
   if (line === undefined || line.trim() === '') return false;
   const trimmed = line.trim();
-  return !SCENE_HEADING.test(trimmed) && !(CUE_LINE.test(line) && !trimmed.startsWith('('));
+  return !SCENE_HEADING.test(trimmed) && !(cueLineName(line) !== undefined && !trimmed.startsWith('('));
 }
+
+/**
+ * The name of a cue-shaped line, else undefined. The shape: optional spaces
+ * or tabs, the name (an uppercase letter, then uppercase letters, marks,
+ * spaces, `.`, `'`, `’` or `-`, ending in an uppercase letter and an
+ * optional `.`), optional spaces or tabs, an optional `(extension)` without
+ * `)` inside, optional spaces or tabs. A scan in one pass: the equivalent
+ * regex backtracks quadratically on a long run of spaces.
+ */
+function cueLineName(line: string): string | undefined {
+  let start = 0;
+  while (start < line.length && isBlankChar(line.charCodeAt(start))) start++;
+  let end = line.length;
+  while (end > start && isBlankChar(line.charCodeAt(end - 1))) end--;
+  // The name cannot hold `(`, so the first one opens the extension, which must close the line.
+  const open = line.indexOf('(', start);
+  if (open >= 0) {
+    const close = line.indexOf(')', open);
+    if (close !== end - 1) return undefined;
+    end = open;
+    while (end > start && isBlankChar(line.charCodeAt(end - 1))) end--;
+  }
+  const name = line.slice(start, end);
+  const core = name.endsWith('.') ? name.slice(0, -1) : name;
+  const last = core.length - (isSurrogatePair(core, core.length - 2) ? 2 : 1);
+  if (last <= 0 || !UPPER.test(String.fromCodePoint(core.codePointAt(0)!)) || !UPPER.test(String.fromCodePoint(core.codePointAt(last)!))) {
+    return undefined;
+  }
+  for (let i = 0; i < core.length; i++) {
+    const c = core.charCodeAt(i);
+    if (c < 0x80) {
+      if ((c >= 0x41 && c <= 0x5a) || c === 0x20 || c === 0x2e || c === 0x27 || c === 0x2d) continue;
+      return undefined;
+    }
+    const point = core.codePointAt(i)!;
+    if (point > 0xffff) i++;
+    if (point !== 0x2019 && !UPPER_OR_MARK.test(String.fromCodePoint(point))) return undefined;
+  }
+  return name;
+}
+
+function isBlankChar(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+function isSurrogatePair(text: string, i: number): boolean {
+  const high = text.charCodeAt(i);
+  const low = text.charCodeAt(i + 1);
+  return high >= 0xd800 && high <= 0xdbff && low >= 0xdc00 && low <= 0xdfff;
+}
+
+const UPPER = /^\p{Lu}$/u;
+const UPPER_OR_MARK = /^[\p{Lu}\p{M}]$/u;
 
 interface Seen {
   total: number;
@@ -180,10 +232,15 @@ function startsSentence(text: string, start: number): boolean {
   const c = text[i]!;
   if (c === ':' || c === ';') return false;
   if (!/[.!?…]/u.test(c)) return false;
-  // "Mr. Darcy": the dot ends an honorific, not a sentence.
-  const before = /(\p{L}+)\.$/u.exec(text.slice(Math.max(0, i - 12), i + 1));
-  return !(before && HONORIFICS.has(before[1]!));
+  // "Mr. Darcy": the dot ends an honorific, not a sentence. (A scan back over at most 12 letters.)
+  if (c !== '.') return true;
+  let k = i;
+  while (k > 0 && i - k < 12 && LETTER.test(text[k - 1]!)) k--;
+  return !HONORIFICS.has(text.slice(k, i));
 }
+
+/** A letter, or half of a surrogate pair (astral scripts' letters). */
+const LETTER = /[\p{L}\ud800-\udfff]/u;
 
 function lowerCaseWords(text: string): Set<string> {
   const words = new Set<string>();

@@ -7,7 +7,7 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime, event-loop
  *
  * Quick runs leave out model-calls (a 200-save editing session, about 40 s)
  * and realtime unless --only names them. The realtime group (push latency against a bare relay, memory per idle
@@ -20,6 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
+import { benchEventLoop } from './event-loop-block.ts';
 import { benchIngest } from './ingest.ts';
 import { benchModelCalls } from './model-calls.ts';
 import { benchPackage } from './package.ts';
@@ -30,7 +31,7 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
 const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime'];
 type Group = (typeof GROUPS)[number];
@@ -59,6 +60,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   polling: (ctx) => benchPolling(ctx, PLAN.polling),
   'model-calls': (ctx) => benchModelCalls(ctx, PLAN.modelCalls),
   realtime: (ctx) => benchRealtime(ctx),
+  'event-loop': (ctx) => benchEventLoop(ctx),
 };
 
 async function main(abort: Promise<never>): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countWords, splitChapters } from '../../server/split-chapters.ts';
+import { countWords, splitChapters, splitChaptersInSlices } from '../../server/split-chapters.ts';
 
 /** `count` distinct words ending in a full stop every 10 words. */
 function prose(count: number, stem = 'word'): string {
@@ -168,5 +168,38 @@ describe('splitChapters: input shapes', () => {
     expect(splitChapters('\n'.repeat(10_000_000), 'book')).toEqual([]);
     expect(titles(`# ${' '.repeat(10_000_000)}x`)).toEqual(['x']);
     expect(titles(`Chapter ${' '.repeat(10_000_000)}`)).toEqual(['Part 1']);
+  });
+});
+
+describe('splitChapters: limits', () => {
+  it('cuts a heading line to its first 500 characters', () => {
+    const long = 'x'.repeat(2_000_000);
+    const titles = splitChapters(`# ${long}\nBody.\nChapter ${long}\nMore.\nINT. ${long}\nAction.`, 'screenplay').map((c) => c.title);
+    expect(titles).toEqual(['x'.repeat(500), `Chapter ${'x'.repeat(492)}`, `INT. ${'x'.repeat(495)}`]);
+  });
+
+  it('never cuts a title inside a surrogate pair', () => {
+    const [chapter] = splitChapters(`# ${'x'.repeat(499)}😀😀\nBody.`, 'book');
+    expect(chapter!.title).toBe('x'.repeat(499));
+  });
+
+  it('stops at the first chapter past the limit', () => {
+    const chapters = splitChapters('Intro.\n' + '# a\nText.\n'.repeat(2_000_000), 'book', { limit: 10_000 });
+    expect(chapters).toHaveLength(10_001);
+    expect(chapters[0]!.title).toBe('Preface');
+  });
+
+  it('gives every chapter when there are no more than the limit', () => {
+    expect(splitChapters('# a\nA.\n# b\nB.', 'book', { limit: 2 }).map((c) => c.title)).toEqual(['a', 'b']);
+    expect(splitChapters('# a\nA.\n# b\nB.\n# c', 'book', { limit: 2 })).toHaveLength(3);
+  });
+});
+
+describe('splitChaptersInSlices', () => {
+  it('gives what splitChapters gives', async () => {
+    const content = '# One\n' + 'Words and more words. '.repeat(50_000) + '\n# Two\nEnd.';
+    expect(await splitChaptersInSlices(content, 'book', { limit: 10 })).toEqual(splitChapters(content, 'book', { limit: 10 }));
+    const unheaded = 'a b c.\n\n'.repeat(100_000);
+    expect(await splitChaptersInSlices(unheaded, 'book')).toEqual(splitChapters(unheaded, 'book'));
   });
 });
