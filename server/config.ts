@@ -135,6 +135,18 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
+  /**
+   * Sockets one user may hold open at once, across every gateway (handshake
+   * `too_many_sockets` past it). Default 20: several devices and browsers
+   * (the SDK shares one socket per browser), with room for reconnects.
+   */
+  SOCKET_MAX_PER_USER: int(1, 1_000_000).default(20),
+  /**
+   * How long a gateway's claim on one of its sockets' slots lasts unless it
+   * renews it (each gateway renews every third of this), so a gateway that
+   * died frees its users' slots within this time. Default 30 s.
+   */
+  SOCKET_CLAIM_TTL_MS: int(1000, 600_000).default(30_000),
 });
 
 export interface Config {
@@ -172,6 +184,8 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Sockets per user across gateways, and the lifetime of a gateway's claim on a slot. */
+  readonly sockets: { readonly maxPerUser: number; readonly claimTtlMs: number };
 }
 
 /** Job records, retries and housekeeping. */
@@ -259,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
     adminUsers: e.ADMIN_USERS,
+    sockets: { maxPerUser: e.SOCKET_MAX_PER_USER, claimTtlMs: e.SOCKET_CLAIM_TTL_MS },
   });
 }
 
