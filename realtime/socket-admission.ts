@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ErrorBody } from './events.ts';
 import { userKeys } from './keys.ts';
@@ -40,9 +40,6 @@ interface AdmissionCommands {
   heraldAdmitSocket(cutoffKey: string, socketsKey: string, member: string, max: number, ttlMs: number): Promise<[number, number]>;
   heraldRenewSocketClaims(socketsKey: string, ttlMs: number, ...members: string[]): Promise<number>;
 }
-type AdmissionPipeline = ChainableCommander & {
-  heraldRenewSocketClaims(socketsKey: string, ttlMs: number, ...members: string[]): AdmissionPipeline;
-};
 
 const SCRIPTS = [
   { name: 'heraldAdmitSocket', file: 'admit-socket.lua', keys: 2 },
@@ -82,17 +79,15 @@ export function createSocketAdmission(options: SocketAdmissionOptions): SocketAd
       if (list) list.push(member(socketId));
       else byUser.set(userId, [member(socketId)]);
     }
-    if (byUser.size === 0) return;
-    const pipeline = redis.pipeline() as AdmissionPipeline;
-    for (const [userId, members] of byUser) pipeline.heraldRenewSocketClaims(userKeys(prefix, userId).sockets, claimTtlMs, ...members);
-    pipeline.exec().then(
-      (replies) => {
-        const failed = replies?.find(([err]) => err)?.[0];
-        if (failed) onRedisError(failed, 'socket claims not renewed');
-        else degraded = false;
-      },
-      (err: unknown) => onRedisError(err, 'socket claims not renewed'),
+    // One command per user rather than one pipeline: each user's key has its own hash slot on Redis Cluster.
+    const renewals = [...byUser].map(([userId, members]) =>
+      redis.heraldRenewSocketClaims(userKeys(prefix, userId).sockets, claimTtlMs, ...members),
     );
+    void Promise.allSettled(renewals).then((results) => {
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) onRedisError(failed.reason, 'socket claims not renewed');
+      else if (results.length > 0) degraded = false;
+    });
   };
   const heartbeat = setInterval(renewClaims, Math.max(100, Math.floor(claimTtlMs / 3)));
   heartbeat.unref();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { SubscribeAck, UnsubscribeAck } from '../../realtime/events.ts';
-import { documentKeys } from '../../realtime/keys.ts';
+import { documentKeys, userKeys } from '../../realtime/keys.ts';
 import { createPublisher, type Publisher } from '../../realtime/publisher.ts';
 import type { Sql } from '../../sql/client.ts';
 import { insertDocument } from '../../sql/queries/documents.ts';
@@ -10,6 +10,7 @@ import { upsertUser } from '../../sql/queries/users.ts';
 import { startHeraldProcess } from '../support/cluster.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { connectClient, connectError, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -144,5 +145,40 @@ describe('socket caps under concurrency and across gateways', () => {
 
     expect(await a.socket.timeout(10_000).emitWithAck('unsubscribe', { document_id: upper })).toEqual({ ok: true });
     expect(main.herald.gateway!.subscriptions).toBe(0);
+  });
+});
+
+describe('the per-user socket cap while Redis is away', () => {
+  let redis: PrivateRedis;
+  let h: TestHerald;
+  const open: RecordingClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    h = await startTestHerald({ roles: ['api', 'gateway'], env: { REDIS_URL: redis.url, SOCKET_MAX_PER_USER: '2', SOCKET_CLAIM_TTL_MS: '3000' } });
+  });
+  afterAll(async () => {
+    for (const client of open) client.close();
+    if (redis && !redis.running) await redis.restart();
+    await h?.close();
+    await redis?.stop();
+  });
+
+  it('lets sockets in while Redis is down (fails open), and counts them again once it is back', async () => {
+    const token = await h.token('rita');
+    for (let i = 0; i < 2; i++) open.push(await connectClient(h.url, token));
+    expect((await connectError(h.url, { token })).data).toEqual({ code: 'too_many_sockets' });
+
+    await redis.stop();
+    open.push(await connectClient(h.url, token));
+
+    await redis.restart(); // empty: every claim is gone
+    const probe = new Redis(redis.url);
+    try {
+      await waitFor('the heartbeat to record the three open sockets again', async () => (await probe.zcard(userKeys(h.prefix, 'rita').sockets)) === 3);
+    } finally {
+      probe.disconnect();
+    }
+    expect((await connectError(h.url, { token })).data).toEqual({ code: 'too_many_sockets' });
   });
 });
