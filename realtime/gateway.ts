@@ -10,9 +10,9 @@ import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData,
 import { documentKeys } from './keys.ts';
 import { deliverNotifications } from './notification-delivery.ts';
 import { loadSnapshot } from './snapshot.ts';
-import { SocketSubscriptions } from './socket-subscriptions.ts';
 import { createSocketAdmission } from './socket-admission.ts';
 import { disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
+import { SocketSubscriptions } from './socket-subscriptions.ts';
 
 export interface GatewayDeps {
   httpServer: HttpServer;
@@ -222,7 +222,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
    * Runs inside the feed's queue, so no live event is relayed while the
    * socket is brought up to date: the socket first gets the replay (or the
    * snapshot), then the ack, then joins the room for what follows. A socket
-   * that unsubscribed meanwhile (`stillHeld` false) does not join.
+   * that unsubscribed meanwhile (`stillHeld` false) does not join: its last
+   * word wins.
    */
   async function joinFeed(
     socket: HeraldSocket,
@@ -234,6 +235,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (socket.disconnected) return;
     if (!stillHeld()) return ack({ ok: false, error: UNSUBSCRIBED });
     const { document_id, since, epoch } = request;
+    const joinRoom = () => {
+      if (stillHeld()) socket.join(room(document_id));
+    };
     if (since !== undefined) {
       const history = await readHistoryAfter(deps.redis, deps.prefix, document_id, since);
       const sameHistory = history.epoch !== null && (epoch === undefined || epoch === history.epoch);
@@ -242,7 +246,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         await feed.advanceTo(history.epoch!, history.seq);
         for (const e of history.events) (socket.emit as (name: string, data: unknown) => boolean)(e.name, e.data);
         ack({ ok: true, seq: history.seq, epoch: history.epoch!, recovered: true });
-        socket.join(room(document_id));
+        joinRoom();
         return;
       }
     }
@@ -256,7 +260,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(since !== undefined && { recovered: false }),
       snapshot: loaded.snapshot,
     });
-    socket.join(room(document_id));
+    joinRoom();
   }
 
   const subscriberReady = new Promise<void>((resolve, reject) => {
