@@ -11,7 +11,9 @@ import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData,
 import { documentKeys } from './keys.ts';
 import { deliverNotifications } from './notification-delivery.ts';
 import { loadSnapshot } from './snapshot.ts';
-import { createAbuseRegistry, disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
+import { createSocketAdmission } from './socket-admission.ts';
+import { disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
+import { SocketSubscriptions } from './socket-subscriptions.ts';
 
 export interface GatewayDeps {
   httpServer: HttpServer;
@@ -33,6 +35,10 @@ export interface GatewayDeps {
   /** Origins besides the server's own whose pages may open sockets; `*` for any. Default none. */
   corsOrigins?: readonly string[];
   onDelivered?: (event: FeedEvent, recipients: number) => void;
+  /** Sockets one user may hold at once across every gateway (`too_many_sockets` past it). Default 20. */
+  maxSocketsPerUser?: number;
+  /** How long a gateway's claim on a socket's slot lasts unless renewed; a dead gateway's lapse after it. Default 30 s. */
+  socketClaimTtlMs?: number;
 }
 
 export interface Gateway {
@@ -47,14 +53,17 @@ export interface Gateway {
 
 type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
+/** Ids are compared without regard to case: an upper-case id names the same document, room and Redis keys. */
+const documentIdSchema = z.uuid().transform((id) => id.toLowerCase());
 const subscribeSchema = z.object({
-  document_id: z.uuid(),
+  document_id: documentIdSchema,
   since: z.number().int().min(0).optional(),
   epoch: z.string().min(1).max(64).optional(),
 });
-const unsubscribeSchema = z.object({ document_id: z.uuid() });
+const unsubscribeSchema = z.object({ document_id: documentIdSchema });
 
 const NOT_FOUND: ErrorBody = { code: 'not_found', message: 'No such document, or it is not shared with you.' };
+const UNSUBSCRIBED: ErrorBody = { code: 'unsubscribed', message: 'Unsubscribed before this subscription completed.' };
 const room = (documentId: string) => `doc:${documentId}`;
 
 /**
@@ -75,8 +84,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const feeds = new Map<string, { feed: DocumentFeed; subscribed: Promise<unknown> }>();
   const byChannel = new Map<string, DocumentFeed>();
-  const abuse = createAbuseRegistry();
   const revocations = watchAccessRevocations({ io, subscriber: deps.subscriber, sql: deps.sql, prefix: deps.prefix, logger, room });
+  const admission = createSocketAdmission({
+    redis: deps.redis,
+    prefix: deps.prefix,
+    logger,
+    maxPerUser: deps.maxSocketsPerUser ?? 20,
+    claimTtlMs: deps.socketClaimTtlMs ?? 30_000,
+    openSockets: () => [...io.of('/').sockets.values()].map((s) => ({ userId: s.data.userId, socketId: s.id })),
+  });
 
   const deliver = (feed: DocumentFeed, event: FeedEvent) => {
     const target = io.to(room(feed.documentId));
@@ -145,8 +161,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     try {
       if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
       const user = await deps.authenticate(token);
-      const wait = abuse.waitFor(user.id);
-      if (wait > 0) throw { code: 'rate_limited', message: `Cut off for flooding; connect again in ${Math.ceil(wait / 1000)} s.` };
+      await admission.admit(user.id, socket.id);
       socket.data.userId = user.id;
       socket.data.userName = user.name;
       socket.data.expiresAt = user.expiresAt ?? null;
@@ -157,12 +172,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   });
 
+  const feedRegistry = { acquire: acquireFeed, release: releaseFeed };
+
   io.on('connection', (socket) => {
-    const subscriptions = new Set<string>();
-    revocations.track(socket, (documentId) => {
-      if (subscriptions.delete(documentId)) releaseFeed(documentId);
-    });
-    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, abuse, logger);
+    const subscriptions = new SocketSubscriptions(maxSubscriptions, feedRegistry);
+    revocations.track(socket, (documentId) => subscriptions.release(documentId));
+    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, admission, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
 
     socket.on('subscribe', async (raw, ack) => {
@@ -170,22 +185,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const parsed = subscribeSchema.safeParse(raw);
       if (!parsed.success) return ack(invalid(parsed.error));
       const request = parsed.data;
+      const { document_id } = request;
+      const hasAccess = async () => Boolean(await findAccess(deps.sql, document_id, socket.data.userId));
       try {
-        if (!subscriptions.has(request.document_id) && subscriptions.size >= maxSubscriptions) {
+        const again = subscriptions.has(document_id);
+        const slot = subscriptions.take(document_id, hasAccess);
+        if (!slot) {
           return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${maxSubscriptions} documents per socket.` } });
         }
-        if (!(await findAccess(deps.sql, request.document_id, socket.data.userId))) return ack({ ok: false, error: NOT_FOUND });
-        if (subscriptions.has(request.document_id)) {
-          socket.leave(room(request.document_id));
-        } else {
-          subscriptions.add(request.document_id);
-          await acquireFeed(request.document_id).catch((error) => {
-            subscriptions.delete(request.document_id);
-            throw error;
-          });
+        const feed = await slot;
+        if (!feed) return ack({ ok: false, error: NOT_FOUND });
+        if (again) {
+          // Subscribing again (to resync) checks access anew, then rejoins after its replay or snapshot.
+          if (!(await hasAccess())) return ack({ ok: false, error: NOT_FOUND });
+          socket.leave(room(document_id));
         }
-        const feed = feeds.get(request.document_id)!.feed;
-        await feed.run(() => joinFeed(socket, feed, request, ack));
+        await feed.run(() => joinFeed(socket, feed, request, ack, () => subscriptions.holds(document_id, slot)));
       } catch (error) {
         logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
         ack({ ok: false, error: toErrorBody(error, 'unavailable') });
@@ -196,32 +211,36 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const parsed = unsubscribeSchema.safeParse(raw);
       if (!parsed.success) return typeof ack === 'function' && ack(invalid(parsed.error));
       const { document_id } = parsed.data;
-      if (subscriptions.delete(document_id)) {
-        socket.leave(room(document_id));
-        releaseFeed(document_id);
-      }
+      if (subscriptions.release(document_id)) socket.leave(room(document_id));
       if (typeof ack === 'function') ack({ ok: true });
     });
 
     socket.on('disconnect', () => {
-      for (const documentId of subscriptions) releaseFeed(documentId);
-      subscriptions.clear();
+      subscriptions.releaseAll();
+      admission.release(socket.data.userId, socket.id);
     });
   });
 
   /**
    * Runs inside the feed's queue, so no live event is relayed while the
    * socket is brought up to date: the socket first gets the replay (or the
-   * snapshot), then the ack, then joins the room for what follows.
+   * snapshot), then the ack, then joins the room for what follows. A socket
+   * that unsubscribed meanwhile (`stillHeld` false) does not join: its last
+   * word wins.
    */
   async function joinFeed(
     socket: HeraldSocket,
     feed: DocumentFeed,
     request: z.infer<typeof subscribeSchema>,
     ack: (response: SubscribeAck) => void,
+    stillHeld: () => boolean,
   ): Promise<void> {
     if (socket.disconnected) return;
+    if (!stillHeld()) return ack({ ok: false, error: UNSUBSCRIBED });
     const { document_id, since, epoch } = request;
+    const joinRoom = () => {
+      if (stillHeld()) socket.join(room(document_id));
+    };
     if (since !== undefined) {
       const history = await readHistoryAfter(deps.redis, deps.prefix, document_id, since);
       const sameHistory = history.epoch !== null && (epoch === undefined || epoch === history.epoch);
@@ -230,7 +249,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         await feed.advanceTo(history.epoch!, history.seq);
         for (const e of history.events) (socket.emit as (name: string, data: unknown) => boolean)(e.name, e.data);
         ack({ ok: true, seq: history.seq, epoch: history.epoch!, recovered: true });
-        socket.join(room(document_id));
+        joinRoom();
         return;
       }
     }
@@ -244,7 +263,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       ...(since !== undefined && { recovered: false }),
       snapshot: loaded.snapshot,
     });
-    socket.join(room(document_id));
+    joinRoom();
   }
 
   const subscriberReady = new Promise<void>((resolve, reject) => {
@@ -266,6 +285,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       return n;
     },
     async close() {
+      admission.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       feeds.clear();

@@ -14,3 +14,17 @@ export function documentKeys(prefix: string, documentId: string): DocumentKeys {
   const base = `${prefix}:{doc:${documentId}}`;
   return { state: `${base}:state`, events: `${base}:events`, channel: `${base}:live` };
 }
+
+/** One user's gateway keys. */
+export interface UserKeys {
+  /** Sorted set of the user's open sockets, `<gatewayId>:<socketId>`, scored by when each claim expires (ms). */
+  sockets: string;
+  /** Present while the user is cut off for flooding (its TTL is the wait). */
+  cutoff: string;
+}
+
+/** A user's keys share the hash tag `{user:<id>}`, so one script can touch them together on Redis Cluster too. */
+export function userKeys(prefix: string, userId: string): UserKeys {
+  const base = `${prefix}:{user:${userId}}`;
+  return { sockets: `${base}:sockets`, cutoff: `${base}:cutoff` };
+}

@@ -12,15 +12,19 @@ export interface RateLimit {
 export const ABUSE_COOLDOWN_MS = 10_000;
 
 /**
- * Users recently cut off for flooding. A fresh socket would start with a
- * full bucket, so without this a flooder that reconnects would get its
- * burst again and again; instead its handshakes are refused for a while.
+ * Users recently cut off for flooding, in this process. A fresh socket would
+ * start with a full bucket, so without this a flooder that reconnects would
+ * get its burst again and again; instead its handshakes are refused for a
+ * while. (socket-admission.ts shares the cut-off with every gateway.)
  */
 export function createAbuseRegistry(cooldownMs = ABUSE_COOLDOWN_MS) {
   const until = new Map<string, number>();
   return {
     flag(userId: string): void {
-      until.set(userId, Date.now() + cooldownMs);
+      // Flags are rare (one per flooding socket), so each sweeps the lapsed ones: the map stays small.
+      const now = Date.now();
+      for (const [user, end] of until) if (end <= now) until.delete(user);
+      until.set(userId, now + cooldownMs);
     },
     /** Milliseconds the user must still wait, or 0. */
     waitFor(userId: string): number {
@@ -44,7 +48,7 @@ export type AbuseRegistry = ReturnType<typeof createAbuseRegistry>;
  * disconnected and its user flagged in `abuse`, so a flood costs the
  * gateway a bounded amount of work.
  */
-export function limitMessageRate(socket: Socket, limit: RateLimit, abuse: AbuseRegistry, logger: Logger): void {
+export function limitMessageRate(socket: Socket, limit: RateLimit, abuse: Pick<AbuseRegistry, 'flag'>, logger: Logger): void {
   const allowed = bucket(limit);
   const refusals = bucket(limit);
   refusals.level = 0;

@@ -160,6 +160,18 @@ const envSchema = z.object({
   NOTIFICATION_LIMIT: int(1, 100_000).default(20),
   /** The sliding window of NOTIFICATION_LIMIT, in seconds. Default 10 minutes. */
   NOTIFICATION_WINDOW_SECONDS: int(1, 86_400).default(600),
+  /**
+   * Sockets one user may hold open at once, across every gateway (handshake
+   * `too_many_sockets` past it). Default 20: several devices and browsers
+   * (the SDK shares one socket per browser), with room for reconnects.
+   */
+  SOCKET_MAX_PER_USER: int(1, 1_000_000).default(20),
+  /**
+   * How long a gateway's claim on one of its sockets' slots lasts unless it
+   * renews it (each gateway renews every third of this), so a gateway that
+   * died frees its users' slots within this time. Default 30 s.
+   */
+  SOCKET_CLAIM_TTL_MS: int(1000, 600_000).default(30_000),
 });
 
 export interface Config {
@@ -197,6 +209,8 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Sockets per user across gateways, and the lifetime of a gateway's claim on a slot. */
+  readonly sockets: { readonly maxPerUser: number; readonly claimTtlMs: number };
   /** Members per document, and notifications per document and recipient: `limit` per sliding `windowSeconds`. */
   readonly sharing: {
     readonly maxMembersPerDocument: number;
@@ -306,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxMembersPerDocument: e.MAX_MEMBERS_PER_DOCUMENT,
       notifications: { limit: e.NOTIFICATION_LIMIT, windowSeconds: e.NOTIFICATION_WINDOW_SECONDS },
     },
+    sockets: { maxPerUser: e.SOCKET_MAX_PER_USER, claimTtlMs: e.SOCKET_CLAIM_TTL_MS },
   });
 }
 

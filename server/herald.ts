@@ -160,6 +160,8 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         maxMessageBytes: config.gateway.maxMessageBytes,
         corsOrigins: config.corsOrigins,
         onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
+        maxSocketsPerUser: config.sockets.maxPerUser,
+        socketClaimTtlMs: config.sockets.claimTtlMs,
       });
       metrics.sources.sockets = () => gateway!.io.engine.clientsCount;
       metrics.sources.subscriptions = () => gateway!.subscriptions;

@@ -74,6 +74,8 @@ export async function createBenchContext(): Promise<BenchContext> {
         REDIS_PREFIX: redisPrefix,
         AUTH_SECRET,
         LOG_LEVEL: 'warn',
+        // One bench user watches with thousands of sockets.
+        SOCKET_MAX_PER_USER: '1000000',
         ...extra,
       };
     },

@@ -48,6 +48,8 @@ export function createDeployment(base: { databaseUrl: string; redisUrl: string; 
     REDIS_PREFIX: 'herald',
     AUTH_SECRET: DRILL_AUTH_SECRET,
     LOG_LEVEL: 'warn',
+    // The drill's watchers are thousands of sockets of one user.
+    SOCKET_MAX_PER_USER: '1000000',
     ...base.env,
   };
   const processes: RoleProcess[] = [];

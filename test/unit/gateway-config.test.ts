@@ -18,6 +18,12 @@ describe('gateway configuration', () => {
     expect(() => loadConfig({ CORS_ORIGINS: 'https://a.example/path' })).toThrow(/CORS_ORIGINS/);
     expect(() => loadConfig({ SOCKET_RATE_LIMIT: '0', SOCKET_MAX_SUBSCRIPTIONS: 'many' })).toThrow(/(?=[\s\S]*SOCKET_RATE_LIMIT)(?=[\s\S]*SOCKET_MAX_SUBSCRIPTIONS)/);
   });
+
+  it('caps sockets per user across gateways, with claims that lapse after 30 s by default', () => {
+    expect(loadConfig({}).sockets).toEqual({ maxPerUser: 20, claimTtlMs: 30_000 });
+    expect(loadConfig({ SOCKET_MAX_PER_USER: '3', SOCKET_CLAIM_TTL_MS: '2000' }).sockets).toEqual({ maxPerUser: 3, claimTtlMs: 2000 });
+    expect(() => loadConfig({ SOCKET_MAX_PER_USER: '0', SOCKET_CLAIM_TTL_MS: '10' })).toThrow(/(?=[\s\S]*SOCKET_MAX_PER_USER)(?=[\s\S]*SOCKET_CLAIM_TTL_MS)/);
+  });
 });
 
 describe('socket origin guard', () => {
