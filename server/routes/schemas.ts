@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
  * to case but Redis keys, channels and job ids do not, so an id is made
  * canonical once, on the way in, and every part after sees one spelling.
  */
-export const Uuid = () => z.uuid().toLowerCase();
+const Uuid = () => z.uuid().toLowerCase();
 
 /**
  * An integer query parameter within [min, max]: past either bound (or not a
