@@ -62,7 +62,9 @@ export function createApp(deps: AppDeps) {
       bodyLimit({
         maxSize: deps.maxUploadBytes,
         onError: () => {
-          throw new AppError('payload_too_large', 413, `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`);
+          // A streamed (chunked) body is left half read: say the connection ends with this answer, so a pooled
+          // client opens a new one instead of sending its next request down a socket about to be dropped.
+          throw new AppError('payload_too_large', 413, `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`, undefined, { Connection: 'close' });
         },
       }),
       bearerAuth(deps.authenticate),

@@ -8,8 +8,8 @@ import { AppError } from './errors.ts';
 export interface AuthUser {
   id: string;
   name: string | null;
-  /** The token's `exp` (seconds since the epoch), or null without one; the gateway disconnects a socket when it passes. */
-  expiresAt: number | null;
+  /** The token's `exp` (seconds since the epoch); the gateway disconnects a socket when it passes. */
+  expiresAt: number;
 }
 
 /** Resolves a bearer token to its user; throws AppError `unauthenticated` (401) otherwise. */
@@ -17,10 +17,17 @@ export type Authenticate = (token: string) => Promise<AuthUser>;
 
 const SEEN_CACHE_MAX = 10_000;
 
+/** C0 and C1 control characters (NUL, newlines, escapes): never part of a user id or a display name. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The latest `exp` a JavaScript Date can hold (seconds): a later one is not a time. */
+const MAX_EXP_SECONDS = 8.64e12;
+
 /**
  * HS256 only: `alg: none` and every other algorithm are refused, `exp` is
- * honoured, `sub` (1–128 chars) is the user id. A user is stored the first
- * time their token is seen.
+ * required and honoured, `sub` (1–128 chars) is the user id; claims holding
+ * control characters are refused. A user is stored the first time their
+ * token is seen.
  */
 export function createAuthenticator(secret: string, sql: Sql): Authenticate {
   const seen = new Map<string, string | null>();
@@ -36,7 +43,14 @@ export function createAuthenticator(secret: string, sql: Sql): Authenticate {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) {
       throw new AppError('unauthenticated', 401, 'The token needs a "sub" (the user id) of 1 to 128 characters.');
     }
-    const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null, expiresAt: typeof exp === 'number' ? exp : null };
+    // A token that never expires cannot be taken back short of changing AUTH_SECRET for everyone.
+    if (typeof exp !== 'number' || exp > MAX_EXP_SECONDS) {
+      throw new AppError('unauthenticated', 401, 'The token needs an "exp" (expiry, seconds since 1970); `npm run token -- <user>` prints one that has it.');
+    }
+    if (CONTROL_CHARACTER.test(sub) || (typeof name === 'string' && CONTROL_CHARACTER.test(name))) {
+      throw new AppError('unauthenticated', 401, 'The token\'s "sub" and "name" must not contain control characters.');
+    }
+    const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null, expiresAt: exp };
     if (!seen.has(user.id) || seen.get(user.id) !== user.name) {
       await upsertUser(sql, user.id, user.name);
       if (seen.size >= SEEN_CACHE_MAX) seen.delete(seen.keys().next().value!);

@@ -13,6 +13,7 @@ import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { splitChaptersInSlices } from '../split-chapters.ts';
+import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields, unsupportedEncoding } from '../upload-input.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface DocumentRoutesDeps {
@@ -232,19 +233,20 @@ interface UploadInput {
 
 /** The upload as JSON or as a multipart form with a `file`, validated with the documented schemas. */
 async function readUpload(request: Request): Promise<UploadInput> {
-  const contentType = request.headers.get('content-type') ?? '';
-  if (contentType.startsWith('multipart/form-data')) {
+  const mediaType = mediaTypeOf(request.headers.get('content-type'));
+  if (mediaType === 'multipart/form-data') {
     const form = await request.formData().catch(() => {
       throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
     });
-    const f = parseOrThrow(CreateForm, Object.fromEntries([...form.entries()].map(([k, v]) => [k, v])));
+    const f = parseOrThrow(CreateForm, singleValuedFields(form, Object.keys(CreateForm.shape)));
     if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
     const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
-    const content = await f.file.text();
+    const content = decodeUploadedText(new Uint8Array(await f.file.arrayBuffer()));
+    if (content === undefined) throw unsupportedEncoding();
     if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
     return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
   }
-  if (/^application\/([\w.+-]+\+)?json/.test(contentType)) {
+  if (isJsonMediaType(mediaType)) {
     const body: unknown = await request.json().catch(() => {
       throw new AppError('invalid_json', 400, 'The body is not valid JSON.');
     });

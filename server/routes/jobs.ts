@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Sql } from '../../sql/client.ts';
-import { findJob, listDocumentJobs, type JobRow } from '../../sql/queries/jobs.ts';
+import { findJob, listDocumentJobsPage, type JobRow } from '../../sql/queries/jobs.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import type { JobControl } from '../../jobs/job-control.ts';
 import { jobView } from '../../jobs/job-records.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, notFound } from '../errors.ts';
-import { IdParam, errorResponses } from './schemas.ts';
+import { decodeCursor, encodeCursor } from '../page-cursor.ts';
+import { IdParam, IntQuery, errorResponses } from './schemas.ts';
 
 export interface JobRoutesDeps {
   sql: Sql;
@@ -35,6 +36,15 @@ export const JobSchema = z
 
 const Accepted = z.object({ job: JobSchema, status: z.string() });
 
+/** Jobs per page: `limit` defaults to this and may go up to JOBS_PAGE_MAX. */
+const JOBS_PAGE_DEFAULT = 100;
+const JOBS_PAGE_MAX = 500;
+
+const JobsPage = z.object({
+  limit: IntQuery(1, JOBS_PAGE_MAX).optional().openapi({ description: `jobs per page, ${JOBS_PAGE_DEFAULT} by default, at most ${JOBS_PAGE_MAX}` }),
+  cursor: z.string().max(200).optional().openapi({ description: "the previous page's `next_cursor`; omit for the newest jobs" }),
+});
+
 /** The job's row if the caller may see it (any access to its document); 404 otherwise. */
 async function visibleJob(sql: Sql, id: string, userId: string): Promise<{ row: JobRow; access: string }> {
   const row = await findJob(sql, id);
@@ -55,13 +65,25 @@ export function jobRoutes(deps: JobRoutesDeps) {
   const app = createRouter();
   app.openapi(
     createRoute({
-      method: 'get', path: '/api/documents/{id}/jobs', summary: "The document's jobs, newest first", request: { params: IdParam },
-      responses: { 200: { description: 'Jobs', content: { 'application/json': { schema: z.object({ jobs: z.array(JobSchema) }) } } }, ...errorResponses(401, 404, 503) },
+      method: 'get', path: '/api/documents/{id}/jobs',
+      summary: "The document's jobs, newest first, a page at a time",
+      description: 'Pass `next_cursor` back as `cursor` for the next page; it is null on the last one. Jobs created meanwhile never shift a page.',
+      request: { params: IdParam, query: JobsPage },
+      responses: {
+        200: { description: 'A page of jobs', content: { 'application/json': { schema: z.object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() }) } } },
+        ...errorResponses(400, 401, 404, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      const { limit = JOBS_PAGE_DEFAULT, cursor } = c.req.valid('query');
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
       if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
-      return c.json({ jobs: (await listDocumentJobs(deps.sql, id)).map(jobView) }, 200);
+      const rows = await listDocumentJobsPage(deps.sql, id, limit, after);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.page_created_at, id: last.id }) : null;
+      return c.json({ jobs: page.map(jobView), next_cursor: nextCursor }, 200);
     },
   );
   app.openapi(

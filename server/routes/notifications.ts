@@ -7,7 +7,7 @@ import { NOTIFICATION_KINDS } from '../../realtime/events.ts';
 import { notificationView } from '../../realtime/notifier.ts';
 import { createRouter } from '../app-env.ts';
 import { notFound } from '../errors.ts';
-import { IdParam, errorResponses } from './schemas.ts';
+import { IdParam, IntQuery, MAX_OFFSET, errorResponses } from './schemas.ts';
 
 export interface NotificationRoutesDeps {
   sql: Sql;
@@ -17,8 +17,8 @@ const NotificationSchema = z
   .object({ id: z.uuid(), kind: z.string(), title: z.string(), body: z.string(), document_id: z.uuid().optional(), at: z.string(), read: z.boolean().optional() })
   .openapi('Notification');
 const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(200).optional().openapi({ description: 'page size, default 50' }),
-  offset: z.coerce.number().int().min(0).optional().openapi({ description: 'default 0' }),
+  limit: IntQuery(1, 200).optional().openapi({ description: 'page size, default 50' }),
+  offset: IntQuery(0, MAX_OFFSET).optional().openapi({ description: 'default 0' }),
 });
 const Mute = z
   .object({ muted: z.boolean().openapi({ description: 'true: no notification about this document is stored or pushed to the caller' }) })

@@ -1,7 +1,26 @@
 import { z } from '@hono/zod-openapi';
 
 /** Shared request and response schemas: they validate requests and generate the OpenAPI reference. */
-export const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3f1c5b7e-8a90-4c1d-9e2f-0a1b2c3d4e5f' }) });
+
+/**
+ * A UUID from a client, lower-cased: PostgreSQL compares UUIDs without regard
+ * to case but Redis keys, channels and job ids do not, so an id is made
+ * canonical once, on the way in, and every part after sees one spelling.
+ */
+const Uuid = () => z.uuid().toLowerCase();
+
+/**
+ * An integer query parameter within [min, max]: past either bound (or not a
+ * whole number) it is a 400 naming the parameter, never a database error.
+ */
+export const IntQuery = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** The largest offset a list accepts (PostgreSQL's `integer`). */
+export const MAX_OFFSET = 2_147_483_647;
+
+export const IdParam = z.object({
+  id: Uuid().openapi({ param: { name: 'id', in: 'path' }, description: 'A UUID, in any case', example: '3f1c5b7e-8a90-4c1d-9e2f-0a1b2c3d4e5f' }),
+});
 
 export const ErrorSchema = z
   .object({

@@ -120,9 +120,29 @@ export async function findJob(sql: Sql, id: string): Promise<JobRow | undefined>
   return row;
 }
 
-/** A document's jobs, newest first. */
-export async function listDocumentJobs(sql: Sql, documentId: string, limit = 500): Promise<JobRow[]> {
-  return sql<JobRow[]>`select * from jobs where document_id = ${documentId} order by created_at desc, id limit ${limit}`;
+/** A job row with its place in a newest-first list: `created_at` to the microsecond (UTC ISO 8601). */
+export type PagedJobRow = JobRow & { page_created_at: string };
+
+/**
+ * A page of a document's jobs, newest first, after `after` (keyset paging on
+ * (created_at, id), served by jobs_document_page_idx): rows added meanwhile
+ * never shift a page. Asks for one more row than `limit` so the caller knows
+ * whether another page follows.
+ */
+export async function listDocumentJobsPage(
+  sql: Sql,
+  documentId: string,
+  limit: number,
+  after?: { createdAt: string; id: string },
+): Promise<PagedJobRow[]> {
+  return sql<PagedJobRow[]>`
+    select *, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as page_created_at
+    from jobs
+    where document_id = ${documentId}
+      -- Sent as text: a parameter typed timestamptz goes through a JavaScript Date and loses the microseconds.
+      ${after ? sql`and (created_at, id) < (${after.createdAt}::text::timestamptz, ${after.id}::uuid)` : sql``}
+    order by created_at desc, id desc
+    limit ${limit + 1}`;
 }
 
 /** Rows not ended (queued or processing) whose state has not changed for `seconds`, oldest first. */

@@ -26,6 +26,15 @@ const BAD_TOKENS: [string, () => Promise<string>][] = [
   ['a numeric sub', () => sign({ sub: 42, exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
   ['a sub of 129 characters', () => sign({ sub: 'u'.repeat(129), exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
   ['not a JWT at all', async () => 'not-a-jwt'],
+  ['no exp', () => sign({ sub: 'alice' }, TEST_AUTH_SECRET, 'HS256')],
+  ['an exp that is not a number', () => sign({ sub: 'alice', exp: String(now() + 600) } as unknown as Parameters<typeof sign>[0], TEST_AUTH_SECRET, 'HS256')],
+  ['an exp past any date', () => sign({ sub: 'alice', exp: 1e300 }, TEST_AUTH_SECRET, 'HS256')],
+  ['a NUL in sub', () => sign({ sub: 'ali\u0000ce', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
+  ['a newline in sub', () => sign({ sub: 'alice\nadmin', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
+  ['a C1 control character (NEL) in sub', () => sign({ sub: 'alice\u0085', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
+  ['a DEL in sub', () => sign({ sub: 'alice\u007f', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
+  ['a NUL in name', () => sign({ sub: 'alice', name: 'Al\u0000ice', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
+  ['an escape sequence in name', () => sign({ sub: 'alice', name: 'Alice\u001b[31m', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256')],
 ];
 
 interface ErrorResponseBody {
@@ -90,6 +99,25 @@ describe('auth: tokens on REST and on the socket handshake', () => {
     const token = await sign({ sub: 'alice', exp: now() - 60 }, TEST_AUTH_SECRET, 'HS256');
     const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
     expect(body.error.message).toMatch(/expired/i);
+  });
+
+  it('says a token without exp needs one, and stores no user for it', async () => {
+    const token = await sign({ sub: 'forever', name: 'Forever' }, TEST_AUTH_SECRET, 'HS256');
+    const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
+    expect(body.error.message).toMatch(/"exp"/);
+    expect(await h.db.sql`select 1 from users where id = 'forever'`).toHaveLength(0);
+  });
+
+  it('says claims must not hold control characters, and stores no user for them', async () => {
+    const token = await sign({ sub: 'nul\u0000user', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256');
+    const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
+    expect(body.error.message).toMatch(/control characters/);
+    expect(await h.db.sql`select 1 from users where id like 'nul%'`).toHaveLength(0);
+  });
+
+  it('accepts a name with characters outside ASCII that are not control characters', async () => {
+    const token = await sign({ sub: 'zoë', name: 'Zoë Ñúñez — 作家 🌙', exp: now() + 600 }, TEST_AUTH_SECRET, 'HS256');
+    expect((await getWithToken(h, '/api/documents', token)).status).toBe(200);
   });
 
   it('accepts a valid HS256 token on REST and on the socket, with a sub of exactly 128 characters too', async () => {

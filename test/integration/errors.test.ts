@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
@@ -374,6 +375,61 @@ describe('413 payload_too_large past MAX_UPLOAD_BYTES', () => {
       } as RequestInit);
       await expectError(response, 413, 'payload_too_large');
     });
+  });
+
+  /** A JSON upload over the limit, sent in chunks without Content-Length (Transfer-Encoding: chunked). */
+  const streamedUpload = () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ title: 'Streamed', content: manuscript(200, 200) }));
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 4096) controller.enqueue(bytes.subarray(i, i + 4096));
+        controller.close();
+      },
+    });
+  };
+
+  it('keeps a pooled fetch (undici, keep-alive) working after a streamed body over the limit', async () => {
+    for (let round = 0; round < 3; round++) {
+      const refused = await h.api('writer', '/api/documents', {
+        method: 'POST',
+        body: streamedUpload(),
+        headers: { 'content-type': 'application/json' },
+        duplex: 'half',
+      } as RequestInit);
+      await expectError(refused, 413, 'payload_too_large');
+      expect(refused.headers.get('connection')).toBe('close');
+      // The next request goes through the same pool; a socket the server dropped would fail it ("other side closed").
+      expect((await h.api('writer', '/api/documents')).status).toBe(200);
+    }
+  });
+
+  it('keeps a node http Agent with keepAlive (one socket) working after a streamed body over the limit', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const { hostname, port } = new URL(h.url);
+    const authorization = `Bearer ${await h.token('writer')}`;
+    const send = (method: string, chunks: Buffer[] = []) =>
+      new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = http.request({ agent, hostname, port, method, path: '/api/documents', headers: { authorization, 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    try {
+      const body = Buffer.from(JSON.stringify({ title: 'Streamed', content: manuscript(20, 200) }));
+      const chunks = Array.from({ length: Math.ceil(body.length / 1024) }, (_, i) => body.subarray(i * 1024, (i + 1) * 1024));
+      for (let round = 0; round < 3; round++) {
+        const refused = await send('POST', chunks);
+        expect(refused.status).toBe(413);
+        expect(JSON.parse(refused.body)).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
+        expect(refused.connection).toBe('close');
+        expect((await send('GET')).status).toBe(200);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 });
 
