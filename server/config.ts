@@ -135,6 +135,30 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
+  /**
+   * Largest chapter text an autosave may carry, in bytes of UTF-8 (413 past
+   * it). Default 1 MiB: about 170,000 words, several times the longest novel
+   * chapter, while 20 saves of it still fit in a second of PostgreSQL work.
+   */
+  MAX_CHAPTER_BYTES: int(1024, 1024 ** 3).default(1024 * 1024),
+  /**
+   * Autosaves one user may make per second on average, across every tab and
+   * API process (429 `rate_limited` past it); a save costs one per started
+   * 64 KiB of text. Default 20: an editor debounces to about one save a
+   * second per chapter being typed in, so this covers a writer with many
+   * tabs, and the drills' four editors saving every 200 ms.
+   */
+  AUTOSAVE_RATE: z.coerce.number().min(0.01).max(100_000).default(20),
+  /** Autosave tokens one user may spend at once after a quiet while (retries after a network drop come in a burst). Default 100. */
+  AUTOSAVE_BURST: int(16, 1_000_000).default(100),
+  /** Latest versions of each chapter always kept in its history (`chapter_versions`). Default 50. */
+  CHAPTER_HISTORY_KEEP: int(1, 1_000_000).default(50),
+  /**
+   * Beyond the latest CHAPTER_HISTORY_KEEP, the last version saved in each
+   * hour is kept for this many days; housekeeping deletes the rest. Default 30:
+   * at most 50 + 24 × 30 = 770 versions per chapter.
+   */
+  CHAPTER_HISTORY_HOURLY_DAYS: int(1, 36_500).default(30),
 });
 
 export interface Config {
@@ -172,6 +196,18 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Bounds on autosave: chapter size and per-user rate. */
+  readonly autosave: { readonly maxChapterBytes: number; readonly ratePerSecond: number; readonly burst: number };
+  /** Chapter history retention (housekeeping). */
+  readonly chapterHistory: ChapterHistoryConfig;
+}
+
+/** What housekeeping keeps of each chapter's history. */
+export interface ChapterHistoryConfig {
+  /** The latest versions always kept. Default 50. */
+  readonly keep: number;
+  /** Beyond those, the last version of each hour is kept this many days. Default 30. */
+  readonly hourlyDays: number;
 }
 
 /** Job records, retries and housekeeping. */
@@ -259,6 +295,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
     adminUsers: e.ADMIN_USERS,
+    autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
+    chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
   });
 }
 
