@@ -150,7 +150,7 @@ const envSchema = z.object({
    */
   AUTOSAVE_RATE: z.coerce.number().min(0.01).max(100_000).default(20),
   /** Autosave tokens one user may spend at once after a quiet while (retries after a network drop come in a burst). Default 100. */
-  AUTOSAVE_BURST: int(16, 1_000_000).default(100),
+  AUTOSAVE_BURST: int(1, 1_000_000).default(100),
   /** Latest versions of each chapter always kept in its history (`chapter_versions`). Default 50. */
   CHAPTER_HISTORY_KEEP: int(1, 1_000_000).default(50),
   /**
