@@ -9,8 +9,7 @@ export interface ChapterHistoryRetention {
 }
 
 /** Chapters looked at per statement, and versions deleted per statement at most: each statement is short and locks only what it deletes. */
-const CHAPTERS_PER_BATCH = 200;
-const VERSIONS_PER_BATCH = 5000;
+const BATCH = { chapters: 200, versions: 5000 };
 
 /**
  * Deletes the versions retention does not keep: beyond each chapter's
@@ -21,18 +20,18 @@ const VERSIONS_PER_BATCH = 5000;
  * version the batch did not see, which makes it keep more, never less.
  * Returns how many versions were deleted.
  */
-export async function pruneChapterHistory(sql: Sql, retention: ChapterHistoryRetention): Promise<number> {
+export async function pruneChapterHistory(sql: Sql, retention: ChapterHistoryRetention, batch = BATCH): Promise<number> {
   let after = '00000000-0000-0000-0000-000000000000';
   let deleted = 0;
   for (;;) {
-    const [batch] = await sql<{ last: string | null; deleted: number }[]>`
+    const [done] = await sql<{ last: string | null; deleted: number }[]>`
       with chapters_batch as (
         -- An index-only walk of the primary key (chapter_id, version).
         select chapter_id from chapter_versions
         where chapter_id > ${after}
         group by chapter_id having count(*) > ${retention.keep}
         order by chapter_id
-        limit ${CHAPTERS_PER_BATCH}
+        limit ${batch.chapters}
       ), ranked as (
         select v.chapter_id, v.version, v.created_at,
                row_number() over (partition by v.chapter_id order by v.version desc) as latest_rank,
@@ -43,16 +42,16 @@ export async function pruneChapterHistory(sql: Sql, retention: ChapterHistoryRet
         where latest_rank > ${retention.keep}
           and (hour_rank > 1 or created_at < now() - make_interval(days => ${retention.hourlyDays}))
         order by chapter_id, version
-        limit ${VERSIONS_PER_BATCH}
+        limit ${batch.versions}
       ), gone as (
         delete from chapter_versions v using doomed d
         where v.chapter_id = d.chapter_id and v.version = d.version
         returning 1
       )
       select (select max(chapter_id::text) from chapters_batch) as last, (select count(*) from gone)::int as deleted`;
-    deleted += batch!.deleted;
-    if (batch!.last === null) return deleted;
+    deleted += done!.deleted;
+    if (done!.last === null) return deleted;
     // A full batch may have left versions of its chapters behind: look at the same chapters again.
-    if (batch!.deleted < VERSIONS_PER_BATCH) after = batch!.last;
+    if (done!.deleted < batch.versions) after = done!.last;
   }
 }
