@@ -4,6 +4,6 @@
 -- before this migration have no hash; they are compared by chapter alone until they expire (48 h).
 alter table autosave_ops add column request_hash bytea;
 
--- History retention (housekeeping's trim task) ranks each chapter's versions by hour of saving;
--- the primary key (chapter_id, version) already gives it every chapter's versions in order, so no
--- new index is needed for it.
+-- History retention (housekeeping's trim task, sql/queries/chapter-versions.ts) needs no new index:
+-- it walks chapters by their primary key and reads each one's versions by chapter_versions' primary
+-- key (chapter_id, version).

@@ -1,24 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { JOB_QUEUE } from '../../jobs/contracts.ts';
+import { HOUSEKEEPING_SCHEDULER_ID } from '../../jobs/housekeeping.ts';
 import { pruneChapterHistory } from '../../sql/queries/chapter-versions.ts';
 import { upload } from '../support/documents.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { waitFor } from '../support/wait.ts';
 
 describe('chapter history retention (housekeeping trim)', () => {
   let h: TestHerald;
+  let connection: Redis;
+  let queue: Queue;
 
   beforeAll(async () => {
-    // Housekeeping's own schedule runs weekly here, so only this test's trims run.
-    h = await startTestHerald({
-      roles: ['api', 'worker'],
-      env: { CHAPTER_HISTORY_KEEP: '5', CHAPTER_HISTORY_HOURLY_DAYS: '2', HOUSEKEEPING_INTERVAL_MS: String(7 * 24 * 3600_000) },
-    });
+    h = await startTestHerald({ roles: ['api', 'worker'], env: { CHAPTER_HISTORY_KEEP: '5', CHAPTER_HISTORY_HOURLY_DAYS: '2' } });
+    connection = createTestRedis();
+    queue = new Queue(JOB_QUEUE['jobs.housekeeping'], { connection, prefix: h.prefix });
+    // The schedule's first trim runs at start-up; only this test's trims may run once it is done.
+    await waitFor('the scheduled trim at start-up', async () =>
+      (await queue.getJobs(['completed'])).some((j) => j.id?.startsWith(`repeat:${HOUSEKEEPING_SCHEDULER_ID}:`)), 30_000, 100);
   });
   afterAll(async () => {
+    await queue?.close();
+    connection?.disconnect();
     await h?.close();
   });
 
@@ -34,16 +40,9 @@ describe('chapter history retention (housekeeping trim)', () => {
 
   /** Runs the trim task the way its scheduler does: a `jobs.housekeeping` job on the workers. */
   async function runTrim(): Promise<{ chapter_versions_deleted: number }> {
-    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue(JOB_QUEUE['jobs.housekeeping'], { connection, prefix: h.prefix });
-    try {
-      const job = await queue.add('jobs.housekeeping', { task: 'trim' });
-      await waitFor('the trim task to complete', async () => (await job.getState()) === 'completed', 30_000, 50);
-      return (await queue.getJob(job.id!))!.returnvalue as { chapter_versions_deleted: number };
-    } finally {
-      await queue.close();
-      connection.disconnect();
-    }
+    const job = await queue.add('jobs.housekeeping', { task: 'trim' });
+    await waitFor('the trim task to complete', async () => (await job.getState()) === 'completed', 30_000, 50);
+    return (await queue.getJob(job.id!))!.returnvalue as { chapter_versions_deleted: number };
   }
 
   /** Three chapters whose histories cover every rule (`busy`: more than one delete batch of one chapter). */
