@@ -1,6 +1,7 @@
 import { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
+import { pruneChapterHistory, type ChapterHistoryRetention } from '../sql/queries/chapter-versions.ts';
 import { deleteFinishedJobs, endVanishedJob, findOpenJobsUnchangedFor, type JobRecord } from '../sql/queries/jobs.ts';
 import { JOB_QUEUE, QUEUES, type JobPayloads, type QueueName } from './contracts.ts';
 import { recordOf } from './job-records.ts';
@@ -30,13 +31,15 @@ export interface HousekeepingDeps {
   /** Reconcile looks at open rows unchanged for this long. */
   reconcileAfterMs: number;
   logger: Logger;
+  /** What the trim task keeps of each chapter's history; absent, history is not pruned. */
+  chapterHistory?: ChapterHistoryRetention;
 }
 
 export async function runHousekeeping(job: Job<JobPayloads['jobs.housekeeping']>, deps: HousekeepingDeps) {
   return job.data?.task === 'reconcile' ? reconcileJobRows(deps) : trimFinishedJobs(deps);
 }
 
-/** Deletes finished `jobs` rows past retention, and BullMQ's own finished jobs as old. */
+/** Deletes finished `jobs` rows past retention, BullMQ's own finished jobs as old, and chapter history past its retention. */
 async function trimFinishedJobs(deps: HousekeepingDeps) {
   const rows = await deleteFinishedJobs(deps.sql, deps.retentionDays);
   const graceMs = deps.retentionDays * 24 * 3600 * 1000;
@@ -45,8 +48,9 @@ async function trimFinishedJobs(deps: HousekeepingDeps) {
     const queue = deps.queues.queue(name);
     for (const set of ['completed', 'failed'] as const) trimmed += (await queue.clean(graceMs, 10_000, set)).length;
   }
-  deps.logger.info({ rows, trimmed }, 'housekeeping done');
-  return { rows_deleted: rows, bullmq_trimmed: trimmed };
+  const versions = deps.chapterHistory ? await pruneChapterHistory(deps.sql, deps.chapterHistory) : 0;
+  deps.logger.info({ rows, trimmed, versions }, 'housekeeping done');
+  return { rows_deleted: rows, bullmq_trimmed: trimmed, chapter_versions_deleted: versions };
 }
 
 /**

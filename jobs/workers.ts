@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { isUnavailable } from '../sql/errors.ts';
+import type { ChapterHistoryRetention } from '../sql/queries/chapter-versions.ts';
 import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
@@ -43,6 +44,8 @@ export interface WorkerDeps {
   retentionDays: number;
   /** Housekeeping's reconcile task checks open `jobs` rows unchanged for this long against BullMQ. */
   reconcileAfterMs: number;
+  /** What housekeeping's trim task keeps of each chapter's history. */
+  chapterHistory: ChapterHistoryRetention;
   /** Called each time a job goes back to wait for PostgreSQL or Redis instead of spending an attempt. */
   onStoreWait?: (type: string) => void;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
@@ -169,7 +172,10 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
       buildPackage(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal, token),
     'document.refresh': (job, signal) => refreshDocument(job, { ...shared, notifier: deps.notifier, logger: jobLogger(logger, job) }, signal),
     'jobs.housekeeping': (job) =>
-      runHousekeeping(job, { sql: deps.sql, queues: deps.queues, tracker: deps.tracker, retentionDays: deps.retentionDays, reconcileAfterMs: deps.reconcileAfterMs, logger }),
+      runHousekeeping(job, {
+        sql: deps.sql, queues: deps.queues, tracker: deps.tracker, retentionDays: deps.retentionDays, reconcileAfterMs: deps.reconcileAfterMs, logger,
+        chapterHistory: deps.chapterHistory,
+      }),
   } satisfies { [N in JobName]: Handler<N> };
 }
 

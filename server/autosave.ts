@@ -1,14 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { Sql } from '../sql/client.ts';
 import { isPgError } from '../sql/errors.ts';
 import { applySaveStatement, type DirtyMark } from '../sql/queries/autosave.ts';
-import { findAutosaveContext, findAutosaveOp, insertAutosaveOp, type AutosaveAnswer, type AutosaveContext } from '../sql/queries/autosave-ops.ts';
+import {
+  findAutosaveContext, findAutosaveOp, insertAutosaveOp, type AutosaveAnswer, type AutosaveContext, type KeptAutosaveOp,
+} from '../sql/queries/autosave-ops.ts';
 import { findChapterHead } from '../sql/queries/chapters.ts';
 import type { DocumentKind } from '../sql/queries/documents.ts';
 import { outboxEvent, outboxJob, summaryRefreshJob } from '../jobs/outbox.ts';
 import type { ArtifactStalePayload } from '../realtime/events.ts';
 import { extractCharacters } from '../jobs/text/characters.ts';
+import { admitSave, type AutosaveLimits } from './autosave-limits.ts';
 import type { FreshnessConfig } from './config.ts';
-import { forbidden, notFound } from './errors.ts';
+import { AppError, forbidden, notFound } from './errors.ts';
 import { countWords } from './split-chapters.ts';
 
 export type { AutosaveAnswer } from '../sql/queries/autosave-ops.ts';
@@ -16,6 +20,8 @@ export type { AutosaveAnswer } from '../sql/queries/autosave-ops.ts';
 export interface AutosaveDeps {
   sql: Sql;
   freshness: FreshnessConfig;
+  /** The largest chapter and the per-user save rate. */
+  autosaveLimits: AutosaveLimits;
 }
 
 export interface AutosaveRequest {
@@ -42,10 +48,13 @@ export interface Autosaver {
    * the compare-and-swap, the history row, the answer kept for replays, the
    * dirty marks, and the outbox rows for `chapter.updated`, the debounced
    * summary refresh and any artifact that just went stale. Redis is not
-   * touched, so a save succeeds while Redis is down; the relay delivers the
-   * rest once it is back. The same op_id again gets the first answer back.
+   * touched by the save, so it succeeds while Redis is down (the rate limit
+   * lets it through then); the relay delivers the rest once it is back. The
+   * same op_id with the same chapter and body gets the first answer back.
    *
-   * @throws AppError not_found (no access) or forbidden (a viewer).
+   * @throws AppError not_found (no access), forbidden (a viewer), payload_too_large
+   * (past MAX_CHAPTER_BYTES), rate_limited, or idempotency_mismatch (the op_id
+   * answered another chapter or another body).
    */
   apply(request: AutosaveRequest): Promise<AutosaveAnswer>;
 }
@@ -59,7 +68,9 @@ export interface Autosaver {
 export function createAutosaver(deps: AutosaveDeps): Autosaver {
   const known = new Map<string, ChapterFacts>();
   return {
-    async apply(request) {
+    async apply(incoming) {
+      await admitSave(deps.autosaveLimits, incoming.userId, incoming.content);
+      const request = { ...incoming, requestHash: hashRequest(incoming) };
       const facts = known.get(request.chapterId);
       if (facts) {
         const answer = await withRetries(deps, request, () => save(deps, request, facts));
@@ -68,7 +79,7 @@ export function createAutosaver(deps: AutosaveDeps): Autosaver {
       const context = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
       if (!context) throw notFound();
       if (context.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
-      if (context.answer) return context.answer;
+      if (context.answer) return replay(context.answer, request);
       if (known.size >= KNOWN_CHAPTERS_MAX) known.delete(known.keys().next().value!);
       known.set(request.chapterId, { document_id: context.document_id, kind: context.kind, index: context.index, title: context.title });
       const answer = await withRetries(deps, request, () => save(deps, request, context));
@@ -77,10 +88,36 @@ export function createAutosaver(deps: AutosaveDeps): Autosaver {
   };
 }
 
-/** Runs one save attempt: a racing duplicate op_id gets its first answer; a deadlock is tried again. */
+/** A request with the hash its kept answer is compared by. */
+type HashedRequest = AutosaveRequest & { requestHash: string };
+
+/**
+ * sha256 of the canonical body: the JSON array [base_version, content], the
+ * same bytes whatever the key order or spacing of the body that carried it.
+ */
+function hashRequest(request: AutosaveRequest): string {
+  return createHash('sha256').update(JSON.stringify([request.baseVersion, request.content])).digest('hex');
+}
+
+/** The kept answer when it answered this very request; a 422 when the op_id was used for another chapter or body. */
+function replay(kept: KeptAutosaveOp, request: HashedRequest): AutosaveAnswer {
+  // Uuids come back from PostgreSQL in lower case; the path may carry them in any case.
+  const sameChapter = kept.chapter_id === request.chapterId.toLowerCase();
+  const sameBody = kept.request_hash === null || kept.request_hash === request.requestHash;
+  if (!sameChapter || !sameBody) {
+    throw new AppError(
+      'idempotency_mismatch', 422,
+      `op_id "${request.opId}" was already used for ${sameChapter ? 'another body' : 'another chapter'}; send each new save with a new op_id.`,
+      { op_id: request.opId, reused_for: sameChapter ? 'body' : 'chapter' },
+    );
+  }
+  return { status: kept.status, body: kept.body };
+}
+
+/** Runs one save attempt: a racing duplicate op_id gets its first answer (or a 422); a deadlock is tried again. */
 async function withRetries(
   deps: AutosaveDeps,
-  request: AutosaveRequest,
+  request: HashedRequest,
   attempt: () => Promise<AutosaveAnswer | null>,
 ): Promise<AutosaveAnswer | null> {
   for (let n = 1; ; n++) {
@@ -88,8 +125,8 @@ async function withRetries(
       return await attempt();
     } catch (error) {
       if (isPgError(error, 'uniqueViolation', 'autosave_ops_pkey')) {
-        const replay = await findAutosaveOp(deps.sql, request.userId, request.opId);
-        if (replay) return replay;
+        const kept = await findAutosaveOp(deps.sql, request.userId, request.opId);
+        if (kept) return replay(kept, request);
       }
       const transient = isPgError(error, 'deadlockDetected') || isPgError(error, 'serializationFailure');
       if (!transient || n >= MAX_ATTEMPTS) throw error;
@@ -98,7 +135,7 @@ async function withRetries(
 }
 
 /** The save statement; null when nothing was written (the version moved on, or the user may not edit). */
-async function save(deps: AutosaveDeps, request: AutosaveRequest, facts: ChapterFacts): Promise<AutosaveAnswer | null> {
+async function save(deps: AutosaveDeps, request: HashedRequest, facts: ChapterFacts): Promise<AutosaveAnswer | null> {
   const { chapterId, userId, content, baseVersion } = request;
   const documentId = facts.document_id;
   const version = baseVersion + 1;
@@ -111,7 +148,7 @@ async function save(deps: AutosaveDeps, request: AutosaveRequest, facts: Chapter
     },
   };
   const saved = await applySaveStatement(deps.sql, {
-    chapterId, documentId, baseVersion, content, wordCount, userId, opId: request.opId, savedAt, answer: answer.body,
+    chapterId, documentId, baseVersion, content, wordCount, userId, opId: request.opId, requestHash: request.requestHash, savedAt, answer: answer.body,
     outbox: [
       outboxEvent(documentId, 'chapter.updated', { chapter_id: chapterId, version, by: userId }),
       summaryRefreshJob({ documentId, chapterId, version }, deps.freshness.summaryDebounceMs, request.requestId),
@@ -122,7 +159,7 @@ async function save(deps: AutosaveDeps, request: AutosaveRequest, facts: Chapter
 }
 
 /** The 409 with the chapter's current version and text, kept like any answer. */
-async function answerConflict(sql: Sql, request: AutosaveRequest): Promise<AutosaveAnswer> {
+async function answerConflict(sql: Sql, request: HashedRequest): Promise<AutosaveAnswer> {
   return sql.begin(async (tx) => {
     const head = await findChapterHead(tx, request.chapterId);
     if (!head) throw notFound();
@@ -133,7 +170,7 @@ async function answerConflict(sql: Sql, request: AutosaveRequest): Promise<Autos
         current: { version: head.version, content: head.content },
       },
     };
-    await insertAutosaveOp(tx, { userId: request.userId, opId: request.opId, chapterId: request.chapterId, ...conflict });
+    await insertAutosaveOp(tx, { userId: request.userId, opId: request.opId, chapterId: request.chapterId, requestHash: request.requestHash, ...conflict });
     return conflict;
   }) as Promise<AutosaveAnswer>;
 }

@@ -172,6 +172,30 @@ const envSchema = z.object({
    * died frees its users' slots within this time. Default 30 s.
    */
   SOCKET_CLAIM_TTL_MS: int(1000, 600_000).default(30_000),
+  /**
+   * Largest chapter text an autosave may carry, in bytes of UTF-8 (413 past
+   * it). Default 1 MiB: about 170,000 words, several times the longest novel
+   * chapter, while 20 saves of it still fit in a second of PostgreSQL work.
+   */
+  MAX_CHAPTER_BYTES: int(1024, 1024 ** 3).default(1024 * 1024),
+  /**
+   * Autosaves one user may make per second on average, across every tab and
+   * API process (429 `rate_limited` past it); a save costs one per started
+   * 64 KiB of text. Default 20: an editor debounces to about one save a
+   * second per chapter being typed in, so this covers a writer with many
+   * tabs, and the drills' four editors saving every 200 ms.
+   */
+  AUTOSAVE_RATE: z.coerce.number().min(0.01).max(100_000).default(20),
+  /** Autosave tokens one user may spend at once after a quiet while (retries after a network drop come in a burst). Default 100. */
+  AUTOSAVE_BURST: int(1, 1_000_000).default(100),
+  /** Latest versions of each chapter always kept in its history (`chapter_versions`). Default 50. */
+  CHAPTER_HISTORY_KEEP: int(1, 1_000_000).default(50),
+  /**
+   * Beyond the latest CHAPTER_HISTORY_KEEP, the last version saved in each
+   * hour is kept for this many days; housekeeping deletes the rest. Default 30:
+   * at most 50 + 24 × 30 = 770 versions per chapter.
+   */
+  CHAPTER_HISTORY_HOURLY_DAYS: int(1, 36_500).default(30),
 });
 
 export interface Config {
@@ -209,6 +233,10 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Bounds on autosave: chapter size and per-user rate. */
+  readonly autosave: { readonly maxChapterBytes: number; readonly ratePerSecond: number; readonly burst: number };
+  /** Chapter history retention (housekeeping). */
+  readonly chapterHistory: ChapterHistoryConfig;
   /** Sockets per user across gateways, and the lifetime of a gateway's claim on a slot. */
   readonly sockets: { readonly maxPerUser: number; readonly claimTtlMs: number };
   /** Members per document, and notifications per document and recipient: `limit` per sliding `windowSeconds`. */
@@ -218,6 +246,14 @@ export interface Config {
   };
   /** The web surface: board sessions, proxy trust, the metrics token. */
   readonly web: WebConfig;
+}
+
+/** What housekeeping keeps of each chapter's history. */
+export interface ChapterHistoryConfig {
+  /** The latest versions always kept. Default 50. */
+  readonly keep: number;
+  /** Beyond those, the last version of each hour is kept this many days. Default 30. */
+  readonly hourlyDays: number;
 }
 
 /** What the browser-facing parts need: the Bull Board's sessions, whether to believe the proxy, /metrics' token. */
@@ -321,6 +357,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       notifications: { limit: e.NOTIFICATION_LIMIT, windowSeconds: e.NOTIFICATION_WINDOW_SECONDS },
     },
     sockets: { maxPerUser: e.SOCKET_MAX_PER_USER, claimTtlMs: e.SOCKET_CLAIM_TTL_MS },
+    autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
+    chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
   });
 }
 

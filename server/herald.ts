@@ -26,7 +26,7 @@ import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import { createRateLimiter, createTokenBucket, failOpen } from './rate-limit.ts';
 import type { HealthCheck } from './routes/health.ts';
 import { preparePostgres, probeRedis } from './startup-errors.ts';
 
@@ -135,6 +135,14 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,
+          autosaveLimits: {
+            maxChapterBytes: config.autosave.maxChapterBytes,
+            // A save must answer while Redis is down (it touches only PostgreSQL), so its rate limit fails open.
+            limiter: failOpen(
+              createTokenBucket(redis, { prefix: config.redisPrefix, name: 'autosave', ratePerSecond: config.autosave.ratePerSecond, burst: config.autosave.burst }),
+              { name: 'autosave', logger, onFailOpen: () => metrics.rateLimitSkipped('autosave') },
+            ),
+          },
         },
       }),
     });
@@ -180,6 +188,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         tracker,
         retentionDays: config.jobs.retentionDays,
         reconcileAfterMs: config.jobs.reconcileIntervalMs,
+        chapterHistory: config.chapterHistory,
         prefix: config.redisPrefix,
         sql,
         publisher,

@@ -49,6 +49,10 @@ export function createMetrics() {
       }
     },
   });
+  const rateLimitsSkipped = new Counter({
+    name: 'herald_rate_limit_fail_open_total', help: 'Requests let through unchecked because Redis did not answer the rate limit, by limit',
+    labelNames: ['limit'], registers: [registry],
+  });
   new Gauge({ name: 'herald_sockets_connected', help: "Sockets connected to this process's gateway", registers: [registry], collect() { this.set(sources.sockets?.() ?? 0); } });
   new Gauge({ name: 'herald_subscriptions', help: 'Document subscriptions held by sockets on this gateway', registers: [registry], collect() { this.set(sources.subscriptions?.() ?? 0); } });
 
@@ -63,6 +67,7 @@ export function createMetrics() {
     notificationPushed: (kind: string) => notificationsSent.inc({ kind }),
     writerWaited: (writer: 'results' | 'jobs') => writerWaits.inc({ writer }),
     jobWaitedForStore: (type: string) => storeWaits.inc({ type }),
+    rateLimitSkipped: (limit: string) => rateLimitsSkipped.inc({ limit }),
     delivered(event: string, at: string | undefined) {
       const sent = at ? Date.parse(at) : NaN;
       if (!Number.isNaN(sent)) pushLatency.observe({ event }, Math.max(0, Date.now() - sent) / 1000);

@@ -5,11 +5,24 @@ import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export type ChapterRoutesDeps = AutosaveDeps;
 
+/** The largest version PostgreSQL's integer column holds. */
+const MAX_VERSION = 2 ** 31 - 1;
+/** An op_id: what a UUID, a ULID or a `<chapter>-<n>` counter is made of. */
+const OP_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 const AutosaveBody = z
   .object({
-    base_version: z.number().int().min(1).openapi({ description: 'The version the edit was made on', example: 3 }),
-    content: z.string().openapi({ description: "The chapter's whole new text", example: 'It was snowing harder now.' }),
-    op_id: z.string().min(1).max(128).openapi({ description: 'Client-chosen id of this save; repeating it returns the first answer', example: 'c1f0-0007' }),
+    // Versions are PostgreSQL integers and start at 1.
+    base_version: z.number().int().min(1).max(MAX_VERSION).openapi({ description: 'The version the edit was made on', example: 3 }),
+    content: z.string().openapi({ description: "The chapter's whole new text, at most MAX_CHAPTER_BYTES of UTF-8 (413 past it)", example: 'It was snowing harder now.' }),
+    op_id: z
+      .string()
+      .regex(OP_ID, 'must be 1 to 128 letters, digits, ".", "_", ":" or "-"')
+      .openapi({
+        description: 'Client-chosen id of this save (a UUID does well); the same op_id with the same chapter and body returns the first answer, ' +
+          'with another chapter or body it is a 422 idempotency_mismatch',
+        example: 'c1f0-0007',
+      }),
   })
   .openapi('Autosave');
 
@@ -37,13 +50,19 @@ const autosave = createRoute({
   summary: 'Autosave: compare-and-swap the chapter text on base_version; idempotent per op_id',
   description:
     'Answers 409 version_conflict with the current version and text when base_version is not the current one. ' +
-    'The same op_id again (for 48 h) returns the first answer, whatever happened since. Each accepted save pushes ' +
-    '`chapter.updated` and schedules the debounced summary refresh, even while Redis is down.',
+    'The same op_id with the same chapter and body again (for 48 h) returns the first answer, whatever happened since; ' +
+    'with another chapter or body it answers 422 idempotency_mismatch. A chapter past MAX_CHAPTER_BYTES is a 413; saves past the ' +
+    "user's rate (AUTOSAVE_RATE, AUTOSAVE_BURST) a 429 with Retry-After. Each accepted save pushes " +
+    '`chapter.updated` and schedules the debounced summary refresh, even while Redis is down (the rate is then not enforced).',
   request: { params: IdParam, body: { required: true, content: { 'application/json': { schema: AutosaveBody } } } },
   responses: {
     200: { description: 'Saved; `chapter.version` is the new version', content: { 'application/json': { schema: SavedChapterSchema } } },
     409: { description: 'version_conflict, with `current: {version, content}`', content: { 'application/json': { schema: ConflictSchema } } },
-    ...errorResponses(400, 401, 403, 404, 503),
+    422: {
+      description: 'idempotency_mismatch: the op_id was already used for another chapter or another body',
+      content: { 'application/json': { schema: ErrorSchema } },
+    },
+    ...errorResponses(400, 401, 403, 404, 413, 429, 503),
   },
 });
 

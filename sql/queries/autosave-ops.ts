@@ -9,6 +9,12 @@ export interface AutosaveAnswer {
   body: Record<string, unknown>;
 }
 
+/** A kept answer with the request it answered: its chapter and the hex sha256 of its body (null on rows older than migration 0005). */
+export interface KeptAutosaveOp extends AutosaveAnswer {
+  chapter_id: string;
+  request_hash: string | null;
+}
+
 /** What an autosave needs before it writes: the chapter's document and kind, the user's access, and any earlier answer to this op_id. */
 export interface AutosaveContext {
   document_id: string;
@@ -16,14 +22,15 @@ export interface AutosaveContext {
   title: string;
   kind: 'book' | 'screenplay';
   access: 'owner' | 'editor' | 'viewer';
-  answer: AutosaveAnswer | null;
+  answer: KeptAutosaveOp | null;
 }
 
 /** One round trip: undefined when the chapter is missing or not shared with the user. */
 export async function findAutosaveContext(sql: Sql, chapterId: string, userId: string, opId: string): Promise<AutosaveContext | undefined> {
   const [row] = await sql<AutosaveContext[]>`
     select c.document_id, c.index, c.title, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
-           (select jsonb_build_object('status', o.status, 'body', o.body) from autosave_ops o
+           (select jsonb_build_object('status', o.status, 'body', o.body, 'chapter_id', o.chapter_id, 'request_hash', encode(o.request_hash, 'hex'))
+              from autosave_ops o
              where o.user_id = ${userId} and o.op_id = ${opId}) as answer
     from chapters c
     join documents d on d.id = c.document_id
@@ -32,10 +39,11 @@ export async function findAutosaveContext(sql: Sql, chapterId: string, userId: s
   return row;
 }
 
-/** The stored answer to the user's operation, if any. */
-export async function findAutosaveOp(sql: Sql, userId: string, opId: string): Promise<AutosaveAnswer | undefined> {
-  const [row] = await sql<AutosaveAnswer[]>`
-    select status, body from autosave_ops where user_id = ${userId} and op_id = ${opId}`;
+/** The stored answer to the user's operation, with the request it answered, if any. */
+export async function findAutosaveOp(sql: Sql, userId: string, opId: string): Promise<KeptAutosaveOp | undefined> {
+  const [row] = await sql<KeptAutosaveOp[]>`
+    select status, body, chapter_id, encode(request_hash, 'hex') as request_hash
+    from autosave_ops where user_id = ${userId} and op_id = ${opId}`;
   return row;
 }
 
@@ -46,11 +54,11 @@ export async function findAutosaveOp(sql: Sql, userId: string, opId: string): Pr
  */
 export async function insertAutosaveOp(
   tx: TransactionSql,
-  op: { userId: string; opId: string; chapterId: string } & AutosaveAnswer,
+  op: { userId: string; opId: string; chapterId: string; requestHash: string } & AutosaveAnswer,
 ): Promise<void> {
   await tx`
-    insert into autosave_ops (user_id, op_id, chapter_id, status, body)
-    values (${op.userId}, ${op.opId}, ${op.chapterId}, ${op.status}, ${tx.json(op.body as never)})`;
+    insert into autosave_ops (user_id, op_id, chapter_id, status, body, request_hash)
+    values (${op.userId}, ${op.opId}, ${op.chapterId}, ${op.status}, ${tx.json(op.body as never)}, decode(${op.requestHash}, 'hex'))`;
 }
 
 /** Forgets answers older than the retention. */

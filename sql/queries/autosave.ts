@@ -14,6 +14,8 @@ export interface SaveStatement {
   wordCount: number;
   userId: string;
   opId: string;
+  /** Hex sha256 of the request body, kept with the answer so a reuse of the op_id with another body is refused. */
+  requestHash: string;
   savedAt: Date;
   /** The 200 answer kept for replays of the op_id. */
   answer: Record<string, unknown>;
@@ -63,8 +65,8 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<{ 
       insert into chapter_versions (chapter_id, version, content, word_count, saved_by, op_id, created_at)
       select id, version, ${s.content}, ${s.wordCount}, ${s.userId}, ${s.opId}, ${s.savedAt} from saved
     ), kept as (
-      insert into autosave_ops (user_id, op_id, chapter_id, status, body)
-      select ${s.userId}, ${s.opId}, id, 200, ${sql.json(s.answer as never)} from saved
+      insert into autosave_ops (user_id, op_id, chapter_id, status, body, request_hash)
+      select ${s.userId}, ${s.opId}, id, 200, ${sql.json(s.answer as never)}, decode(${s.requestHash}, 'hex') from saved
     ), candidates as (
       select * from unnest(
         ${sql.array(m.map((x) => x.kind))}::text[], ${sql.array(m.map((x) => x.name))}::text[],

@@ -92,6 +92,88 @@ describe('PATCH /api/chapters/:id (autosave)', () => {
     expect((await history(id)).map((v) => v.version)).toEqual([2]);
   });
 
+  it('refuses an op_id reused for another chapter with 422 idempotency_mismatch, and leaves that chapter unchanged', async () => {
+    const { chapters } = await upload(h, 'olga', manuscript(2));
+    const [a, b] = chapters.map((c) => c.id) as [string, string];
+    const opId = randomUUID();
+    expect((await autosave(h, 'olga', a, { base_version: 1, content: 'Saved to the first chapter.', op_id: opId })).status).toBe(200);
+    const reused = await autosave(h, 'olga', b, { base_version: 1, content: 'Meant for the second chapter.', op_id: opId });
+    expect(reused.status).toBe(422);
+    expect(reused.body.error).toMatchObject({ code: 'idempotency_mismatch', message: expect.stringContaining(opId) });
+    expect(await history(b)).toEqual([]);
+    const [row] = await h.db.sql<{ version: number }[]>`select version from chapters where id = ${b}`;
+    expect(row!.version).toBe(1);
+    // Still refused when the chapter is known to the process and the base is current (the fast path).
+    expect((await autosave(h, 'olga', b, { base_version: 1, content: 'A new op first.', op_id: randomUUID() })).status).toBe(200);
+    expect((await autosave(h, 'olga', b, { base_version: 2, content: 'Then the old op again.', op_id: opId })).status).toBe(422);
+    expect((await history(b)).map((v) => v.version)).toEqual([2]);
+  });
+
+  it('refuses an op_id reused for another body of the same chapter, after a 200 and after a 409', async () => {
+    const { chapters } = await upload(h, 'olga', manuscript(1));
+    const id = chapters[0]!.id;
+    const saved = { base_version: 1, content: 'The first body.', op_id: randomUUID() };
+    expect((await autosave(h, 'olga', id, saved)).status).toBe(200);
+    const otherText = await autosave(h, 'olga', id, { ...saved, content: 'Another body.' });
+    expect(otherText.status).toBe(422);
+    expect(otherText.body.error.code).toBe('idempotency_mismatch');
+    expect((await autosave(h, 'olga', id, { ...saved, base_version: 2 })).status).toBe(422);
+
+    const late = { base_version: 1, content: 'Too late.', op_id: randomUUID() };
+    const conflict = await autosave(h, 'olga', id, late);
+    expect(conflict.status).toBe(409);
+    expect(await autosave(h, 'olga', id, late)).toEqual(conflict);
+    expect((await autosave(h, 'olga', id, { ...late, base_version: 2 })).status).toBe(422);
+    expect((await history(id)).map((v) => v.content)).toEqual(['The first body.']);
+  });
+
+  it('answers concurrent uses of one op_id on two chapters with one save and one 422, never two 200s', async () => {
+    const { chapters } = await upload(h, 'olga', manuscript(2));
+    const ids = chapters.map((c) => c.id);
+    const versions = new Map(ids.map((id) => [id, 1]));
+    for (let round = 0; round < 8; round++) {
+      const opId = randomUUID();
+      const answers = await Promise.all(
+        ids.map((id) => autosave(h, 'olga', id, { base_version: versions.get(id)!, content: `Round ${round} in ${id}.`, op_id: opId })),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 422]);
+      const winner = answers.find((a) => a.status === 200)!.body.chapter as { id: string; version: number };
+      versions.set(winner.id, winner.version);
+      const stored = await h.db.sql`select chapter_id from chapter_versions where op_id = ${opId}`;
+      expect(stored).toEqual([{ chapter_id: winner.id }]);
+    }
+  });
+
+  it('answers concurrent uses of one op_id with two bodies of one chapter with one save and one 422', async () => {
+    const { chapters } = await upload(h, 'olga', manuscript(1));
+    const id = chapters[0]!.id;
+    let version = 1;
+    for (let round = 0; round < 8; round++) {
+      const opId = randomUUID();
+      const answers = await Promise.all(
+        ['left', 'right'].map((side) => autosave(h, 'olga', id, { base_version: version, content: `Round ${round}, ${side}.`, op_id: opId })),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 422]);
+      version = answers.find((a) => a.status === 200)!.body.chapter.version;
+    }
+    expect(await history(id)).toHaveLength(8);
+  });
+
+  it('bounds base_version to a PostgreSQL integer and op_id to 128 id characters (400 naming the field, not 500)', async () => {
+    const id = chapterIds[0]!;
+    const huge = await autosave(h, 'olga', id, { base_version: 2 ** 31, content: 'x', op_id: randomUUID() });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error.details.map((d: { field: string }) => d.field)).toEqual(['base_version']);
+    const largest = await autosave(h, 'olga', id, { base_version: 2 ** 31 - 1, content: 'x', op_id: randomUUID() });
+    expect(largest.status).toBe(409);
+    for (const opId of ['a'.repeat(129), 'has space', 'semi;colon', 'é']) {
+      const res = await autosave(h, 'olga', id, { base_version: 1, content: 'x', op_id: opId });
+      expect(res.status, opId).toBe(400);
+      expect(res.body.error.details.map((d: { field: string }) => d.field)).toEqual(['op_id']);
+    }
+    expect((await autosave(h, 'olga', id, { base_version: 1, content: 'x', op_id: `${'a'.repeat(100)}:v-1_2.3` })).status).toBe(409);
+  });
+
   it('validates the body', async () => {
     const id = chapterIds[0]!;
     const res = await autosave(h, 'olga', id, { base_version: 0, content: 'x', op_id: '' });

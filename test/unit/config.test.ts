@@ -28,6 +28,15 @@ describe('configuration', () => {
     }
   });
 
+  it('bounds autosave and keeps chapter history by default, and names bad values', () => {
+    const config = loadConfig({});
+    expect(config.autosave).toEqual({ maxChapterBytes: 1024 * 1024, ratePerSecond: 20, burst: 100 });
+    expect(config.chapterHistory).toEqual({ keep: 50, hourlyDays: 30 });
+    expect(loadConfig({ AUTOSAVE_RATE: '0.5', CHAPTER_HISTORY_KEEP: '10' })).toMatchObject({ autosave: { ratePerSecond: 0.5 }, chapterHistory: { keep: 10 } });
+    const bad = () => loadConfig({ MAX_CHAPTER_BYTES: '10', AUTOSAVE_RATE: '0', AUTOSAVE_BURST: 'x', CHAPTER_HISTORY_KEEP: '0', CHAPTER_HISTORY_HOURLY_DAYS: '-1' });
+    for (const name of ['MAX_CHAPTER_BYTES', 'AUTOSAVE_RATE', 'AUTOSAVE_BURST', 'CHAPTER_HISTORY_KEEP', 'CHAPTER_HISTORY_HOURLY_DAYS']) expect(bad).toThrow(name);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(3000);
   });
