@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { authCase, authorizationFor, headerSafe, type AuthCase } from './fuzz-auth.ts';
-import { ABSENT, parameterText, valueFor, type JsonSchema, type Operation } from './fuzz-openapi.ts';
+import { ABSENT, lawfulExample, parameterText, probesFor, valueFor, type JsonSchema, type Operation } from './fuzz-openapi.ts';
 import { anyJson, describeValue, hostileString, resolveRefs } from './fuzz-values.ts';
 
 /** One generated HTTP request, printable and replayable (ids are `⟨ref⟩` placeholders until sent). */
@@ -140,7 +140,53 @@ const asText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.string
 
 /** One arbitrary over every operation, each equally likely. */
 export function httpCase(operations: Operation[]): fc.Arbitrary<HttpCase> {
-  return fc.oneof(...operations.map(casesFor));
+  // Routes that take more input get more cases: a body has more to go wrong than an id.
+  const weight = (op: Operation) => (Object.keys(op.bodies).length > 0 ? 4 : op.parameters.length > 0 ? 2 : 1);
+  return fc.oneof(...operations.map((op) => ({ arbitrary: casesFor(op), weight: weight(op) })));
+}
+
+/**
+ * The boundary sweep: for every operation, every parameter and every JSON
+ * body field in turn, each fixed probe (bounds, storage overflow, wrong
+ * types, absence) in an otherwise lawful request by the owner. Random cases
+ * find the unexpected; these make sure no bound is missed by chance.
+ */
+export function boundaryCases(operations: Operation[]): HttpCase[] {
+  const cases: HttpCase[] = [];
+  for (const op of operations) {
+    const lawfulParams = Object.fromEntries(op.parameters.map((p) => [p.name, String(lawfulExample(p.schema ?? {}, op.path, p.name))]));
+    const make = (params: Record<string, string>, body: BodyCase): HttpCase => ({
+      target: `${op.method} ${op.path}`,
+      method: op.method,
+      template: op.path,
+      pathParams: Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, params[p.name]!])),
+      pathTail: '',
+      query: op.parameters.filter((p) => p.in === 'query' && params[p.name] !== undefined).map((p) => [p.name, params[p.name]!]),
+      headers: [],
+      auth: { kind: 'user', user: 'fuzz-a' },
+      body,
+    });
+    const schema = op.bodies['application/json'];
+    const lawfulBody: BodyCase = schema ? { kind: 'json', contentType: 'application/json', value: lawfulExample(schema, op.path, '') } : { kind: 'none' };
+    for (const p of op.parameters) {
+      for (const probe of probesFor(p.schema ?? {}, op.path, p.name)) {
+        if (typeof probe === 'object' && probe !== null) continue; // a URL carries text
+        const params = { ...lawfulParams };
+        if (probe === ABSENT) delete params[p.name];
+        else params[p.name] = String(probe);
+        cases.push(make(params, lawfulBody));
+      }
+    }
+    for (const [field, fieldSchema] of Object.entries(schema?.properties ?? {})) {
+      for (const probe of probesFor(fieldSchema, op.path, field)) {
+        const value = { ...(lawfulBody as { value: Record<string, unknown> }).value };
+        if (probe === ABSENT) delete value[field];
+        else value[field] = probe;
+        cases.push(make(lawfulParams, { kind: 'json', contentType: 'application/json', value }));
+      }
+    }
+  }
+  return cases;
 }
 
 /** Percent-encodes a value byte by byte (a lone surrogate becomes U+FFFD, as any client would send it). */

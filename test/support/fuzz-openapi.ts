@@ -96,13 +96,24 @@ const manuscript = fc.oneof(
   { arbitrary: hostileString.map((s) => `INT. ${s}\n\n${s.toUpperCase()}\nLine.`), weight: 1 },
 );
 
-/** Values around a numeric bound: at it, one past it, and far past it. */
+/** Where integers overflow: PostgreSQL's integer and bigint, and JavaScript's safe integers. */
+const STORAGE_EDGES = [2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63];
+
+/** Values around a numeric bound: at it, one past it, where storage overflows, and far past it. */
 function numberFor(schema: JsonSchema): fc.Arbitrary<number> {
   const min = schema.minimum ?? schema.exclusiveMinimum;
   const max = schema.maximum ?? schema.exclusiveMaximum;
   const edges = [min, max].filter((v): v is number => v !== undefined).flatMap((v) => [v - 1, v, v + 1]);
-  const lawful = fc.integer({ min: Math.max(min ?? 0, -1e6), max: Math.min(max ?? 1e6, 1e6) });
-  return fc.oneof({ arbitrary: lawful, weight: 3 }, { arbitrary: edges.length ? fc.constantFrom(...edges) : lawful, weight: 2 }, { arbitrary: hostileNumber, weight: 2 });
+  return fc.oneof(
+    { arbitrary: lawfulNumber(schema), weight: 3 },
+    { arbitrary: fc.constantFrom(...edges, ...STORAGE_EDGES), weight: 3 },
+    { arbitrary: hostileNumber, weight: 1 },
+  );
+}
+
+function lawfulNumber(schema: JsonSchema): fc.Arbitrary<number> {
+  const min = Math.max(schema.minimum ?? 0, -1e6);
+  return fc.integer({ min, max: Math.min(schema.maximum ?? min + 5, min + 1e6) });
 }
 
 function stringFor(schema: JsonSchema, path: string, name: string): fc.Arbitrary<string> {
@@ -153,16 +164,54 @@ export function valueFor(schema: JsonSchema, path: string, name = '', depth = 0)
   return fc.oneof({ arbitrary: typed, weight: 5 }, { arbitrary: anyJson, weight: 1 }, ...(types.includes('null') ? [fc.constant(null)] : []));
 }
 
-/** An object whose properties are each lawful, hostile or absent, sometimes with extra keys. */
+/** A value a well-behaved client would send: of the type, within the bounds, ids of real objects. */
+export function lawfulFor(schema: JsonSchema, path: string, name = '', depth = 0): fc.Arbitrary<unknown> {
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives?.length) return lawfulFor(alternatives[0]!, path, name, depth + 1);
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  switch (types.find((t) => t !== 'null') ?? (schema.properties ? 'object' : undefined)) {
+    case 'string':
+      if (schema.enum?.length) return fc.constantFrom(...schema.enum.map(String));
+      if (schema.format === 'uuid' || name === 'user_id' || name === 'id' || (name.endsWith('_id') && name !== 'op_id')) return lawfulId(familyOf(path, name));
+      if (name === 'content' || schema.format === 'binary') return fc.constantFrom(...MANUSCRIPTS);
+      if (name === 'op_id') return fc.constantFrom('op-1', 'op-2', 'op-3');
+      return fc.string({ minLength: Math.max(1, schema.minLength ?? 1), maxLength: Math.min(schema.maxLength ?? 20, 20) }).filter((v) => v.trim().length > 0);
+    case 'integer':
+    case 'number':
+      return lawfulNumber(schema);
+    case 'boolean':
+      return fc.boolean();
+    case 'array':
+      return fc.array(lawfulFor(schema.items ?? {}, path, name, depth + 1), { maxLength: 3 });
+    case 'object':
+      return depth > 3 ? fc.constant({}) : fc.record(Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, s]) => [k, lawfulFor(s, path, k, depth + 1)])));
+    default:
+      return fc.constant(null);
+  }
+}
+
+/** An id of a real object of the family (the caller's or another user's), as sent or upper-cased. */
+const lawfulId = (family: RefFamily | 'any') => idOf(family, { lawful: true });
+
+/**
+ * An object as a fuzzer should send it: most often a lawful one with one
+ * property hostile or missing (so the hostile value reaches deep into the
+ * route), sometimes every property free, sometimes extra keys.
+ */
 function objectFor(schema: JsonSchema, path: string, depth: number): fc.Arbitrary<Record<string, unknown>> {
   const props = Object.entries(schema.properties ?? {});
-  const fields = props.map(([key, s]) =>
-    fc.oneof({ arbitrary: valueFor(s, path, key, depth + 1), weight: 6 }, { arbitrary: fc.constant(ABSENT), weight: 1 }).map((v) => [key, v] as const),
+  const lawful = props.map(([key, s]) => lawfulFor(s, path, key, depth + 1));
+  const free = props.map(([key, s]) => fc.oneof({ arbitrary: valueFor(s, path, key, depth + 1), weight: 6 }, { arbitrary: fc.constant(ABSENT), weight: 1 }));
+  const oneHostile = props.length === 0 ? fc.constant([] as unknown[]) : fc.nat({ max: props.length - 1 }).chain((target) =>
+    fc.tuple(...props.map(([key, s], i) => (i === target ? fc.oneof(valueFor(s, path, key, depth + 1), fc.constant(ABSENT)) : lawful[i]!))),
   );
+  const values = fc.oneof({ arbitrary: oneHostile, weight: 6 }, { arbitrary: fc.tuple(...free), weight: 3 }, { arbitrary: fc.tuple(...lawful), weight: 1 });
   const extra = fc.option(fc.dictionary(fc.constantFrom('extra', 'constructor', 'toString', '__proto__', 'role', 'owner_id', 'version'), anyJson, { maxKeys: 2 }), { nil: undefined, freq: 6 });
-  return fc.tuple(fc.tuple(...fields), extra).map(([entries, more]) => {
+  return fc.tuple(values, extra).map(([entries, more]) => {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) if (v !== ABSENT) out[k] = v;
+    entries.forEach((v, i) => {
+      if (v !== ABSENT) out[props[i]![0]] = v;
+    });
     // defineProperty, so "__proto__" becomes a key the JSON carries rather than a prototype.
     for (const [k, v] of Object.entries(more ?? {})) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     return out;
@@ -177,3 +226,51 @@ export function parameterText(param: OpenApiParameter, path: string): fc.Arbitra
   return stringFor(schema, path, param.name).map(String);
 }
 
+
+/** The one id a lawful request aims at in each family: the caller's own object. */
+const OWN: Record<RefFamily | 'any', string> = {
+  documents: '⟨ownBook⟩', chapters: '⟨ownBookChapter⟩', jobs: '⟨ownJob⟩', notifications: '⟨ownNotification⟩', users: '⟨userB⟩', any: '⟨ownBook⟩',
+};
+
+/** Fixed probes for one field: its bounds, where storage overflows, the wrong types, and its absence. */
+export function probesFor(schema: JsonSchema, path: string, name: string): unknown[] {
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  const type = types.find((t) => t !== 'null');
+  const wrongTypes = [null, true, [], {}];
+  if (type === 'integer' || type === 'number') {
+    const bounds = [schema.minimum, schema.maximum].filter((v): v is number => v !== undefined).flatMap((v) => [v - 1, v + 1]);
+    return [...bounds, ...STORAGE_EDGES, -1, 0, 1.5, '1', ...wrongTypes, ABSENT];
+  }
+  if (type === 'string' && schema.enum?.length) return ['', String(schema.enum[0]).toUpperCase(), 'other', 1, ...wrongTypes, ABSENT];
+  if (type === 'string' && (schema.format === 'uuid' || name === 'id' || (name.endsWith('_id') && name !== 'op_id'))) {
+    return [OWN[familyOf(path, name)].replace('⟩', ':upper⟩'), '00000000-0000-4000-8000-000000000000', 'not-a-uuid', '', 'a\u0000b', 1, ...wrongTypes, ABSENT];
+  }
+  if (type === 'string') {
+    const past = schema.maxLength !== undefined ? ['x'.repeat(schema.maxLength + 1)] : [];
+    return ['', ' ', '\u0000', 'a\u0000b', '\uD800', ...past, 'a'.repeat(64 * 1024), 1, ...wrongTypes, ABSENT];
+  }
+  if (type === 'array') return [[], Array.from({ length: 20_000 }, () => schema.items?.enum?.[0] ?? 'x'), [null], 'x', null, ABSENT];
+  return [null, '', 1, ABSENT];
+}
+
+/** A lawful request's value for a field, fixed: the caller's own ids, the first enum value, small numbers, a manuscript. */
+export function lawfulExample(schema: JsonSchema, path: string, name: string): unknown {
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  switch (types.find((t) => t !== 'null') ?? (schema.properties ? 'object' : undefined)) {
+    case 'string':
+      if (schema.enum?.length) return String(schema.enum[0]);
+      if (schema.format === 'uuid' || name === 'id' || (name.endsWith('_id') && name !== 'op_id')) return OWN[familyOf(path, name)];
+      return name === 'content' ? MANUSCRIPTS[0] : `fuzz ${name}`;
+    case 'integer':
+    case 'number':
+      return Math.max(schema.minimum ?? 1, 1);
+    case 'boolean':
+      return true;
+    case 'array':
+      return schema.items ? [lawfulExample(schema.items, path, name)] : [];
+    case 'object':
+      return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([k, s]) => [k, lawfulExample(s, path, k)]));
+    default:
+      return null;
+  }
+}

@@ -111,7 +111,9 @@ export async function runHandshake(url: string, c: Extract<SocketCase, { kind: '
   try {
     const socket = await openSocket(url, { token });
     socket.disconnect();
-    return 'refused' in c.auth && c.auth.refused ? [`a bad token (${c.auth.kind}${c.auth.kind === 'claims' && c.auth.flaw ? `: ${c.auth.flaw}` : ''}) was let in`] : [];
+    // A socket sends the bare token, so any text around it (even a "Bearer " prefix) makes it a bad one.
+    const refused = c.auth.kind === 'header' ? c.auth.before + c.auth.after !== '' : 'refused' in c.auth && c.auth.refused;
+    return refused ? [`a bad token (${c.auth.kind}${c.auth.kind === 'claims' && c.auth.flaw ? `: ${c.auth.flaw}` : ''}) was let in`] : [];
   } catch (error) {
     const code = (error as { data?: { code?: unknown } }).data?.code;
     if (typeof code !== 'string' || !SNAKE_CASE.test(code)) return [`connect_error without a snake_case data.code: ${describeValue({ message: (error as Error).message, data: (error as { data?: unknown }).data })}`];

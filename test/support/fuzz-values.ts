@@ -138,12 +138,13 @@ const MALFORMED_IDS = [
   ' 3f1c5b7e-8a90-4c1d-9e2f-0a1b2c3d4e5f', '3f1c5b7e-8a90-4c1d-9e2f-0a1b2c3d4e5', "' or 1=1 --", '1e309', '..', '%2e%2e', '\u0000',
 ];
 
-/** An id of the family: a real object's (the caller's or another user's), upper-cased, random, or malformed. */
-export function idOf(family: RefFamily | 'any'): fc.Arbitrary<string> {
+/** An id of the family: a real object's (the caller's or another user's), upper-cased, random, or malformed; `lawful` keeps to the first two. */
+export function idOf(family: RefFamily | 'any', options: { lawful?: boolean } = {}): fc.Arbitrary<string> {
   const names = (family === 'any' ? Object.values(REFS).flat() : REFS[family]) as RefName[];
+  const real = fc.oneof({ arbitrary: fc.constantFrom(...names).map((n) => ref(n)), weight: 6 }, { arbitrary: fc.constantFrom(...names).map((n) => ref(n, true)), weight: 1 });
+  if (options.lawful) return real;
   return fc.oneof(
-    { arbitrary: fc.constantFrom(...names).map((n) => ref(n)), weight: 8 },
-    { arbitrary: fc.constantFrom(...names).map((n) => ref(n, true)), weight: 2 },
+    { arbitrary: real, weight: 10 },
     { arbitrary: fc.uuid(), weight: 2 },
     { arbitrary: fc.constantFrom(...MALFORMED_IDS), weight: 2 },
     { arbitrary: hostileString, weight: 1 },
