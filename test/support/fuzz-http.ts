@@ -180,6 +180,8 @@ export function boundaryCases(operations: Operation[]): HttpCase[] {
     for (const [field, fieldSchema] of Object.entries(schema?.properties ?? {})) {
       for (const probe of probesFor(fieldSchema, op.path, field)) {
         const value = { ...(lawfulBody as { value: Record<string, unknown> }).value };
+        // An op_id names one save: reusing it would replay the first answer and hide what the probe does.
+        if ('op_id' in value) value.op_id = `sweep-${cases.length}`;
         if (probe === ABSENT) delete value[field];
         else value[field] = probe;
         cases.push(make(lawfulParams, { kind: 'json', contentType: 'application/json', value }));
