@@ -21,6 +21,7 @@ import { createPublisher } from '../realtime/publisher.ts';
 import { mountAdminBoard } from './admin-board.ts';
 import { createAdminSessions } from './admin-sessions.ts';
 import { createApp } from './app.ts';
+import { answerParserErrors } from './client-errors.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
@@ -149,6 +150,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
     if (has('api')) loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
     const server = createServer(getRequestListener(app.fetch));
+    answerParserErrors(server);
     // Registered after the workers, so shutdown stops accepting requests and sockets first.
     const stopAccepting: (() => Promise<unknown>)[] = [() => closeServer(server)];
 
