@@ -42,42 +42,6 @@ const EXTRA_TARGETS: Operation[] = ['/', '/client.js', '/editor.css', '/admin/qu
   bodies: {},
 }));
 
-/**
- * Defects known on main and fixed in other branches of issue 10 (ISSUE10.md item 6).
- * While one is listed, a case it matches is counted and reported but does not fail the run.
- * TEMPORARY: the lead empties this list once those branches are merged.
- */
-const KNOWN_FAILURES: { id: string; matches: (c: HttpCase, problem: string) => boolean }[] = [
-  {
-    id: 'PATCH /api/chapters/:id with base_version ≥ 2^31 answers 500',
-    matches: (c, problem) => c.target === 'PATCH /api/chapters/{id}' && problem === 'status 500' && bigBaseVersion(c),
-  },
-  {
-    id: 'a token without a numeric exp is accepted',
-    matches: (c, problem) => c.auth.kind === 'claims' && c.auth.flaw === 'no_exp' && problem.startsWith('a bad token'),
-  },
-  {
-    id: 'a token whose claims hold control characters answers 400, not 401',
-    matches: (c, problem) => c.auth.kind === 'claims' && c.auth.flaw === 'control_chars' && problem.startsWith('a bad token'),
-  },
-];
-const KNOWN_SOCKET_FAILURES: { id: string; matches: (c: SocketCase, problem: string) => boolean }[] = [
-  {
-    id: 'a socket token without a numeric exp is let in',
-    matches: (c, problem) => c.kind === 'handshake' && c.auth.kind === 'claims' && c.auth.flaw === 'no_exp' && problem.startsWith('a bad token'),
-  },
-  {
-    id: 'a socket token whose claims hold control characters (other than NUL) is let in',
-    matches: (c, problem) => c.kind === 'handshake' && c.auth.kind === 'claims' && c.auth.flaw === 'control_chars' && problem.startsWith('a bad token'),
-  },
-];
-
-function bigBaseVersion(c: HttpCase): boolean {
-  const value = c.body.kind === 'json' ? (c.body.value as { base_version?: unknown } | null)?.base_version : undefined;
-  const fromText = c.body.kind === 'text' && /"base_version":(9007199254740993|1e400)/.test(c.body.text);
-  return fromText || (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= 2 ** 31);
-}
-
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 type Footprint = Record<(typeof FOOTPRINT_PARTS)[number], unknown>;
@@ -107,7 +71,6 @@ describe('fuzz: generated requests and socket payloads never break the contract'
   let operations: Operation[];
   /** The real ids behind the cases' `⟨ref⟩` placeholders. */
   const ids: Record<string, string> = {};
-  const known = new Map<string, { count: number; example: string }>();
   /** Request ids of refused mutations: no job may ever carry one. */
   const refusedRequestIds: string[] = [];
   const acceptedUploadIds: string[] = [];
@@ -127,7 +90,6 @@ describe('fuzz: generated requests and socket payloads never break the contract'
     const seconds = ((Date.now() - stats.started) / 1000).toFixed(1);
     const statuses = [...stats.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
     console.log(`fuzz: ${stats.http} HTTP (${stats.sweep} of them the boundary sweep) + ${stats.socket} socket cases in ${seconds} s (FUZZ_SEED=${SEED}); statuses ${statuses}; ${stats.checkedBatches} batches checked for writes by refused requests`);
-    for (const [id, { count, example }] of known) console.log(`fuzz: KNOWN FAILURE (${count}×) ${id}\n  e.g. ${example}`);
     if (SURVEY) console.log(`fuzz: ${surveyed.length} violation(s):\n  ${surveyed.join('\n  ')}`);
     await h?.close();
   }, 120_000);
@@ -191,26 +153,7 @@ describe('fuzz: generated requests and socket payloads never break the contract'
   }
 
   function record(c: HttpCase, problems: string[], into: string[]) {
-    for (const problem of problems) {
-      const knownFailure = KNOWN_FAILURES.find((k) => k.matches(c, problem));
-      if (!knownFailure) {
-        into.push(`${problem}\n    case: ${describeCase(c)}`);
-        continue;
-      }
-      const seen = known.get(knownFailure.id) ?? { count: 0, example: describeCase(c) };
-      seen.count++;
-      known.set(knownFailure.id, seen);
-    }
-  }
-
-  /** Counts a problem a listed known failure explains; true when one does. */
-  function isKnownSocketFailure(c: SocketCase, problem: string): boolean {
-    const knownFailure = KNOWN_SOCKET_FAILURES.find((k) => k.matches(c, problem));
-    if (!knownFailure) return false;
-    const seen = known.get(knownFailure.id) ?? { count: 0, example: describeSocketCase(c) };
-    seen.count++;
-    known.set(knownFailure.id, seen);
-    return true;
+    for (const problem of problems) into.push(`${problem}\n    case: ${describeCase(c)}`);
   }
 
   async function runHttpBatch(batch: HttpCase[]): Promise<void> {
@@ -284,7 +227,7 @@ describe('fuzz: generated requests and socket payloads never break the contract'
           batch.map(async (c) => {
             const found = c.kind === 'handshake' ? await runHandshake(h.url, c) : await runEmit(pool[c.as], c, ids);
             stats.socket++;
-            return found.filter((problem) => !isKnownSocketFailure(c, problem));
+            return found;
           }),
         );
         // A message past the size limit may close its socket, and with it every ack pending on that socket.
