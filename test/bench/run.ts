@@ -7,7 +7,8 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
+ *                   redis-growth
  *
  * Quick runs leave out model-calls (a 200-save editing session, about 40 s)
  * and realtime unless --only names them. The realtime group (push latency against a bare relay, memory per idle
@@ -25,12 +26,13 @@ import { benchModelCalls } from './model-calls.ts';
 import { benchPackage } from './package.ts';
 import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
+import { benchRedisGrowth } from './redis-growth.ts';
 import { formatTable, type Figure } from './stats.ts';
 import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'redis-growth'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
 const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime'];
 type Group = (typeof GROUPS)[number];
@@ -44,6 +46,7 @@ const PLAN = {
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
   polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
+  redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -59,6 +62,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   polling: (ctx) => benchPolling(ctx, PLAN.polling),
   'model-calls': (ctx) => benchModelCalls(ctx, PLAN.modelCalls),
   realtime: (ctx) => benchRealtime(ctx),
+  'redis-growth': (ctx) => benchRedisGrowth(ctx, PLAN.redisGrowth),
 };
 
 async function main(abort: Promise<never>): Promise<void> {
