@@ -61,6 +61,8 @@ export async function benchRedisGrowth(ctx: BenchContext, options: RedisGrowthBe
     await waitForQuiet(ctx, queues);
     const after = await measureRedis(redis, prefix, document.id);
 
+    console.error(`bench redis-growth: before ${JSON.stringify(before)}`);
+    console.error(`bench redis-growth: after  ${JSON.stringify(after)}`);
     const growthMiB = (after.prefixBytes - before.prefixBytes) / MIB;
     const usedGrowthMiB = (after.usedMemory - before.usedMemory) / MIB;
     return [
