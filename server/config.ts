@@ -135,6 +135,15 @@ const envSchema = z.object({
     .string()
     .default('')
     .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean)),
+  /**
+   * Package requests (`POST /api/documents/:id/package`) one user may make
+   * per PACKAGE_WINDOW_SECONDS, over all documents (429 past it). Each builds
+   * and stores the essential package and publishes it, so the limit bounds
+   * that work and the events it leaves in Redis. Default 20.
+   */
+  PACKAGE_LIMIT: int(1, 10_000).default(20),
+  /** The sliding window of PACKAGE_LIMIT, in seconds. Default 300. */
+  PACKAGE_WINDOW_SECONDS: int(1, 86_400).default(300),
 });
 
 export interface Config {
@@ -172,6 +181,8 @@ export interface Config {
   readonly refresh: { readonly limit: number; readonly windowSeconds: number };
   /** Users allowed into /admin/queues. */
   readonly adminUsers: readonly string[];
+  /** Package requests per user: `limit` per sliding `windowSeconds`. */
+  readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
 }
 
 /** Job records, retries and housekeeping. */
@@ -259,6 +270,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     refresh: { limit: e.REFRESH_LIMIT, windowSeconds: e.REFRESH_WINDOW_SECONDS },
     adminUsers: e.ADMIN_USERS,
+    packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
   });
 }
 

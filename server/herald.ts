@@ -125,6 +125,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         api: {
           sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
+          packageLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'package', ...config.packageRequests }),
         },
       }),
     });
