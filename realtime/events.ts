@@ -15,6 +15,14 @@ export interface EventEnvelope {
   seq: number;
   /** ISO 8601 time the event was published. */
   at: string;
+  /**
+   * Present only on an event cut to fit MAX_EVENT_BYTES (64 KiB): the fields
+   * that were cut, as paths (`summary`, `error`, `job.result`). A cut string
+   * ends in `…`; a cut list or object is null. The whole value is read over
+   * REST (`GET /api/chapters/:id`, `GET /api/jobs/:id`). A big package is
+   * abridged instead (see PackagePayload).
+   */
+  truncated?: string[];
 }
 
 /** A chapter moved through queued → processing → completed | failed; completed/failed is always its last. */
@@ -38,8 +46,21 @@ export interface DocumentProgressPayload {
   status: DocumentStatus;
 }
 
+/**
+ * A package was built. The whole package when its event fits in 64 KiB;
+ * otherwise abridged: `abridged: true` and only `stage`, `document_id`,
+ * `title`, `kind`, `word_count`, `reading_minutes`, `chapter_count`,
+ * `description` and `built_at` (no chapter list, characters, outline,
+ * character sheets or key terms). The client then reads the whole one with
+ * `GET /api/documents/:id/package`; the SDK's document store does that by
+ * itself and replaces the abridged content once it arrives.
+ */
 export interface PackagePayload {
-  package: Record<string, unknown> & { stage: PackageStage };
+  package: Record<string, unknown> & {
+    stage: PackageStage;
+    /** True when the event carries the package without its bulky fields. */
+    abridged?: boolean;
+  };
 }
 
 /** A collaborator saved a chapter. */

@@ -36,7 +36,9 @@ export interface StatePatch {
 export function statePatchFor<N extends DocumentEventName>(name: N, payload: DocumentEventPayloads[N]): StatePatch {
   switch (name) {
     case 'chapter.status': {
-      const { chapter_id, ...rest } = payload as ChapterStatusPayload;
+      const { chapter_id, truncated, ...rest } = payload as ChapterStatusPayload & { truncated?: string[] };
+      // A summary cut to fit the event is left out: the snapshot then shows the stored, whole one.
+      if (truncated?.includes('summary')) delete rest.summary;
       return { guardVersion: rest.version ?? undefined, fields: [`c:${chapter_id}`, JSON.stringify(rest)] };
     }
     case 'document.progress':

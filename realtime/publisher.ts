@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DocumentEventName, DocumentEventPayloads } from './events.ts';
+import { boundEvent } from './event-size.ts';
 import { documentKeys } from './keys.ts';
 import { withHeraldCommands, type HeraldPipeline } from './redis-commands.ts';
 import { statePatchFor } from './live-state.ts';
@@ -20,7 +21,10 @@ export interface EventToPublish<N extends DocumentEventName = DocumentEventName>
 /**
  * The one way to emit a document event, for routes and workers alike: the
  * seq, the stream entry, the live state and the pub/sub message are one
- * atomic step (publish-event.lua). Only the gateway holds sockets.
+ * atomic step (publish-event.lua). Only the gateway holds sockets. Every
+ * event is bounded here (event-size.ts): at most MAX_EVENT_BYTES, a big
+ * package abridged, so neither the stream, the live state nor a socket ever
+ * carries more.
  */
 export interface Publisher {
   publish<N extends DocumentEventName>(documentId: string, name: N, payload: DocumentEventPayloads[N]): Promise<PublishedEvent>;
@@ -46,8 +50,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
   const argsFor = (e: EventToPublish) => {
     const keys = documentKeys(options.prefix, e.documentId);
-    const body = JSON.stringify({ document_id: e.documentId, at: new Date().toISOString(), ...e.payload });
-    const patch = statePatchFor(e.name, e.payload);
+    const { payload, body } = boundEvent(e.name, { document_id: e.documentId, at: new Date().toISOString() }, e.payload);
+    const patch = statePatchFor(e.name, payload);
     const guard = patch.guardVersion ?? '';
     return [keys.state, keys.events, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, guard, ...patch.fields] as const;
   };

@@ -196,6 +196,15 @@ const envSchema = z.object({
    * at most 50 + 24 × 30 = 770 versions per chapter.
    */
   CHAPTER_HISTORY_HOURLY_DAYS: int(1, 36_500).default(30),
+  /**
+   * Package requests (`POST /api/documents/:id/package`) one user may make
+   * per PACKAGE_WINDOW_SECONDS, over all documents (429 past it). Each builds
+   * and stores the essential package and publishes it, so the limit bounds
+   * that work and the events it leaves in Redis. Default 20.
+   */
+  PACKAGE_LIMIT: int(1, 10_000).default(20),
+  /** The sliding window of PACKAGE_LIMIT, in seconds. Default 300. */
+  PACKAGE_WINDOW_SECONDS: int(1, 86_400).default(300),
 });
 
 export interface Config {
@@ -246,6 +255,8 @@ export interface Config {
   };
   /** The web surface: board sessions, proxy trust, the metrics token. */
   readonly web: WebConfig;
+  /** Package requests per user: `limit` per sliding `windowSeconds`. */
+  readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
 }
 
 /** What housekeeping keeps of each chapter's history. */
@@ -359,6 +370,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sockets: { maxPerUser: e.SOCKET_MAX_PER_USER, claimTtlMs: e.SOCKET_CLAIM_TTL_MS },
     autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
     chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
+    packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
   });
 }
 

@@ -144,6 +144,10 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
               { name: 'autosave', logger, onFailOpen: () => metrics.rateLimitSkipped('autosave') },
             ),
           },
+          // Package requests are answered without Redis too (their events wait in the outbox), so this limit fails open as well.
+          packageLimiter: failOpen(createRateLimiter(redis, { prefix: config.redisPrefix, name: 'package', ...config.packageRequests }), {
+            name: 'package', logger, onFailOpen: () => metrics.rateLimitSkipped('package'),
+          }),
         },
       }),
     });

@@ -8,7 +8,8 @@ import { storeEssentialPackage } from '../sql/queries/packages.ts';
 import { buildEssentialPackage, digestChapter, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
 import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
-import { forbidden, notFound } from './errors.ts';
+import { forbidden, notFound, rateLimited } from './errors.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 export interface PackageRequest {
   documentId: string;
@@ -22,15 +23,23 @@ export interface PackageRequest {
  * `package.essential` event and, unless a full build is already pending, the
  * full build's job, whose id is fixed here and returned as `job_id`. The
  * event row precedes the job row, so `package.essential` is published before
- * the full build can even start.
+ * the full build can even start. Every request is counted against the
+ * user's package limit before anything is written (a refused one writes and
+ * enqueues nothing).
  *
- * @throws AppError not_found (no access) or forbidden (a viewer).
+ * @throws AppError not_found (no access), forbidden (a viewer) or rate_limited.
  */
-export async function requestPackage(sql: Sql, request: PackageRequest): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
+export async function requestPackage(
+  sql: Sql,
+  limiter: RateLimiter,
+  request: PackageRequest,
+): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
   const access = await findAccess(sql, documentId, userId);
   if (!access) throw notFound();
   if (access === 'viewer') throw forbidden('Viewers cannot build packages.');
+  const verdict = await limiter.take(userId);
+  if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const facts = await loadFacts(sql, documentId);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));

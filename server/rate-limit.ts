@@ -99,18 +99,18 @@ export interface FailOpenOptions {
  * abuse and must not turn a Redis outage into an outage of the work itself.
  * An outage is logged once when it starts and once when Redis answers again.
  */
-export function failOpen(limiter: TokenBucket, options: FailOpenOptions): TokenBucket {
+export function failOpen<L extends RateLimiter | TokenBucket>(limiter: L, options: FailOpenOptions): L {
   const timeoutMs = options.timeoutMs ?? 250;
   let open = false;
   return {
-    burst: limiter.burst,
-    async take(subject, cost) {
+    ...limiter,
+    async take(subject: string, cost?: number) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
       });
       try {
-        const verdict = await Promise.race([limiter.take(subject, cost), timeout]);
+        const verdict = await Promise.race([(limiter as TokenBucket).take(subject, cost), timeout]);
         if (open) options.logger.info({ limit: options.name }, 'rate limit enforced again: Redis answers');
         open = false;
         return verdict;

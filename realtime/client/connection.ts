@@ -78,6 +78,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.options.urls[this.urlIndex]!;
   }
 
+  /** The token in use (the latest one set or refreshed). */
+  get currentToken(): string {
+    return this.token;
+  }
+
   start(): void {
     this.open();
   }

@@ -1,5 +1,6 @@
-import type { DocumentEvent, DocumentEventName, ErrorBody } from '../events.ts';
+import type { DocumentEvent, DocumentEventName, ErrorBody, PackageStage } from '../events.ts';
 import { Emitter } from './emitter.ts';
+import type { PackageLoader } from './package-loader.ts';
 import { applyEvent, type DocumentState } from './state.ts';
 
 /** Why a store's state was replaced wholesale. */
@@ -22,7 +23,13 @@ export interface DocumentStoreEvents extends DocumentEventCallbacks {
 /** Whoever keeps the store in sync; told when the application closes it. */
 export interface StoreOwner {
   release(store: DocumentStore): void;
+  /** Reads the whole package when an event brought it abridged; without it the abridged content stays. */
+  loadPackage?: PackageLoader;
 }
+
+/** Waits before reading an abridged package again after a failed read (then twice as long, up to 3 tries). */
+const PACKAGE_RETRY_MS = 1000;
+const PACKAGE_TRIES = 3;
 
 /** What `receive` did with an event. */
 export type Receipt = 'applied' | 'duplicate' | 'gap' | 'not_ready';
@@ -109,7 +116,35 @@ export class DocumentStore extends Emitter<DocumentStoreEvents> {
     this.emit('event', name, event);
     (this.emit as (n: N, e: DocumentEvent<N>) => void)(name, event);
     if (this.current !== previous) this.emit('change', this.current, previous);
+    if (this.current !== previous && this.current.package.content?.abridged === true) void this.loadWholePackage(this.current.package.stage!);
     return 'applied';
+  }
+
+  /**
+   * A package event too big for the socket came abridged: the whole package
+   * is read over REST and replaces it, while the state still holds that
+   * abridged package (a later package event or snapshot wins).
+   */
+  private async loadWholePackage(stage: PackageStage): Promise<void> {
+    const load = this.owner.loadPackage;
+    if (!load) return;
+    const abridged = this.current!.package.content;
+    for (let attempt = 0; attempt < PACKAGE_TRIES; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, PACKAGE_RETRY_MS * 2 ** (attempt - 1)));
+      if (this.current?.package.content !== abridged) return;
+      let whole: Record<string, unknown> | undefined;
+      try {
+        whole = await load(this.documentId);
+      } catch {
+        continue; // the network or the server: try again
+      }
+      const previous = this.current;
+      // Replaced meanwhile, or a newer stage was built (the full package): its own event brings it.
+      if (previous?.package.content !== abridged || whole?.stage !== stage) return;
+      this.current = { ...previous, package: { stage, content: whole } };
+      this.emit('change', this.current, previous);
+      return;
+    }
   }
 
   /** Called by the client: replaces the state wholesale (a snapshot) at `seq` of `epoch`. */

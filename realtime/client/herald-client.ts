@@ -11,6 +11,7 @@ import {
 import { Connection, type ClientSocket, type ConnectionOptions, type ConnectionStatus } from './connection.ts';
 import { DocumentStore } from './document-store.ts';
 import { Emitter } from './emitter.ts';
+import { createPackageLoader, type PackageLoader } from './package-loader.ts';
 import { stateFromSnapshot } from './state.ts';
 
 export interface HeraldClientOptions extends Omit<ConnectionOptions, 'urls'> {
@@ -20,6 +21,12 @@ export interface HeraldClientOptions extends Omit<ConnectionOptions, 'urls'> {
   urls?: string[];
   /** How long to wait for a subscribe acknowledgement before retrying. Default 15000. */
   ackTimeoutMs?: number;
+  /**
+   * The REST API's base URL, where a package that came abridged on the
+   * socket is read whole (`GET /api/documents/:id/package`). Default: the
+   * gateway URL in use (Herald serves both on one port).
+   */
+  apiUrl?: string;
 }
 
 export interface HeraldClientEvents {
@@ -73,6 +80,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   private readonly connection: Connection;
   private readonly watched = new Map<string, Watched>();
   private readonly ackTimeoutMs: number;
+  private readonly loadPackage: PackageLoader;
 
   /** Connects and returns the client at once; watch documents right away, they subscribe once connected. */
   static connect(options: HeraldClientOptions): HeraldClient {
@@ -86,6 +94,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     const urls = options.urls ?? (options.url ? [options.url] : []);
     this.connection = new Connection({ ...options, urls });
     this.ackTimeoutMs = options.ackTimeoutMs ?? 15_000;
+    this.loadPackage = createPackageLoader({ apiUrl: () => options.apiUrl ?? this.connection.url, token: () => this.connection.currentToken });
     this.connection.on('status', (s) => this.emit('status', s));
     this.connection.on('auth.expired', (p) => this.emit('auth.expired', p));
     this.connection.on('auth.refused', (message) => this.emit('error', { code: 'unauthenticated', message }));
@@ -102,7 +111,10 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   }
 
   watch(documentId: string): DocumentStore {
-    return this.watched.get(documentId)?.store ?? this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s) }));
+    return (
+      this.watched.get(documentId)?.store ??
+      this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s), loadPackage: this.loadPackage }))
+    );
   }
 
   /**

@@ -16,5 +16,6 @@ export { HeraldClient, type HeraldClientEvents, type HeraldClientOptions, type R
 export { connectShared, type SharedClientOptions } from './shared-client.ts';
 export { DocumentStore, type DocumentStoreEvents, type Receipt, type ResetReason } from './document-store.ts';
 export type { ConnectionStatus } from './connection.ts';
+export type { PackageLoader } from './package-loader.ts';
 export { applyEvent, documentCompletion, stateFromSnapshot, type ChapterState, type DocumentState, type PackageState } from './state.ts';
 export type * from '../events.ts';

@@ -2,6 +2,7 @@ import type { ConnectionStatus } from './connection.ts';
 import { DocumentStore, type StoreOwner } from './document-store.ts';
 import { Emitter } from './emitter.ts';
 import { HeraldClient, type HeraldClientEvents, type HeraldClientOptions, type RealtimeClient } from './herald-client.ts';
+import { createPackageLoader, type PackageLoader } from './package-loader.ts';
 import { TabLeader } from './tab-leader.ts';
 import type { TabMessage } from './tab-messages.ts';
 
@@ -34,6 +35,8 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
   private token: string;
   private closed = false;
   private resign: (() => void) | undefined;
+  /** Each tab reads an abridged package whole for its own stores, with its own token. */
+  readonly loadPackage: PackageLoader;
 
   constructor(
     private readonly options: SharedClientOptions,
@@ -41,6 +44,7 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
   ) {
     super();
     this.token = options.token;
+    this.loadPackage = createPackageLoader({ apiUrl: () => options.apiUrl ?? options.url ?? options.urls?.[0] ?? '', token: () => this.token });
     const name = `herald:${options.shareName ?? (options.urls ?? [options.url]).join(',')}`;
     this.channel = new BroadcastChannel(name);
     this.channel.onmessage = (m: MessageEvent<TabMessage>) => this.onMessage(m.data);

@@ -7,10 +7,13 @@ import { withFreshArtifacts } from '../../jobs/package/full.ts';
 import { createRouter } from '../app-env.ts';
 import { notFound } from '../errors.ts';
 import { requestPackage } from '../package-request.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 import { IdParam, errorResponses } from './schemas.ts';
 
 export interface PackageRoutesDeps {
   sql: Sql;
+  /** Package requests per user (PACKAGE_LIMIT per PACKAGE_WINDOW_SECONDS). */
+  packageLimiter: RateLimiter;
 }
 
 const PackageSchema = z
@@ -45,19 +48,20 @@ export function packageRoutes(deps: PackageRoutesDeps) {
       description:
         'Answers with the essential package at once, even with every worker busy or down and with Redis down; ' +
         '`package.essential` and then `package.full` follow on the socket. While a full build is pending, ' +
-        'another request returns the same `job_id` and starts nothing new.',
+        'another request returns the same `job_id` and starts nothing new. At most PACKAGE_LIMIT (20) requests per user per sliding ' +
+        'PACKAGE_WINDOW_SECONDS (300), shared by every API process; past it 429 `rate_limited` with Retry-After, and nothing is written.',
       request: { params: IdParam },
       responses: {
         202: {
           description: 'The essential package; the full build is queued as `job_id`',
           content: { 'application/json': { schema: z.object({ package: PackageSchema, job_id: z.uuid(), deduplicated: z.boolean() }) } },
         },
-        ...errorResponses(401, 403, 404, 503),
+        ...errorResponses(401, 403, 404, 429, 503),
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const result = await requestPackage(deps.sql, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') });
+      const result = await requestPackage(deps.sql, deps.packageLimiter, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') });
       return c.json({ package: result.package, job_id: result.jobId, deduplicated: !result.started }, 202);
     },
   );

@@ -7,10 +7,12 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime, event-loop
+ *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
+ *                   event-loop, redis-growth
  *
- * Quick runs leave out model-calls (a 200-save editing session, about 40 s)
- * and realtime unless --only names them. The realtime group (push latency against a bare relay, memory per idle
+ * Quick runs leave out model-calls (a 200-save editing session, about 40 s),
+ * realtime and redis-growth (a 10,000-chapter ingest first, about 5 min on
+ * 2 busy cores) unless --only names them. The realtime group (push latency against a bare relay, memory per idle
  * socket) opens thousands of sockets: run through `npm run bench`, whose
  * script raises the open-file limit first (test/bench/bench.sh).
  */
@@ -26,14 +28,15 @@ import { benchModelCalls } from './model-calls.ts';
 import { benchPackage } from './package.ts';
 import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
+import { benchRedisGrowth } from './redis-growth.ts';
 import { formatTable, type Figure } from './stats.ts';
 import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -45,6 +48,7 @@ const PLAN = {
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
   polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
+  redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -61,6 +65,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   'model-calls': (ctx) => benchModelCalls(ctx, PLAN.modelCalls),
   realtime: (ctx) => benchRealtime(ctx),
   'event-loop': (ctx) => benchEventLoop(ctx),
+  'redis-growth': (ctx) => benchRedisGrowth(ctx, PLAN.redisGrowth),
 };
 
 async function main(abort: Promise<never>): Promise<void> {

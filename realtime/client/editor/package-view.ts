@@ -7,6 +7,7 @@ type Content = Record<string, unknown>;
 const HANDLED = new Set([
   'stage', 'id', 'document_id', 'title', 'kind', 'built_at', 'created_at', 'updated_at', 'version', 'job_id', 'chapters',
   'word_count', 'chapter_count', 'reading_minutes', 'description', 'outline', 'characters', 'character_sheets', 'key_terms',
+  'abridged',
 ]);
 
 /**
@@ -14,7 +15,9 @@ const HANDLED = new Set([
  * the package is known to have (description, outline, characters, key
  * terms) are laid out for reading; anything else is shown by shape
  * (strings as paragraphs, lists as lists), so the page keeps up as the
- * package grows new sections.
+ * package grows new sections. A package that came abridged (too big for
+ * one event) shows its counts and description and says the rest is on its
+ * way: the SDK reads the whole one and the page renders again.
  */
 export function renderPackage(panel: HTMLElement, stage: PackageStage | null, content: Content | null): void {
   const badge = $('.stage-badge', panel);
@@ -39,6 +42,7 @@ function known(c: Content): HTMLElement[] {
     typeof c.reading_minutes === 'number' && `${c.reading_minutes} min read`,
   ].filter(Boolean);
   if (stats.length > 0) parts.push(h('p', { class: 'muted' }, stats.join(' · ')));
+  if (c.abridged === true) parts.push(h('p', { class: 'muted', role: 'status' }, 'Loading the whole package…'));
   if (typeof c.description === 'string') parts.push(h('h3', {}, 'Description'), h('p', {}, c.description));
   const outline = (c.outline as { summary?: unknown } | undefined)?.summary;
   if (typeof outline === 'string') parts.push(h('h3', {}, 'Outline'), h('p', {}, outline));
