@@ -14,7 +14,8 @@ export interface PackageLoaderOptions {
 
 export function createPackageLoader(options: PackageLoaderOptions): PackageLoader {
   return async (documentId) => {
-    const base = options.apiUrl().replace(/\/+$/, '');
+    let base = options.apiUrl();
+    while (base.endsWith('/')) base = base.slice(0, -1);
     const res = await fetch(`${base}/api/documents/${encodeURIComponent(documentId)}/package`, {
       headers: { authorization: `Bearer ${options.token()}` },
     });

@@ -64,7 +64,8 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
     expect(resumed.recovered).toBe(false);
     expect(resumed.snapshot!.document.status).toBe('completed');
     expect(resumed.snapshot!.chapters.every((c) => c.status === 'completed')).toBe(true);
-    expect(resumed.seq).toBe(client.of(documentId).at(-1)!.event.seq);
+    // The snapshot is current: it folds every event the client holds (a trailing job.update may be folded before it arrives).
+    expect(resumed.seq).toBeGreaterThanOrEqual(client.of(documentId).at(-1)!.event.seq);
     client.close();
   });
 
