@@ -4,6 +4,7 @@ import type { AiProvider } from '../ai/provider.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
 import type { TextKind } from '../text/characters.ts';
 import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';
+import { splitPassages } from '../text/passages.ts';
 
 /** The document-level summary, built from the chapter summaries. */
 export interface OutlineContent {
@@ -95,7 +96,7 @@ export async function buildCharacterSheet(
   const seenIn: number[] = [];
   let mentions = 0;
   for (const chapter of chapters) {
-    const found = chapter.content.split(/\n\s*\n|(?<=[.!?…])\s+/u).filter((p) => {
+    const found = splitPassages(chapter.content).filter((p) => {
       pattern.lastIndex = 0;
       return pattern.test(p);
     });
