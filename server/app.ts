@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createRouter, type AppEnv } from './app-env.ts';
 import type { Authenticate } from './auth.ts';
 import { AppError, toErrorResponse } from './errors.ts';
+import { jsonBodyInSlices } from './json-body.ts';
 import { chapterRoutes, type ChapterRoutesDeps } from './routes/chapters.ts';
 import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
 import { editorRoutes } from './routes/editor.ts';
@@ -68,6 +69,8 @@ export function createApp(deps: AppDeps) {
         },
       }),
       bearerAuth(deps.authenticate),
+      // Reads JSON bodies in slices and refuses ones whose parse alone would freeze the event loop.
+      jsonBodyInSlices(),
     );
     app.route('/', documentRoutes(deps.api));
     app.route('/', chapterRoutes(deps.api));

@@ -9,7 +9,7 @@ import { findChapterHead } from '../sql/queries/chapters.ts';
 import type { DocumentKind } from '../sql/queries/documents.ts';
 import { outboxEvent, outboxJob, summaryRefreshJob } from '../jobs/outbox.ts';
 import type { ArtifactStalePayload } from '../realtime/events.ts';
-import { extractCharacters } from '../jobs/text/characters.ts';
+import { extractCharactersInSlices } from '../jobs/text/characters.ts';
 import { admitSave, type AutosaveLimits } from './autosave-limits.ts';
 import type { FreshnessConfig } from './config.ts';
 import { AppError, forbidden, notFound } from './errors.ts';
@@ -153,7 +153,7 @@ async function save(deps: AutosaveDeps, request: HashedRequest, facts: ChapterFa
       outboxEvent(documentId, 'chapter.updated', { chapter_id: chapterId, version, by: userId }),
       summaryRefreshJob({ documentId, chapterId, version }, deps.freshness.summaryDebounceMs, request.requestId),
     ],
-    marks: dirtyMarks(documentId, content, facts.kind, deps.freshness, request.requestId),
+    marks: await dirtyMarks(documentId, content, facts.kind, deps.freshness, request.requestId),
   });
   return saved ? answer : null;
 }
@@ -175,9 +175,13 @@ async function answerConflict(sql: Sql, request: HashedRequest): Promise<Autosav
   }) as Promise<AutosaveAnswer>;
 }
 
-/** The outline plus a sheet per character the new text mentions, each with its threshold and its stale rows. */
-function dirtyMarks(documentId: string, content: string, kind: DocumentKind, freshness: FreshnessConfig, requestId?: string): DirtyMark[] {
-  const artifacts = [{ kind: 'outline' as const, name: '' }, ...extractCharacters(content, kind).map((c) => ({ kind: 'character' as const, name: c.name }))];
+/**
+ * The outline plus a sheet per character the new text mentions, each with its threshold and its stale rows.
+ * The character scan runs in slices: a chapter of MAX_CHAPTER_BYTES takes it hundreds of milliseconds.
+ */
+async function dirtyMarks(documentId: string, content: string, kind: DocumentKind, freshness: FreshnessConfig, requestId?: string): Promise<DirtyMark[]> {
+  const characters = await extractCharactersInSlices(content, kind);
+  const artifacts = [{ kind: 'outline' as const, name: '' }, ...characters.map((c) => ({ kind: 'character' as const, name: c.name }))];
   return artifacts.map((a) => {
     // The statement adds dirty_count, the one field only it knows.
     const staleEvent: Omit<ArtifactStalePayload, 'dirty_count'> = { artifact: a.kind, ...(a.name && { name: a.name }) };

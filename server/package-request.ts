@@ -5,7 +5,7 @@ import { findDocument } from '../sql/queries/documents.ts';
 import { findAccess } from '../sql/queries/members.ts';
 import { insertOutbox } from '../sql/queries/outbox.ts';
 import { storeEssentialPackage } from '../sql/queries/packages.ts';
-import { buildEssentialPackage, digestChapter, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
+import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
 import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
 import { forbidden, notFound, rateLimited } from './errors.ts';
@@ -64,7 +64,7 @@ export async function requestPackage(
 async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
   const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
   if (!document) throw notFound();
-  // One chapter per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
+  // At most a chapter (or a few thousand characters of one) per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
   await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
   const facts = await loadPackageFacts(sql, documentId);
   if (!facts) throw notFound();
@@ -74,7 +74,7 @@ async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
 function* digestEach(chapters: { id: string; version: number; content: string }[], kind: PackageFacts['document']['kind']): Sliced<DigestRow[]> {
   const rows: DigestRow[] = [];
   for (const c of chapters) {
-    rows.push({ chapterId: c.id, version: c.version, ...digestChapter(c.content, kind) });
+    rows.push({ chapterId: c.id, version: c.version, ...(yield* digestChapterSteps(c.content, kind)) });
     yield;
   }
   return rows;

@@ -1,4 +1,5 @@
-import { mergeNameStats, nameStats, rankCharacters, type CharacterMentions, type NameStat, type TextKind } from '../text/characters.ts';
+import { mergeNameStats, nameStats, nameStatsSteps, rankCharacters, type CharacterMentions, type NameStat, type TextKind } from '../text/characters.ts';
+import type { Sliced } from '../text/slices.ts';
 
 /**
  * The essential package: everything a reader's card needs that stored data
@@ -77,6 +78,12 @@ export function digestChapter(content: string, kind: TextKind): ChapterDigest {
   return { opening: openingParagraph(content), names: nameStats(content, kind) };
 }
 
+/** `digestChapter` as work that yields every few thousand characters (see slices.ts): one huge chapter is not one step. */
+export function* digestChapterSteps(content: string, kind: TextKind): Sliced<ChapterDigest> {
+  const opening = openingParagraph(content);
+  return { opening, names: yield* nameStatsSteps(content, kind) };
+}
+
 /** The facts from chapter texts in memory (what the stored digests give, computed on the spot). */
 export function factsFromTexts(source: {
   document: PackageFacts['document'];
@@ -102,12 +109,17 @@ export function topCharacters(contents: string[], kind: TextKind, limit = TOP_CH
  * at most OPENING_MAX_CHARS (stored per chapter, cut again for the package).
  */
 export function openingParagraph(content: string): string {
-  for (const paragraph of content.split(/\n[ \t]*\n/)) {
+  // Paragraph by paragraph as needed, not `split` (which would cut a 10 MiB text into millions first).
+  const breaks = /\n[ \t]*\n/g;
+  for (let start = 0; ; ) {
+    const found = breaks.exec(content);
+    const paragraph = content.slice(start, found ? found.index : content.length);
     const lines = paragraph.split('\n').filter((line) => isProseLine(line));
     const text = lines.join(' ').replace(/\s+/g, ' ').trim();
     if (/\p{Ll}/u.test(text)) return capAtWord(text, OPENING_MAX_CHARS);
+    if (!found) return '';
+    start = breaks.lastIndex;
   }
-  return '';
 }
 
 const OPENING_MAX_CHARS = 1000;

@@ -1,4 +1,5 @@
 import { STOPWORDS } from '../ai/builtin.ts';
+import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
 
 /**
  * Finds the characters a text mentions, without AI: pure and deterministic,
@@ -65,18 +66,28 @@ export function extractCharacters(text: string, kind: TextKind, limit = MAX_CHAR
   return rankCharacters(nameStats(text, kind), kind, limit);
 }
 
+/** `extractCharacters` in slices of a few milliseconds, letting the event loop run between them (the API's autosave). */
+export async function extractCharactersInSlices(text: string, kind: TextKind, limit = MAX_CHARACTERS_PER_TEXT): Promise<CharacterMentions[]> {
+  return rankCharacters(await runInSlices(nameStatsSteps(text, kind)), kind, limit);
+}
+
 /**
  * The statistics the character rules need from one text. Prose: every
  * capitalised word but function words, honorifics and calendar words;
  * screenplays: every cue name.
  */
 export function nameStats(text: string, kind: TextKind): NameStat[] {
+  return runAll(nameStatsSteps(text, kind));
+}
+
+/** `nameStats` as work that yields every SLICE_CHARS characters or so (see slices.ts). */
+export function* nameStatsSteps(text: string, kind: TextKind): Sliced<NameStat[]> {
   if (kind === 'screenplay') {
-    return [...screenplayCharacters(text)].map(([name, mentions]) => ({ name, total: mentions, mid: mentions, lower: false }));
+    return [...(yield* screenplayCharacters(text))].map(([name, mentions]) => ({ name, total: mentions, mid: mentions, lower: false }));
   }
-  const lowered = lowerCaseWords(text);
+  const lowered = yield* lowerCaseWords(text);
   const stats: NameStat[] = [];
-  for (const [word, seen] of countNameWords(text)) {
+  for (const [word, seen] of yield* countNameWords(text)) {
     if (NEVER_NAMES.has(word) || HONORIFICS.has(word) || STOPWORDS.has(word.toLowerCase())) continue;
     stats.push({ name: word, total: seen.total, mid: seen.midSentence, lower: lowered.has(word.toLowerCase()) });
   }
@@ -111,18 +122,41 @@ export function rankCharacters(stats: readonly NameStat[], kind: TextKind, limit
 }
 
 /** Cue names (title-cased) counted once per cue, plus their title-case mentions in the other lines. */
-function screenplayCharacters(text: string): Map<string, number> {
-  const lines = text.split('\n');
+function* screenplayCharacters(text: string): Sliced<Map<string, number>> {
   const counts = new Map<string, number>();
-  const cueLines = new Set<number>();
-  for (let i = 0; i < lines.length; i++) {
-    const name = cueName(lines[i]!);
-    if (!name || !isDialogue(lines[i + 1])) continue;
-    cueLines.add(i);
-    counts.set(name, (counts.get(name) ?? 0) + 1);
+  // The other lines, joined by `\n` as they come (in groups, so no step joins the whole text).
+  const proseGroups: string[] = [];
+  let group: string[] = [];
+  let groupChars = 0;
+  let line: string | undefined;
+  let next = 0;
+  const readLine = (): string | undefined => {
+    if (next > text.length) return undefined;
+    const end = text.indexOf('\n', next);
+    const stop = end === -1 ? text.length : end;
+    const read = text.slice(next, stop);
+    next = stop + 1;
+    return read;
+  };
+  for (line = readLine(); line !== undefined; ) {
+    const following = readLine();
+    const name = cueName(line);
+    if (name && isDialogue(following)) {
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    } else {
+      group.push(line);
+      groupChars += line.length + 1;
+    }
+    if (groupChars >= SLICE_CHARS || following === undefined) {
+      proseGroups.push(group.join('\n'));
+      group = [];
+      groupChars = 0;
+      yield;
+    }
+    line = following;
   }
   if (counts.size === 0) return counts;
-  const proseMentions = countNameWords(lines.filter((_, i) => !cueLines.has(i)).join('\n'));
+  const proseMentions = yield* countNameWords(proseGroups.join('\n'));
   for (const name of counts.keys()) {
     const first = name.split(' ')[0]!;
     counts.set(name, counts.get(name)! + (proseMentions.get(first)?.total ?? 0));
@@ -206,26 +240,60 @@ interface Seen {
 }
 
 /** Every capitalised word with how often it occurs, and how often away from a sentence start. */
-function countNameWords(text: string): Map<string, Seen> {
+function* countNameWords(text: string): Sliced<Map<string, Seen>> {
   const seen = new Map<string, Seen>();
-  for (const match of text.matchAll(NAME_WORD)) {
-    const start = match.index;
-    // Part of a longer word (camelCase, "McCoy"'s tail) is not a word of its own.
-    if (start > 0 && /[\p{L}\p{N}]/u.test(text[start - 1]!)) continue;
-    const word = match[0].replace(/['’]s$/u, '');
-    const entry = seen.get(word) ?? { total: 0, midSentence: 0 };
-    entry.total++;
-    if (!startsSentence(text, start)) entry.midSentence++;
-    seen.set(word, entry);
+  for (const { start: from, end } of wordSafePieces(text)) {
+    for (const match of text.slice(from, end).matchAll(NAME_WORD)) {
+      const start = from + match.index;
+      // Part of a longer word (camelCase, "McCoy"'s tail) is not a word of its own.
+      if (start > 0 && /[\p{L}\p{N}]/u.test(text[start - 1]!)) continue;
+      const word = match[0].replace(/['’]s$/u, '');
+      const entry = seen.get(word) ?? { total: 0, midSentence: 0 };
+      entry.total++;
+      if (!startsSentence(text, start)) entry.midSentence++;
+      seen.set(word, entry);
+    }
+    yield;
   }
   return seen;
 }
 
+/** Longest run of word characters kept in one piece by `wordSafePieces`; a longer one is cut (it is no name). */
+const MAX_WORD_CHARS = 4096;
+
+/**
+ * The text in pieces of about SLICE_CHARS characters, cut where a word
+ * cannot straddle the cut (the regexes run on a piece at a time: over a whole
+ * 10 MiB text one search can take 40 ms, and a run of letters that long
+ * overflows the regex engine's stack).
+ */
+function* wordSafePieces(text: string): Generator<{ start: number; end: number }> {
+  for (let start = 0; start < text.length; ) {
+    let end = Math.min(text.length, start + SLICE_CHARS);
+    const limit = Math.min(text.length, end + MAX_WORD_CHARS);
+    while (end < limit && isWordChar(text, end - 1) && isWordChar(text, end)) end++;
+    // Never between the halves of a surrogate pair.
+    if (end < text.length && isSurrogatePair(text, end - 1)) end++;
+    yield { start, end };
+    start = end;
+  }
+}
+
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 0x80) return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x27;
+  return (c >= 0xd800 && c <= 0xdfff) || c === 0x2019 || WORD_CHAR.test(text[i]!);
+}
+
+const WORD_CHAR = /^[\p{L}\p{M}\p{N}]$/u;
+
 /** Whether the word at `start` opens a sentence (text start, after . ! ? … or a blank line, past quotes and brackets). */
 function startsSentence(text: string, start: number): boolean {
   let i = start - 1;
+  // A gap of more than SENTENCE_GAP_CHARS blanks and quotes counts as a break, so one look-back stays short.
+  const floor = start - SENTENCE_GAP_CHARS;
   while (i >= 0 && /["'“‘(\[\s—–-]/u.test(text[i]!)) {
-    if (text[i] === '\n' && i > 0 && text[i - 1] === '\n') return true;
+    if ((text[i] === '\n' && i > 0 && text[i - 1] === '\n') || i < floor) return true;
     i--;
   }
   if (i < 0) return true;
@@ -239,11 +307,17 @@ function startsSentence(text: string, start: number): boolean {
   return !HONORIFICS.has(text.slice(k, i));
 }
 
+const SENTENCE_GAP_CHARS = 256;
+
 /** A letter, or half of a surrogate pair (astral scripts' letters). */
 const LETTER = /[\p{L}\ud800-\udfff]/u;
 
-function lowerCaseWords(text: string): Set<string> {
+function* lowerCaseWords(text: string): Sliced<Set<string>> {
   const words = new Set<string>();
-  for (const match of text.matchAll(/(?<![\p{L}\p{N}])\p{Ll}[\p{L}\p{M}]*/gu)) words.add(match[0]);
+  for (const { start, end } of wordSafePieces(text)) {
+    // A piece starts after a non-word character or before one, so the look-behind sees what it would in the whole text.
+    for (const match of text.slice(start, end).matchAll(/(?<![\p{L}\p{N}])\p{Ll}[\p{L}\p{M}]*/gu)) words.add(match[0]);
+    yield;
+  }
   return words;
 }

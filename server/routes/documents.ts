@@ -87,7 +87,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
   app.openAPIRegistry.registerPath(createDocument);
   app.post('/api/documents', async (c) => {
     const user = c.get('user');
-    const input = await readUpload(c.req.raw);
+    const input = await readUpload(c.req.raw, () => c.req.json());
     // In slices, stopping at the first chapter past the limit: a 10 MiB upload never freezes the event loop.
     const parts = await splitChaptersInSlices(input.content, input.kind, { limit: MAX_CHAPTERS });
     if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
@@ -231,8 +231,11 @@ interface UploadInput {
   content: string;
 }
 
-/** The upload as JSON or as a multipart form with a `file`, validated with the documented schemas. */
-async function readUpload(request: Request): Promise<UploadInput> {
+/**
+ * The upload as JSON or as a multipart form with a `file`, validated with the
+ * documented schemas. `readJson` is the context's (the body was read in slices).
+ */
+async function readUpload(request: Request, readJson: () => Promise<unknown>): Promise<UploadInput> {
   const mediaType = mediaTypeOf(request.headers.get('content-type'));
   if (mediaType === 'multipart/form-data') {
     const form = await request.formData().catch(() => {
@@ -247,7 +250,7 @@ async function readUpload(request: Request): Promise<UploadInput> {
     return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
   }
   if (isJsonMediaType(mediaType)) {
-    const body: unknown = await request.json().catch(() => {
+    const body: unknown = await readJson().catch(() => {
       throw new AppError('invalid_json', 400, 'The body is not valid JSON.');
     });
     return parseOrThrow(CreateJson, body);

@@ -32,12 +32,51 @@ export interface NewDocument {
   chapters: NewChapter[];
 }
 
+/** Most chapter rows one statement carries. */
+const CHAPTERS_PER_STATEMENT = 2000;
 /**
- * Stores a document and all its chapters in one statement (atomic on its
- * own, one round trip), whatever the chapter count: arrays go through unnest.
+ * Most characters of chapter text one statement carries. postgres.js builds a
+ * statement's parameters in one synchronous step, about 3 ms per MiB, so a
+ * 10 MiB manuscript goes in several statements and the event loop runs between them.
+ */
+const CHAPTER_CHARS_PER_STATEMENT = 512 * 1024;
+
+/**
+ * Stores a document and all its chapters, atomically: one statement when
+ * they fit in one (arrays through unnest), else one transaction of several.
  */
 export async function insertDocument(sql: Sql | TransactionSql, doc: NewDocument): Promise<DocumentRow> {
-  const c = doc.chapters;
+  const [first = [], ...rest] = chapterBatches(doc.chapters);
+  if (rest.length === 0) return insertDocumentWith(sql, doc, first);
+  const write = async (tx: TransactionSql) => {
+    const row = await insertDocumentWith(tx, doc, first);
+    for (const batch of rest) await insertChapters(tx, doc.id, batch);
+    return row;
+  };
+  // A pool has `begin`; a transaction (a caller's) is used as it is.
+  return 'begin' in sql ? ((await sql.begin(write)) as DocumentRow) : write(sql);
+}
+
+/** The chapters in consecutive batches of at most CHAPTERS_PER_STATEMENT rows and about CHAPTER_CHARS_PER_STATEMENT characters. */
+function chapterBatches(chapters: NewChapter[]): NewChapter[][] {
+  const batches: NewChapter[][] = [];
+  let batch: NewChapter[] = [];
+  let chars = 0;
+  for (const chapter of chapters) {
+    if (batch.length > 0 && (batch.length >= CHAPTERS_PER_STATEMENT || chars + chapter.content.length > CHAPTER_CHARS_PER_STATEMENT)) {
+      batches.push(batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push(chapter);
+    chars += chapter.content.length;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** The document row and the given chapters in one statement. */
+async function insertDocumentWith(sql: Sql | TransactionSql, doc: NewDocument, c: NewChapter[]): Promise<DocumentRow> {
   const [row] = await sql<DocumentRow[]>`
     with document as (
       insert into documents (id, owner_id, title, kind, word_count, job_id)
@@ -56,6 +95,19 @@ export async function insertDocument(sql: Sql | TransactionSql, doc: NewDocument
     )
     select * from document`;
   return row!;
+}
+
+async function insertChapters(sql: TransactionSql, documentId: string, c: NewChapter[]): Promise<void> {
+  await sql`
+    insert into chapters (id, document_id, index, title, content, word_count)
+    select id, ${documentId}, index, title, content, word_count
+    from unnest(
+      ${sql.array(c.map((x) => x.id))}::uuid[],
+      ${sql.array(c.map((x) => x.index))}::int[],
+      ${sql.array(c.map((x) => x.title))}::text[],
+      ${sql.array(c.map((x) => x.content))}::text[],
+      ${sql.array(c.map((x) => x.wordCount))}::int[]
+    ) as t(id, index, title, content, word_count)`;
 }
 
 export interface DocumentListRow extends DocumentRow {

@@ -1,0 +1,97 @@
+/**
+ * The text work the API runs in slices gives what it gave in one go: the
+ * character scans cut the text into pieces (never inside a word), the
+ * splitter normalises newlines piece by piece, and each has a sliced entry
+ * point that must agree with the plain one.
+ */
+import { describe, expect, it } from 'vitest';
+import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../jobs/text/characters.ts';
+import { digestChapter, digestChapterSteps } from '../../jobs/package/essential.ts';
+import { runInSlices, SLICE_CHARS } from '../../jobs/text/slices.ts';
+import { splitChapters, splitChaptersInSlices } from '../../server/split-chapters.ts';
+
+/** A deterministic pseudo-random text of about `chars` characters: names, apostrophes, accents, astral letters, blank lines. */
+function prose(chars: number, seed = 7): string {
+  const words = [
+    'Mara', 'Tomas', "Mara's", 'Émile', 'Zoë', 'O’Neil', 'McCoy', 'storm', 'Storm', 'the', 'lamp', 'said', 'Mr.', 'Darcy',
+    'was', 'éclair', 'жена', 'Жена', '𝐀lpha', '𐐀bc', 'x2', 'Q7', 'and', '"Who', 'there?"', '—', 'Lit.', '\n\n', '\n',
+  ];
+  let state = seed;
+  const parts: string[] = [];
+  let length = 0;
+  while (length < chars) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const word = words[state % words.length]!;
+    parts.push(word);
+    length += word.length + 1;
+  }
+  return parts.join(' ');
+}
+
+/** The scan as it was before it was sliced: regexes over the whole text. */
+function wholeTextNameWords(text: string): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const match of text.matchAll(/\p{Lu}[\p{Ll}\p{M}]+(?:['’]\p{Ll}+)?/gu)) {
+    if (match.index > 0 && /[\p{L}\p{N}]/u.test(text[match.index - 1]!)) continue;
+    const word = match[0].replace(/['’]s$/u, '');
+    seen.set(word, (seen.get(word) ?? 0) + 1);
+  }
+  return seen;
+}
+
+const byName = (stats: NameStat[]) => [...stats].sort((a, b) => (a.name < b.name ? -1 : 1));
+
+describe('character scans in pieces', () => {
+  const text = prose(SLICE_CHARS * 6);
+
+  it('count every capitalised word as a scan of the whole text does, across piece boundaries', () => {
+    const totals = new Map(nameStats(text, 'book').map((s) => [s.name, s.total]));
+    for (const [word, count] of wholeTextNameWords(text)) {
+      if (totals.has(word)) expect(totals.get(word), word).toBe(count);
+    }
+    expect(totals.get('Mara')).toBe(wholeTextNameWords(text).get('Mara'));
+  });
+
+  it('give the same characters in slices as in one go (prose and screenplay)', async () => {
+    expect(await extractCharactersInSlices(text, 'book')).toEqual(extractCharacters(text, 'book'));
+    const play = Array.from({ length: 4000 }, (_, i) => `${i % 3 ? 'MARA' : 'TOMAS (V.O.)'}\nLine ${i}, said Mara.\n`).join('\n');
+    expect(play.length).toBeGreaterThan(SLICE_CHARS * 2);
+    expect(await extractCharactersInSlices(play, 'screenplay')).toEqual(extractCharacters(play, 'screenplay'));
+    expect(extractCharacters(play, 'screenplay')).toEqual([
+      // 2,666 cues plus a mention in each of the 4,000 lines of dialogue; the extension is not part of the name.
+      { name: 'Mara', mentions: 2666 + 4000 },
+      { name: 'Tomas', mentions: 1334 },
+    ]);
+  });
+
+  it('digest a chapter the same in steps as in one go', async () => {
+    expect(byName((await runInSlices(digestChapterSteps(text, 'book'))).names)).toEqual(byName(digestChapter(text, 'book').names));
+  });
+
+  it('read a run of letters far longer than a piece without overflowing the regex stack', () => {
+    expect(nameStats('ж'.repeat(2_000_000), 'book')).toEqual([]);
+    expect(nameStats(`Mara ${'a'.repeat(SLICE_CHARS * 3)} Mara went`, 'book')).toEqual([{ name: 'Mara', total: 2, mid: 1, lower: false }]);
+  });
+});
+
+describe('splitting in slices', () => {
+  it('turns \\r\\n into one newline even where a piece boundary falls between \\r and \\n', async () => {
+    const lf = Array.from({ length: 3000 }, (_, i) => (i % 50 === 0 ? `# Chapter ${i}` : `Line ${i} of the text.`)).join('\n');
+    for (const shift of [0, 1, 2]) {
+      // Pad so that a \r lands on the last character of the first piece for one of the shifts.
+      const crlf = 'x'.repeat(SLICE_CHARS - 1 - shift) + '\r\n' + lf.replace(/\n/g, '\r\n');
+      const expected = splitChapters('x'.repeat(SLICE_CHARS - 1 - shift) + '\n' + lf, 'book');
+      expect(splitChapters(crlf, 'book')).toEqual(expected);
+      expect(await splitChaptersInSlices(crlf, 'book')).toEqual(expected);
+    }
+  });
+
+  it('treats a lone \\r as a newline and \\r\\r\\n as two', () => {
+    expect(splitChapters('# One\ra\r\r\nb', 'book')).toEqual(splitChapters('# One\na\n\nb', 'book'));
+  });
+
+  it('packs a long text without headings the same in slices as in one go', async () => {
+    const text = prose(SLICE_CHARS * 8, 11).replace(/#/g, '');
+    expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
+  });
+});
