@@ -136,6 +136,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,
+          maxChapterBytes: config.autosave.maxChapterBytes,
           autosaveLimits: {
             maxChapterBytes: config.autosave.maxChapterBytes,
             // A save must answer while Redis is down (it touches only PostgreSQL), so its rate limit fails open.

@@ -25,6 +25,8 @@ export interface DocumentRoutesDeps {
   logger: Logger;
   /** Members one document may have besides its owner. */
   maxMembersPerDocument: number;
+  /** Largest chapter, in UTF-8 bytes (MAX_CHAPTER_BYTES): an upload may not make a chapter its writer could never save again. */
+  maxChapterBytes: number;
 }
 
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
@@ -93,6 +95,12 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
     if (parts.length > MAX_CHAPTERS) {
       throw invalidRequest([{ field: 'content', message: `At most ${MAX_CHAPTERS} chapters per manuscript; this one has more.` }]);
+    }
+    const oversized = parts.find((p) => Buffer.byteLength(p.content) > deps.maxChapterBytes);
+    if (oversized) {
+      throw new AppError('payload_too_large', 413, `Chapter ${oversized.index + 1} is larger than MAX_CHAPTER_BYTES (${deps.maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
+        field: 'content', chapter_index: oversized.index, limit_bytes: deps.maxChapterBytes, size_bytes: Buffer.byteLength(oversized.content),
+      });
     }
     const documentId = randomUUID();
     const jobId = randomUUID();

@@ -6,7 +6,7 @@ describe('upload: chapter and title limits', () => {
   let token: string;
 
   beforeAll(async () => {
-    h = await startTestHerald({ roles: ['api'] });
+    h = await startTestHerald({ roles: ['api'], env: { MAX_CHAPTER_BYTES: '65536' } });
     token = await h.token('lim');
   });
   afterAll(async () => {
@@ -34,5 +34,15 @@ describe('upload: chapter and title limits', () => {
     expect(res.status).toBe(202);
     const body = (await res.json()) as { chapters: { title: string }[] };
     expect(body.chapters.map((c) => c.title)).toEqual(['T'.repeat(500)]);
+  });
+
+  it('refuses a chapter larger than MAX_CHAPTER_BYTES with a 413 naming it, and stores nothing', async () => {
+    const before = await h.db.sql`select count(*)::int as n from documents`;
+    const res = await upload(`# One\n\nShort.\n\n# Two\n\n${'word '.repeat(20_000)}`);
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { error: { code: string; details: Record<string, unknown> } };
+    expect(body.error.code).toBe('payload_too_large');
+    expect(body.error.details).toMatchObject({ field: 'content', chapter_index: 1, limit_bytes: 65536, size_bytes: 100_000 });
+    expect(await h.db.sql`select count(*)::int as n from documents`).toEqual(before);
   });
 });
