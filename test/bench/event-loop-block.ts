@@ -10,13 +10,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, type BenchContext } from './harness.ts';
 import { isMain, runStandalone } from './standalone.ts';
 import type { Figure } from './stats.ts';
+import { freePort } from '../support/private-redis.ts';
 
 export const EVENT_LOOP_GOAL_MS = 50;
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -213,15 +213,5 @@ async function startMonitoredHerald(ctx: BenchContext, prefix: string, root: str
   return { url, call, stop };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 if (isMain(import.meta.url)) runStandalone('event-loop', benchEventLoop);

@@ -3,9 +3,9 @@
  * under tsx, as `npx tsx` would run it), ready once its /health answers 200.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, type BenchContext } from './harness.ts';
+import { freePort } from '../support/private-redis.ts';
 
 export interface WorkerProcess {
   readonly pid: number;
@@ -71,15 +71,4 @@ async function waitForHealth(port: number, child: ChildProcess): Promise<void> {
     await sleep(Math.min(50 * 2 ** attempt, 500));
   }
   throw new Error(`worker process ${child.pid} was not healthy within ${READY_TIMEOUT_MS} ms on port ${port}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
