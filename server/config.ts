@@ -205,6 +205,20 @@ const envSchema = z.object({
   PACKAGE_LIMIT: int(1, 10_000).default(20),
   /** The sliding window of PACKAGE_LIMIT, in seconds. Default 300. */
   PACKAGE_WINDOW_SECONDS: int(1, 86_400).default(300),
+  /**
+   * `on`: `npm start` without `--role` runs every role in one process (as
+   * `npm start -- --single-process` does), for debugging. Default `off`: the
+   * api and gateway roles run in the main process and the worker role in a
+   * supervised child process at lower CPU priority, so ingest work does not
+   * slow the API.
+   */
+  SINGLE_PROCESS: z.enum(['on', 'off']).default('off'),
+  /**
+   * How much lower the supervised worker process's CPU priority is than the
+   * main process's, in nice steps (0 to 19; 0: the same). Default 10: when
+   * both want the cores, the API's requests go first.
+   */
+  WORKER_NICE: int(0, 19).default(10),
 });
 
 export interface Config {
@@ -257,6 +271,8 @@ export interface Config {
   readonly web: WebConfig;
   /** Package requests per user: `limit` per sliding `windowSeconds`. */
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
+  /** How `npm start` without `--role` lays out its roles: one process, or the worker in a supervised child. */
+  readonly processes: { readonly singleProcess: boolean; readonly workerNice: number };
 }
 
 /** What housekeeping keeps of each chapter's history. */
@@ -371,6 +387,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
     chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
     packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
+    processes: { singleProcess: e.SINGLE_PROCESS === 'on', workerNice: e.WORKER_NICE },
   });
 }
 

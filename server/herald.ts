@@ -39,6 +39,8 @@ export interface StartOptions {
   ai?: AiProvider;
   /** Batched writer policy; `group` (group commit) unless told otherwise. */
   writerMode?: 'group' | 'interval';
+  /** More `/health` checks, for roles this process supervises elsewhere (the worker child of `npm start`). */
+  healthChecks?: readonly HealthCheck[];
 }
 
 export interface Herald {
@@ -114,6 +116,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         name: role,
         check: () => (role === 'gateway' ? gateway?.healthy ?? false : role === 'worker' ? workers?.running ?? false : true),
       })),
+      ...(options.healthChecks ?? []),
     ];
     const app = createApp({
       logger,

@@ -8,9 +8,10 @@
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
- *                   event-loop, redis-growth
+ *                   event-loop, redis-growth, one-process
  *
- * Quick runs leave out model-calls (a 200-save editing session, about 40 s),
+ * Quick runs leave out model-calls (a 200-save editing session, about 40 s), one-process (Herald started
+ * six times, each with a 2,000-chapter ingest),
  * realtime and redis-growth (a 10,000-chapter ingest first, about 5 min on
  * 2 busy cores) unless --only names them. The realtime group (push latency against a bare relay, memory per idle
  * socket) opens thousands of sockets: run through `npm run bench`, whose
@@ -25,6 +26,7 @@ import { benchAutosave } from './autosave.ts';
 import { benchEventLoop } from './event-loop-block.ts';
 import { benchIngest } from './ingest.ts';
 import { benchModelCalls } from './model-calls.ts';
+import { benchOneProcess } from './one-process.ts';
 import { benchPackage } from './package.ts';
 import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
@@ -34,9 +36,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -49,6 +51,7 @@ const PLAN = {
   polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
+  oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -66,6 +69,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   realtime: (ctx) => benchRealtime(ctx),
   'event-loop': (ctx) => benchEventLoop(ctx),
   'redis-growth': (ctx) => benchRedisGrowth(ctx, PLAN.redisGrowth),
+  'one-process': (ctx) => benchOneProcess(ctx, PLAN.oneProcess),
 };
 
 async function main(abort: Promise<never>): Promise<void> {

@@ -19,9 +19,9 @@ export interface RunningProcess {
  * Starts `npx tsx <script> ...args` in the repository root with the given
  * environment added to this process's, collecting its output.
  */
-export function startTsx(script: string, args: string[], env: Record<string, string>): RunningProcess {
+export function startTsx(script: string, args: string[], env: Record<string, string>, options: SpawnNodeOptions = {}): RunningProcess {
   // Run tsx's own binary rather than through npx, so the pid we signal is the one that runs main.ts's handlers.
-  return spawnNode([`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], env, { endsOn: 'close' });
+  return spawnNode([`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], env, { endsOn: 'close', ...options });
 }
 
 export interface SpawnNodeOptions {
@@ -33,6 +33,12 @@ export interface SpawnNodeOptions {
   endsOn?: 'close' | 'exit';
   /** Keep only the last this many characters of each stream (long-running servers). Default: all. */
   keepChars?: number;
+  /**
+   * Starts the process in a process group of its own, and `kill()` SIGKILLs
+   * the whole group: the processes it started (the worker child of
+   * `npm start`) go too, and with them the output streams they hold open.
+   */
+  processGroup?: boolean;
 }
 
 /** Runs Node with `nodeArgs` in the repository root, this process's environment plus `env`, collecting its output. */
@@ -41,6 +47,7 @@ export function spawnNode(nodeArgs: string[], env: Record<string, string>, optio
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup ?? false,
   });
   const keep = options.keepChars ?? Infinity;
   let stdout = '';
@@ -61,7 +68,12 @@ export function spawnNode(nodeArgs: string[], env: Record<string, string>, optio
     },
     exited,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (options.processGroup) {
+        // The group outlives its leader while any member runs; ESRCH: nobody is left.
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {}
+      } else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited.catch(() => {});
     },
   };

@@ -1,0 +1,220 @@
+/**
+ * `npm start` with every role: the API's latency while a big upload ingests.
+ * Herald runs as `node --import tsx server/main.ts` (what `npm start` runs),
+ * in its default layout (api+gateway in the main process, the worker in a
+ * supervised child at lower CPU priority) and with `--single-process`,
+ * alternating (A B, B A, …) on fresh processes, so the machine's drift hits
+ * both alike. Each run: a 3-chapter document and a 30-chapter one, fully
+ * ingested; idle, sequential `GET /api/documents/:id` of the small one, then
+ * essential packages of the other (each starts a full build on the
+ * worker); then both interleaved (every 4th a package) while a
+ * 2,000-chapter upload ingests, until it completes. Figures are medians over
+ * runs of each run's p99.
+ * Run with `npx tsx test/bench/one-process.ts [--quick]`.
+ *
+ * BENCH_CPU_PROF_DIR=<dir> runs Herald's processes under `--cpu-prof`
+ * (one profile per process) to find what the API spends its time on.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../support/private-redis.ts';
+import { postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.ts';
+import { novel } from './prose.ts';
+import { isMain, runStandalone } from './standalone.ts';
+import { median, summarize, type Figure } from './stats.ts';
+
+export interface OneProcessBenchOptions {
+  /** Runs of each layout. */
+  pairs: number;
+  ingestChapters: number;
+  ingestWordsPerChapter: number;
+  packageChapters: number;
+  idleRequests: number;
+}
+
+export const API_GOAL_RATIO = 2;
+const PACKAGE_GOAL_P99_MS = 20;
+const PACKAGE_EVERY = 4;
+/** Client think time between requests: a busy editor, not a load generator hogging the cores it measures. */
+const PAUSE_MS = 10;
+const INGEST_TIMEOUT_MS = 300_000;
+
+const LAYOUTS = [
+  { name: 'supervised', label: 'npm start (worker in a child process, nice +10)', args: [] as string[] },
+  { name: 'single', label: 'npm start -- --single-process', args: ['--single-process'] },
+] as const;
+type Layout = (typeof LAYOUTS)[number];
+
+interface Run {
+  idleGetP99: number;
+  ingestGetP99: number;
+  ingestGetMax: number;
+  idlePackageP99: number;
+  ingestPackageP99: number;
+  chaptersPerSecond: number;
+  samples: { idleGet: number; ingestGet: number; ingestPackage: number };
+}
+
+export async function benchOneProcess(ctx: BenchContext, options: OneProcessBenchOptions): Promise<Figure[]> {
+  const bodies = {
+    small: JSON.stringify({ title: 'Small', content: novel(3, 300, 3) }),
+    packaged: JSON.stringify({ title: 'Packaged', content: novel(options.packageChapters, 500, 5) }),
+    big: JSON.stringify({ title: 'Big', content: novel(options.ingestChapters, options.ingestWordsPerChapter, 9) }),
+  };
+  const runs = new Map<Layout, Run[]>(LAYOUTS.map((l) => [l, []]));
+  for (let pair = 0; pair < options.pairs; pair++) {
+    const order = pair % 2 === 0 ? LAYOUTS : [...LAYOUTS].reverse();
+    for (const layout of order) runs.get(layout)!.push(await runOnce(ctx, layout, bodies, options, `${pair}`));
+  }
+  const [supervised, single] = LAYOUTS.map((l) => runs.get(l)!) as [Run[], Run[]];
+  const med = (list: Run[], pick: (r: Run) => number) => median(list.map(pick));
+  const setup = (layout: Layout) =>
+    `${layout.label}; GET /api/documents/:id (3 chapters) p99 while ${options.ingestChapters.toLocaleString('en-US')} chapters ` +
+    `(~${options.ingestWordsPerChapter} words each) ingest vs idle; sequential requests ${PAUSE_MS} ms apart (during ingest every ${PACKAGE_EVERY}th an essential ` +
+    `package); median of ${supervised.length} runs, layouts alternated`;
+  return LAYOUTS.map((layout, i): Figure => {
+    const list = runs.get(layout)!;
+    const other = i === 0 ? single : supervised;
+    const ratio = med(list, (r) => r.ingestGetP99 / r.idleGetP99);
+    const ingestP99 = med(list, (r) => r.ingestGetP99);
+    return {
+      figure: '9. One-process API under ingest',
+      setup: setup(layout),
+      value: { amount: ingestP99, unit: 'ms', note: `GET p99 during ingest (${ratio.toFixed(2)}x idle)` },
+      goal: { text: `<= ${API_GOAL_RATIO}x idle`, met: ratio <= API_GOAL_RATIO },
+      baseline: { label: `${LAYOUTS[1 - i]!.name} GET p99 during ingest`, amount: med(other, (r) => r.ingestGetP99), unit: 'ms', ratio: ingestP99 / med(other, (r) => r.ingestGetP99) },
+      detail: { runs: list, idleGetP99: med(list, (r) => r.idleGetP99), chaptersPerSecond: med(list, (r) => r.chaptersPerSecond) },
+    };
+  }).concat(LAYOUTS.map((layout, i): Figure => {
+    const list = runs.get(layout)!;
+    const other = i === 0 ? single : supervised;
+    const p99 = med(list, (r) => r.ingestPackageP99);
+    return {
+      figure: '9. Essential package under ingest',
+      setup: `${layout.label}; POST /api/documents/:id/package (${options.packageChapters} chapters, stored) while ${options.ingestChapters.toLocaleString('en-US')} chapters ingest; median of runs' p99`,
+      value: { amount: p99, unit: 'ms', note: `p99 (idle ${med(list, (r) => r.idlePackageP99).toFixed(1)} ms); ingest ${Math.round(med(list, (r) => r.chaptersPerSecond))} ch/s` },
+      goal: { text: `p99 < ${PACKAGE_GOAL_P99_MS} ms`, met: p99 < PACKAGE_GOAL_P99_MS },
+      baseline: { label: `${LAYOUTS[1 - i]!.name} package p99`, amount: med(other, (r) => r.ingestPackageP99), unit: 'ms', ratio: p99 / med(other, (r) => r.ingestPackageP99) },
+    };
+  }));
+}
+
+async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small' | 'packaged' | 'big', string>, options: OneProcessBenchOptions, tag: string): Promise<Run> {
+  const prefix = ctx.scenarioPrefix(`one-process-${layout.name}-${tag}`);
+  const herald = await startMain(ctx, prefix, layout.args);
+  try {
+    const token = await ctx.token('bench-one-process');
+    const upload = async (body: string) => (await postJson<{ document: { id: string } }>(`${herald.url}/api/documents`, token, body, 202, 120_000)).document.id;
+    const small = await upload(bodies.small);
+    const packaged = await upload(bodies.packaged);
+    await Promise.all([untilDone(ctx, small), untilDone(ctx, packaged)]);
+    const client = createClient(herald.url, token, small, packaged);
+    for (let i = 0; i < 20; i++) await client.next(i % PACKAGE_EVERY === 0 ? 'package' : 'get');
+    client.reset();
+    // Idle GETs first, with nothing else running (a package request starts a full build on the worker).
+    for (let i = 0; i < options.idleRequests; i++) await client.next('get');
+    for (let i = 0; i < options.idleRequests / PACKAGE_EVERY; i++) await client.next('package');
+    const idle = client.reset();
+
+    const started = performance.now();
+    const big = upload(bodies.big);
+    let finished = false;
+    const done = big.then((id) => untilDone(ctx, id)).finally(() => (finished = true));
+    for (let i = 0; !finished; i++) await client.next(i % PACKAGE_EVERY === 0 ? 'package' : 'get');
+    await done;
+    const ingestS = (performance.now() - started) / 1000;
+    const ingest = client.reset();
+    return {
+      idleGetP99: summarize(idle.get).p99,
+      ingestGetP99: summarize(ingest.get).p99,
+      ingestGetMax: summarize(ingest.get).max,
+      idlePackageP99: summarize(idle.package).p99,
+      ingestPackageP99: summarize(ingest.package).p99,
+      chaptersPerSecond: options.ingestChapters / ingestS,
+      samples: { idleGet: idle.get.length, ingestGet: ingest.get.length, ingestPackage: ingest.package.length },
+    };
+  } finally {
+    await herald.stop();
+    await removePrefix(prefix);
+  }
+}
+
+/** Sequential requests, each timed; `reset` hands over the samples so far and starts afresh. */
+function createClient(url: string, token: string, small: string, packaged: string) {
+  let samples = { get: [] as number[], package: [] as number[] };
+  const headers = { authorization: `Bearer ${token}` };
+  return {
+    async next(kind: 'get' | 'package') {
+      const started = performance.now();
+      const res = kind === 'get'
+        ? await fetch(`${url}/api/documents/${small}`, { headers })
+        : await fetch(`${url}/api/documents/${packaged}/package`, { method: 'POST', headers });
+      await res.arrayBuffer();
+      if (res.status !== (kind === 'get' ? 200 : 202)) throw new Error(`${kind} answered ${res.status}`);
+      samples[kind].push(performance.now() - started);
+      await sleep(PAUSE_MS);
+    },
+    reset() {
+      const taken = samples;
+      samples = { get: [], package: [] };
+      return taken;
+    },
+  };
+}
+
+/** Polls the document's row (not the API, whose latency is what is measured). */
+async function untilDone(ctx: BenchContext, id: string): Promise<void> {
+  const deadline = Date.now() + INGEST_TIMEOUT_MS;
+  for (;;) {
+    const [row] = await ctx.sql<{ status: string }[]>`select status from documents where id = ${id}`;
+    if (row?.status === 'completed') return;
+    if (row?.status === 'partial') throw new Error(`document ${id} ended partial`);
+    if (Date.now() > deadline) throw new Error(`document ${id} did not complete within ${INGEST_TIMEOUT_MS / 1000} s`);
+    await sleep(100);
+  }
+}
+
+interface MainProcess {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `server/main.ts` in a process group of its own (its worker child is stopped with it), ready once /health answers 200. */
+async function startMain(ctx: BenchContext, prefix: string, args: readonly string[]): Promise<MainProcess> {
+  const port = await freePort();
+  const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), PACKAGE_LIMIT: '10000', PACKAGE_WINDOW_SECONDS: '1' }) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 40_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  ctx.onCleanup(stop);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server/main.ts ${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
+    const ok = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+    if (ok) return { url, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`server/main.ts ${args.join(' ')} did not answer /health 200 within 60 s`);
+    }
+    await sleep(100);
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  runStandalone('one-process', (ctx) => benchOneProcess(ctx, { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: 200 }));
+}
