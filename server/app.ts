@@ -48,7 +48,7 @@ export function createApp(deps: AppDeps) {
   app.onError((error, c) => toErrorResponse(error, c, logger));
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
   app.route('/', healthRoutes(deps.health));
-  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics.registry, deps.metricsToken));
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics.scrape, deps.metricsToken));
   deps.mount?.(app);
 
   if (deps.api) {

@@ -26,7 +26,7 @@ import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics, type Metrics, type MetricsSnapshot } from './metrics.ts';
 import { createRateLimiter, createTokenBucket, failOpen } from './rate-limit.ts';
 import type { HealthCheck } from './routes/health.ts';
 import { preparePostgres, probeRedis } from './startup-errors.ts';
@@ -41,6 +41,8 @@ export interface StartOptions {
   writerMode?: 'group' | 'interval';
   /** More `/health` checks, for roles this process supervises elsewhere (the worker child of `npm start`). */
   healthChecks?: readonly HealthCheck[];
+  /** Another process's metrics, folded into this one's GET /metrics (the supervised worker child's). */
+  moreMetrics?: () => Promise<MetricsSnapshot>;
 }
 
 export interface Herald {
@@ -49,6 +51,8 @@ export interface Herald {
   readonly roles: readonly Role[];
   readonly gateway: Gateway | undefined;
   readonly workers: Workers | undefined;
+  /** This process's metrics as JSON (what a supervising process folds into its own scrape). */
+  metricsSnapshot(): Promise<MetricsSnapshot>;
   /** Stops accepting, lets running jobs finish, flushes writes, closes sockets and connections, in reverse order of start. */
   close(): Promise<void>;
 }
@@ -81,6 +85,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, `${config.redisPrefix}:commands`);
     closers.push(() => quit(redis));
     const metrics = createMetrics();
+    metrics.sources.more = options.moreMetrics;
     const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
     const notifier = createNotifier({
       sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications,
@@ -240,6 +245,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       roles,
       gateway,
       workers,
+      metricsSnapshot: () => metrics.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

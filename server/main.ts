@@ -12,7 +12,7 @@ import { ConfigError, loadConfig, parseRoles, type Role } from './config.ts';
 import { startHerald } from './herald.ts';
 import { createLogger } from './logger.ts';
 import { StartupError } from './startup-errors.ts';
-import { childExecArgv, createWorkerSupervisor, type WorkerReadyMessage, type WorkerSupervisor } from './worker-supervisor.ts';
+import { childExecArgv, createWorkerSupervisor, type MetricsAnswer, type MetricsRequest, type WorkerReadyMessage, type WorkerSupervisor } from './worker-supervisor.ts';
 
 const SINGLE_PROCESS_FLAG = '--single-process';
 /** Marks the worker child started by the supervisor: it reports readiness over IPC and stops when its parent is gone. */
@@ -38,7 +38,10 @@ async function main() {
   const name = supervised ? 'herald worker process' : 'herald';
   const started: readonly Role[] = supervisor ? ['api', 'gateway'] : roles;
   // Migrations run in here, before the worker child starts (which then finds none pending).
-  const herald = await startHerald({ config, roles: started, logger, healthChecks: supervisor ? [supervisor.healthCheck] : [] });
+  const herald = await startHerald({
+    config, roles: started, logger,
+    ...(supervisor && { healthChecks: [supervisor.healthCheck], moreMetrics: () => supervisor.metrics() }),
+  });
   supervisor?.start();
 
   let stopping = false;
@@ -58,6 +61,11 @@ async function main() {
   process.on('SIGINT', () => void stop('SIGINT received', 'SIGINT'));
   if (supervised && process.send) {
     process.send({ type: 'herald:worker-ready', url: herald.url } satisfies WorkerReadyMessage);
+    // The supervisor's GET /metrics folds this process's metrics into its own.
+    process.on('message', (message: Partial<MetricsRequest>) => {
+      if (message?.type !== 'herald:metrics-request') return;
+      void herald.metricsSnapshot().then((metrics) => process.send?.({ type: 'herald:metrics', id: message.id!, metrics } satisfies MetricsAnswer));
+    });
     // The IPC channel closes when the supervisor dies, even by SIGKILL: no worker is left behind.
     process.once('disconnect', () => void stop('the supervising process is gone'));
   }

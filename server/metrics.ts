@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { QueueCounts } from '../jobs/job-control.ts';
@@ -8,7 +8,12 @@ export interface MetricSources {
   queueCounts?: () => Promise<QueueCounts[]>;
   sockets?: () => number;
   subscriptions?: () => number;
+  /** Another process's metrics folded into this one's scrape (the worker child `npm start` supervises). */
+  more?: () => Promise<MetricsSnapshot>;
 }
+
+/** A registry's metrics as JSON, the form prom-client aggregates across processes. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
 
 /**
  * One Prometheus registry per process, made by the composition root and
@@ -43,6 +48,8 @@ export function createMetrics() {
   });
   const depth = new Gauge({
     name: 'herald_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: [registry],
+    // Every process reads the same queues: folded with another process's scrape, it is counted once.
+    aggregator: 'max',
     async collect() {
       for (const q of (await sources.queueCounts?.().catch(() => [])) ?? []) {
         for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused'] as const) depth.set({ queue: q.name, state }, q[state]);
@@ -59,6 +66,17 @@ export function createMetrics() {
   return {
     registry,
     sources,
+    /**
+     * The scrape: this registry's metrics, plus those of `sources.more` when
+     * set, summed per series (prom-client's AggregatorRegistry, as for
+     * cluster workers), so one scrape of `npm start` covers its worker child.
+     */
+    async scrape(): Promise<{ text: string; contentType: string }> {
+      if (!sources.more) return { text: await registry.metrics(), contentType: registry.contentType };
+      const [own, other] = await Promise.all([registry.getMetricsAsJSON(), sources.more().catch(() => [])]);
+      const merged = AggregatorRegistry.aggregate([own, other] as MetricsSnapshot[]);
+      return { text: await merged.metrics(), contentType: merged.contentType };
+    },
     jobFinished(type: string, outcome: string, seconds: number | null) {
       jobsFinished.inc({ type, outcome });
       if (seconds !== null) jobDuration.observe({ type }, seconds);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { MetricsSnapshot } from './metrics.ts';
 import type { HealthCheck } from './routes/health.ts';
 
 /**
@@ -12,6 +13,17 @@ import type { HealthCheck } from './routes/health.ts';
 export interface WorkerReadyMessage {
   type: 'herald:worker-ready';
   url: string;
+}
+
+/** The supervisor asks its child for its metrics; the child answers with the same id. */
+export interface MetricsRequest {
+  type: 'herald:metrics-request';
+  id: number;
+}
+export interface MetricsAnswer {
+  type: 'herald:metrics';
+  id: number;
+  metrics: MetricsSnapshot;
 }
 
 export interface WorkerSupervisorOptions {
@@ -34,6 +46,8 @@ export interface WorkerSupervisor {
   readonly healthCheck: HealthCheck;
   /** The running child's pid, if any. */
   readonly pid: number | undefined;
+  /** The child's metrics (over its IPC channel), or none while it is down or silent for 2 s. */
+  metrics(): Promise<MetricsSnapshot>;
   start(): void;
   /**
    * Sends `signal` to the child, waits for it to exit (SIGKILL after
@@ -64,6 +78,8 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
   let readySince = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   let warnedPriority = false;
+  let nextRequest = 0;
+  const answers = new Map<number, (metrics: MetricsSnapshot) => void>();
 
   const lower = (pid: number) => {
     const problem = lowerPriority(pid, options.nice);
@@ -79,7 +95,8 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
     child = started;
     if (started.pid !== undefined) lower(started.pid);
     logger.info({ pid: started.pid, nice: options.nice }, 'worker process started');
-    started.on('message', (message: Partial<WorkerReadyMessage>) => {
+    started.on('message', (message: Partial<WorkerReadyMessage | MetricsAnswer>) => {
+      if (message?.type === 'herald:metrics') return answers.get((message as MetricsAnswer).id)?.((message as MetricsAnswer).metrics);
       if (message?.type !== 'herald:worker-ready' || child !== started) return;
       // Again now that its runtime has started its threads: on Linux a priority belongs to each thread.
       lower(started.pid!);
@@ -112,6 +129,21 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
     healthCheck: { name: 'worker', check: () => ready },
     get pid() {
       return child?.pid;
+    },
+    metrics() {
+      const running = child;
+      if (!running?.connected || !ready) return Promise.resolve([]);
+      const id = ++nextRequest;
+      return new Promise<MetricsSnapshot>((resolve) => {
+        const done = (metrics: MetricsSnapshot) => {
+          clearTimeout(timer);
+          answers.delete(id);
+          resolve(metrics);
+        };
+        const timer = setTimeout(() => done([]), 2000);
+        answers.set(id, done);
+        running.send({ type: 'herald:metrics-request', id } satisfies MetricsRequest, (err) => err && done([]));
+      });
     },
     start() {
       if (!child && !restartTimer && !stopping) spawnChild();

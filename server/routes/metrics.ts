@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { Registry } from 'prom-client';
 import { createRouter } from '../app-env.ts';
 import { AppError } from '../errors.ts';
 import { errorResponses } from './schemas.ts';
@@ -11,7 +10,7 @@ import { errorResponses } from './schemas.ts';
  * `token` (METRICS_TOKEN) it needs `Authorization: Bearer <token>`; without
  * one it is open, for a Prometheus scraping over a private network.
  */
-export function metricsRoutes(registry: Registry, token?: string) {
+export function metricsRoutes(scrape: () => Promise<{ text: string; contentType: string }>, token?: string) {
   const app = createRouter();
   if (token) app.use('/metrics', requireBearer(token));
   app.openapi(
@@ -24,7 +23,10 @@ export function metricsRoutes(registry: Registry, token?: string) {
         ...(token && errorResponses(401)),
       },
     }),
-    async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+    async (c) => {
+      const { text, contentType } = await scrape();
+      return c.text(text, 200, { 'content-type': contentType });
+    },
   );
   return app;
 }

@@ -144,6 +144,10 @@ describe('npm start supervises the worker role in a child process', () => {
       return detail.document.status === 'completed' ? detail : undefined;
     }, 60_000, 100);
     expect(done.document.progress).toMatchObject({ completed: 30, total: 30 });
+    // One scrape of the main process covers the worker child: job outcomes are counted only where jobs run.
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    const finished = metrics.split('\n').find((l) => l.startsWith('herald_jobs_finished_total{') && l.includes('type="chapter.process"') && l.includes('outcome="completed"'));
+    expect(Number(finished?.split(' ').at(-1))).toBeGreaterThan(0);
     again.child.kill('SIGTERM');
     expect(await again.exited).toEqual({ code: 0, signal: null });
   }, 150_000);
