@@ -48,6 +48,7 @@ export function createResultWriter(options: ResultWriterOptions): BatchWriter<Ch
   return createBatchWriter<ChapterOutcome>({
     // Keyed by run: a stalled run and its re-run in this process must not merge before their locks are checked.
     key: (row) => `${row.chapterId} ${row.lock?.token ?? ''}`,
+    merge: (pending, next) => (next.chapterVersion >= pending.chapterVersion ? next : pending),
     maxBatchRows: options.maxBatchRows,
     maxQueuedRows: options.maxQueuedRows,
     mode: options.mode,
