@@ -26,7 +26,9 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const port = await freePort();
   const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency), ...extraEnv }) };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--role=worker'], {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for worker processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (not allowed in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts', '--role=worker'], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
