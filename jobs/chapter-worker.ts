@@ -1,17 +1,17 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { findChapter } from '../sql/queries/chapters.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import type { BatchWriter } from './batch-writer.ts';
+import type { ChapterLoader } from './chapter-loader.ts';
 import type { JobPayloads } from './contracts.ts';
-import { holdsLock } from './job-lock.ts';
+import { holdsLock, lockOf } from './job-lock.ts';
 import { createProgressReporter } from './progress-reporter.ts';
 import type { ChapterOutcome } from './result-writer.ts';
 
 export interface ChapterWorkerDeps {
-  sql: Sql;
+  /** Reads the chapter, batched with the other jobs' reads. */
+  chapters: ChapterLoader;
   publisher: Publisher;
   ai: AiProvider;
   results: BatchWriter<ChapterOutcome>;
@@ -19,7 +19,7 @@ export interface ChapterWorkerDeps {
 }
 
 export type ChapterJobResult =
-  | { skipped: 'chapter_deleted' | 'superseded' | 'lock_lost' }
+  | { skipped: 'chapter_deleted' | 'superseded' }
   | { version: number; summary_chars: number; dimensions: number };
 
 /**
@@ -27,6 +27,8 @@ export type ChapterJobResult =
  * writer, which publishes the chapter's final status only after its row is
  * committed. A failure that will be retried is announced as `queued` with
  * the error; the last attempt's failure is stored and announced as `failed`.
+ * A run that lost its job lock (stalled, run again elsewhere) publishes and
+ * writes nothing: the writer checks the lock of every row of its batch.
  */
 export async function processChapter(
   job: Job<JobPayloads['chapter.process']>,
@@ -36,13 +38,14 @@ export async function processChapter(
   token?: string,
 ): Promise<ChapterJobResult> {
   const { documentId, chapterId } = job.data;
-  const chapter = await findChapter(deps.sql, chapterId);
+  const chapter = await deps.chapters.load(chapterId);
   if (!chapter) return { skipped: 'chapter_deleted' };
   // A newer version has a job of its own; this one would only be overwritten.
   if (chapter.version > job.data.version) return { skipped: 'superseded' };
 
   const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
   // Coalescing is per chapter, and a chapter version runs in one job at a time, so the job holds its own.
+  // Only a chapter still running after the coalescing interval publishes progress, so this GET is rare.
   const owned = () => holdsLock(job, token);
   const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger, canPublish: owned });
   const report = (percent: number) => progress.report(documentId, { ...base, status: 'processing', progress: percent });
@@ -53,15 +56,11 @@ export async function processChapter(
     ({ summary, embedding } = await analyse(chapter.content, deps.ai, signal, report));
   } catch (error) {
     await progress.settle(chapterId);
-    await reportFailure(job, deps, chapter, error);
+    await reportFailure(job, deps, chapter, error, token);
     throw error;
   }
   // No progress update may get a seq after the chapter's final status.
   await progress.settle(chapterId);
-  if (!(await owned())) {
-    deps.logger.warn({ chapterId }, 'chapter job lost its lock (stalled and run again elsewhere); this run writes nothing');
-    return { skipped: 'lock_lost' };
-  }
   await deps.results.add({
     chapterId,
     documentId,
@@ -73,6 +72,7 @@ export async function processChapter(
     error: null,
     chapterVersion: chapter.version,
     attempts: job.attemptsMade + 1,
+    lock: lockOf(job, token),
   });
   return { version: chapter.version, summary_chars: summary.length, dimensions: embedding.length };
 }
@@ -95,11 +95,13 @@ async function reportFailure(
   deps: ChapterWorkerDeps,
   chapter: { id: string; index: number; version: number; document_id: string },
   error: unknown,
+  token: string | undefined,
 ): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   deps.logger.warn({ err: error, chapterId: chapter.id, attempt: job.attemptsMade + 1, final }, 'chapter processing failed');
   if (!final) {
+    if (!(await holdsLock(job, token))) return;
     await deps.publisher.publish(chapter.document_id, 'chapter.status', {
       chapter_id: chapter.id,
       index: chapter.index,
@@ -121,5 +123,6 @@ async function reportFailure(
     error: message,
     chapterVersion: chapter.version,
     attempts: job.attemptsMade + 1,
+    lock: lockOf(job, token),
   });
 }

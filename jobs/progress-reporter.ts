@@ -8,13 +8,16 @@ export type ProgressUpdate = ChapterStatusPayload & { status: 'processing' };
 /**
  * Passes on a worker's progress updates at a pace people can read: per
  * chapter, at most one `processing` update per interval (default 100 ms),
- * the latest one winning. Coalescing happens before the publisher assigns
+ * the latest one winning. The first goes out only once the chapter has
+ * been running for an interval: a chapter that finishes sooner sends no
+ * `processing` at all, only its final status (most builtin-AI chapters, which
+ * would otherwise double the events a document sends). Coalescing happens before the publisher assigns
  * a seq, so the seq stays gap-free. A chapter's terminal status (or a
  * retry's `queued`) goes through `settle` first, which drops the pending
  * update and waits for one in flight, so nothing `processing` can follow it.
  */
 export interface ProgressReporter {
-  /** Publishes now if the chapter had no update within the interval; otherwise keeps it, replacing any kept one. */
+  /** Publishes now if the chapter's last update (or its first report) is an interval old; otherwise keeps it, replacing any kept one. */
   report(documentId: string, update: ProgressUpdate): void;
   /** Call before publishing the chapter's next non-progress status. */
   settle(chapterId: string): Promise<void>;
@@ -32,6 +35,7 @@ export interface ProgressReporterOptions {
 }
 
 interface ChapterProgress {
+  /** When the last update went out; at first, when the chapter first reported (the first update waits an interval). */
   lastSentAt: number;
   pending: { documentId: string; update: ProgressUpdate } | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -64,7 +68,7 @@ export function createProgressReporter(options: ProgressReporterOptions): Progre
   return {
     report(documentId, update) {
       let c = chapters.get(update.chapter_id);
-      if (!c) chapters.set(update.chapter_id, (c = { lastSentAt: -Infinity, pending: undefined, timer: undefined, inflight: Promise.resolve() }));
+      if (!c) chapters.set(update.chapter_id, (c = { lastSentAt: Date.now(), pending: undefined, timer: undefined, inflight: Promise.resolve() }));
       c.pending = { documentId, update };
       if (c.timer) return; // already due: the latest update goes out then
       const wait = c.lastSentAt + interval - Date.now();

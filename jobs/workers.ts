@@ -9,6 +9,7 @@ import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import { refreshArtifact } from './artifact-worker.ts';
+import { createChapterLoader, type ChapterLoader } from './chapter-loader.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument, ingestDocument } from './document-worker.ts';
@@ -66,8 +67,8 @@ type Handler<N extends JobName> = (job: Job<JobPayloads[N]>, signal: AbortSignal
 /** Starts one BullMQ worker per queue; the handler table must cover every job in the contract. */
 export function createWorkers(deps: WorkerDeps): Workers {
   const logger = deps.logger.child({ component: 'worker' });
-  const results = createResultWriter({ sql: deps.sql, publisher: deps.publisher, logger, ...deps.writer });
-  const handlers = handlerTable(deps, results, logger);
+  const results = createResultWriter({ sql: deps.sql, redis: deps.connection, publisher: deps.publisher, logger, ...deps.writer });
+  const handlers = handlerTable(deps, results, createChapterLoader(deps.sql), logger);
   const cancelled: CancelledJobs = new Set();
 
   const processor: Processor = async (job, token, signal) => {
@@ -158,12 +159,12 @@ export function createWorkers(deps: WorkerDeps): Workers {
   };
 }
 
-function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, logger: Logger) {
+function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, chapters: ChapterLoader, logger: Logger) {
   const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier };
   const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
   return {
     'chapter.process': (job, signal, token) =>
-      processChapter(job, { sql: deps.sql, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal, token),
+      processChapter(job, { chapters, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal, token),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

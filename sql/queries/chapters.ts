@@ -18,6 +18,14 @@ export async function findChapter(sql: Sql, id: string): Promise<ChapterRow | un
   return row;
 }
 
+/** Many chapters in one statement (the worker's batched read); deleted ones are simply absent. */
+export async function findChapters(sql: Sql, ids: readonly string[]): Promise<ChapterRow[]> {
+  if (ids.length === 0) return [];
+  return sql<ChapterRow[]>`
+    select id, document_id, index, title, content, word_count, version
+    from chapters where id = any(${sql.array([...ids])}::uuid[])`;
+}
+
 export interface ChapterWithResult {
   id: string;
   index: number;

@@ -171,16 +171,3 @@ export async function settleDocumentStatus(
     where exists (select 1 from documents where id = ${id})`;
   return row;
 }
-
-/** Outcome counts per document, for progress events after a batch. */
-export async function countOutcomes(sql: Sql, documentIds: string[]): Promise<Map<string, DocumentCounts>> {
-  const rows = await sql<(DocumentCounts & { document_id: string })[]>`
-    select c.document_id,
-           count(*)::int as total,
-           count(*) filter (where r.status = 'completed')::int as completed,
-           count(*) filter (where r.status = 'failed')::int as failed
-    from chapters c left join chapter_results r on r.chapter_id = c.id
-    where c.document_id = any(${sql.array(documentIds)}::uuid[])
-    group by c.document_id`;
-  return new Map(rows.map(({ document_id, ...counts }) => [document_id, counts]));
-}

@@ -3,7 +3,9 @@
  * request to the socket's `document.progress` with status `completed`, seen
  * by a real socket.io-client (websocket) subscribed right after the upload.
  */
+import { embedText, summarizeText } from '../../jobs/ai/builtin.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
+import { splitChapters } from '../../server/split-chapters.ts';
 import { connectClient, type RecordingClient } from '../support/socket.ts';
 import { postJson, removePrefix, startBenchHerald, withTimeout, type BenchContext } from './harness.ts';
 import { novel } from './prose.ts';
@@ -27,6 +29,8 @@ interface Setup {
   workerProcesses: number;
   /** Env for every Herald part of this setup. */
   env?: Record<string, string>;
+  /** The source tree the worker processes run from (default this one). */
+  root?: string;
 }
 
 const SETUPS: Setup[] = [
@@ -37,19 +41,36 @@ const SETUPS: Setup[] = [
   { scenario: 'ingest-untracked', label: 'as the 1 worker process setup, JOB_TRACKING=off (no jobs rows)', workerProcesses: 1, env: { JOB_TRACKING: 'off' } },
 ];
 export const TRACKING_GOAL_OVERHEAD = 0.1;
+/** Worker CPU per chapter at most this many times the builtin AI's own work. */
+export const CPU_GOAL_RATIO = 3;
+
+/**
+ * BENCH_BASELINE_ROOT=<another checkout, with node_modules> adds its worker as a setup run
+ * alternately with this tree's (same API, gateway, database and Redis): a paired before/after.
+ */
+function baselineSetup(): Setup | undefined {
+  const root = process.env.BENCH_BASELINE_ROOT;
+  if (!root) return undefined;
+  return { scenario: 'ingest-1proc-baseline', label: `as the 1 worker process setup, the worker run from ${root}`, workerProcesses: 1, root };
+}
 
 export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions): Promise<Figure[]> {
   const body = JSON.stringify({ title: 'The Harbour Ledger', content: novel(options.chapters, options.wordsPerChapter, 7) });
   const measured = new Map<Setup, Runs>();
   const [inProcess, oneProc, twoProcs, untracked] = SETUPS as [Setup, Setup, Setup, Setup];
   for (const setup of [inProcess, twoProcs]) measured.set(setup, (await measure(ctx, [setup], body, options))[0]!);
-  // Tracked and untracked runs alternate, so the machine's drift during the bench hits both alike.
-  const [tracked, bare] = await measure(ctx, [oneProc, untracked], body, options);
+  // Tracked and untracked runs alternate (with the baseline's, when asked), so the machine's drift hits all alike.
+  const baseline = baselineSetup();
+  const builtinCpu: number[] = [];
+  const [tracked, bare, before] = await measure(ctx, [oneProc, untracked, ...(baseline ? [baseline] : [])], body, options, () =>
+    builtinCpu.push(builtinCpuSecondsPerChapter(body)),
+  );
   measured.set(oneProc, tracked!).set(untracked, bare!);
 
   const results = SETUPS.map((setup) => ({ setup, ...measured.get(setup)! }));
   const perSetup = (i: number) => median(results[i]!.rates);
-  return results.map(({ setup, rates, runsMs, uploadsMs }, i) => {
+  const extra = [cpuFigure(tracked!, median(builtinCpu), options), ...(baseline && before ? [baselineFigure(baseline, before, tracked!, options)] : [])];
+  return [...results.map(({ setup, rates, runsMs, uploadsMs }, i) => {
     const rate = median(rates);
     const isUntracked = setup.env?.JOB_TRACKING === 'off';
     // Each setup against the one before; the untracked one against the tracked 1-worker-process setup.
@@ -71,29 +92,75 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
       ...(base && { baseline: base }),
       detail: { chaptersPerSecond: rates, runsMs, uploadsMs, best: Math.max(...rates), workerProcesses: setup.workerProcesses },
     };
-  });
+  }), ...extra];
+}
+
+/** The worker process's CPU per chapter (from /proc, whole runs) against the builtin AI's own, timed in this process between runs. */
+function cpuFigure(runs: Runs, builtinPerChapter: number, options: IngestBenchOptions): Figure {
+  const perChapter = median(runs.cpuSecondsPerChapter);
+  const ratio = perChapter / builtinPerChapter;
+  return {
+    figure: '2. Ingest throughput',
+    setup: `worker CPU (user+system) per chapter, 1 worker process, ${options.chapters} chapters; against the builtin summary + embedding of the same chapters in a loop, measured between runs`,
+    value: { amount: perChapter * 1000, unit: 'ms CPU/ch', note: `${ratio.toFixed(2)}x the builtin work (${(builtinPerChapter * 1000).toFixed(3)} ms/ch)` },
+    goal: { text: `<= ${CPU_GOAL_RATIO}x the builtin work`, met: ratio <= CPU_GOAL_RATIO },
+    detail: { workerCpuSecondsPerChapter: runs.cpuSecondsPerChapter, builtinCpuSecondsPerChapter: builtinPerChapter },
+  };
+}
+
+/** This tree's worker against the baseline tree's, runs alternated in one setup. */
+function baselineFigure(setup: Setup, before: Runs, after: Runs, options: IngestBenchOptions): Figure {
+  const rate = median(after.rates);
+  const old = median(before.rates);
+  const cpu = median(after.cpuSecondsPerChapter);
+  const oldCpu = median(before.cpuSecondsPerChapter);
+  return {
+    figure: '2. Ingest throughput',
+    setup: `paired: this tree's 1 worker process against ${setup.label}; ${options.chapters} chapters, runs alternated, median of ${rate ? after.rates.length : 0}`,
+    value: { amount: rate, unit: 'ch/s', note: `worker CPU ${(cpu * 1000).toFixed(3)} ms/ch vs ${(oldCpu * 1000).toFixed(3)} before` },
+    baseline: { label: 'baseline tree', amount: old, unit: 'ch/s', ratio: rate / old },
+    detail: { after: after.rates, before: before.rates, cpuAfter: after.cpuSecondsPerChapter, cpuBefore: before.cpuSecondsPerChapter },
+  };
+}
+
+/** CPU seconds per chapter of the builtin provider's summary + embedding over the upload's chapters, in this process. */
+function builtinCpuSecondsPerChapter(body: string): number {
+  const chapters = splitChapters((JSON.parse(body) as { content: string }).content, 'book');
+  const start = process.cpuUsage();
+  // The provider's own work, called directly: its async wrapper would run it after this loop.
+  for (const c of chapters) {
+    summarizeText(c.content);
+    embedText(c.content);
+  }
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6 / chapters.length;
 }
 
 interface Runs {
   rates: number[];
+  /** Worker processes' CPU seconds per chapter, each run (NaN with the worker in the bench process). */
+  cpuSecondsPerChapter: number[];
   runsMs: number[];
   uploadsMs: number[];
 }
 
 /** Starts every setup, warms each up once, then runs them in turn (A, B, A, B, …) `repeats` times each. */
-async function measure(ctx: BenchContext, setups: Setup[], body: string, options: IngestBenchOptions): Promise<Runs[]> {
+async function measure(ctx: BenchContext, setups: Setup[], body: string, options: IngestBenchOptions, betweenRounds?: () => void): Promise<Runs[]> {
   const opened: OpenSetup[] = [];
   try {
     for (const setup of setups) opened.push(await openSetup(ctx, setup, options));
     for (const o of opened) await o.run(body);
-    const runs = setups.map((): Runs => ({ rates: [], runsMs: [], uploadsMs: [] }));
+    const runs = setups.map((): Runs => ({ rates: [], cpuSecondsPerChapter: [], runsMs: [], uploadsMs: [] }));
     for (let r = 0; r < options.repeats; r++) {
       for (const [i, o] of opened.entries()) {
+        const cpuBefore = o.workerCpuSeconds();
         const { totalMs, uploadMs } = await o.run(body);
+        runs[i]!.cpuSecondsPerChapter.push((o.workerCpuSeconds() - cpuBefore) / options.chapters);
         runs[i]!.runsMs.push(totalMs);
         runs[i]!.uploadsMs.push(uploadMs);
         runs[i]!.rates.push(options.chapters / (totalMs / 1000));
       }
+      betweenRounds?.();
     }
     return runs;
   } finally {
@@ -103,6 +170,8 @@ async function measure(ctx: BenchContext, setups: Setup[], body: string, options
 
 interface OpenSetup {
   run(body: string): Promise<{ totalMs: number; uploadMs: number }>;
+  /** CPU seconds used so far by the setup's worker processes (NaN with none). */
+  workerCpuSeconds(): number;
   close(): Promise<void>;
 }
 
@@ -123,12 +192,13 @@ async function openSetup(ctx: BenchContext, setup: Setup, options: IngestBenchOp
     await removePrefix(prefix);
   };
   try {
-    for (let i = 0; i < setup.workerProcesses; i++) workers.push(await startWorkerProcess(ctx, prefix, options.concurrency, setup.env));
+    for (let i = 0; i < setup.workerProcesses; i++) workers.push(await startWorkerProcess(ctx, prefix, options.concurrency, setup.env, setup.root));
     const token = await ctx.token('bench-writer');
     const socket = (client = await withTimeout(connectClient(herald.url, token), 10_000, 'the socket client to connect'));
     const crashed = Promise.race(workers.map((w) => w.exited));
     crashed.catch(() => {}); // awaited inside each run; a crash after the last run is not an error
-    return { run: (body) => ingestOnce(herald.url, token, body, socket, crashed, options.chapters), close };
+    const workerCpuSeconds = () => (workers.length === 0 ? Number.NaN : workers.reduce((sum, w) => sum + w.cpuSeconds(), 0));
+    return { run: (body) => ingestOnce(herald.url, token, body, socket, crashed, options.chapters), workerCpuSeconds, close };
   } catch (error) {
     await close();
     throw error;

@@ -3,6 +3,7 @@
  * under tsx, as `npx tsx` would run it), ready once its /health answers 200.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, type BenchContext } from './harness.ts';
 import { freePort } from '../support/private-redis.ts';
@@ -11,17 +12,24 @@ export interface WorkerProcess {
   readonly pid: number;
   /** Rejects as soon as the process exits on its own (so a run waiting on it fails at once, with its stderr). */
   readonly exited: Promise<never>;
+  /** CPU seconds (user + system) the process has used so far, from /proc (Linux); NaN elsewhere. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-export async function startWorkerProcess(ctx: BenchContext, prefix: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
+/** `root`: the source tree to run the worker from (default this one; another for a paired baseline). */
+export async function startWorkerProcess(
+  ctx: BenchContext, prefix: string, concurrency: number, extraEnv: Record<string, string> = {}, root = REPO_ROOT,
+): Promise<WorkerProcess> {
   const port = await freePort();
   const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency), ...extraEnv }) };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--role=worker'], {
-    cwd: REPO_ROOT,
+  // BENCH_WORKER_NODE_ARGS: extra node flags for worker processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (not allowed in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts', '--role=worker'], {
+    cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,7 +65,7 @@ export async function startWorkerProcess(ctx: BenchContext, prefix: string, conc
     await stop();
     throw error;
   }
-  return { pid: child.pid!, exited, stop };
+  return { pid: child.pid!, exited, stop, cpuSeconds: () => processCpuSeconds(child.pid!) };
 }
 
 /** Polls the child's /health; Herald listens only after its workers are ready, so 200 means taking jobs. */
@@ -72,3 +80,15 @@ async function waitForHealth(port: number, child: ChildProcess): Promise<void> {
   }
   throw new Error(`worker process ${child.pid} was not healthy within ${READY_TIMEOUT_MS} ms on port ${port}`);
 }
+
+/** utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS_PER_S = 100;

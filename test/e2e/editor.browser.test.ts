@@ -11,8 +11,8 @@ describe('the editor page in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    // Slow enough that chapters are seen processing, fast enough for a test.
-    h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '40', WORKER_CONCURRENCY: '2' } });
+    // Slow enough that chapters are seen processing (past the 100 ms coalescing interval), fast enough for a test.
+    h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '80', WORKER_CONCURRENCY: '2' } });
     browser = await launchChromium();
   });
   afterAll(async () => {

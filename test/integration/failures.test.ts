@@ -72,13 +72,16 @@ describe('a chapter whose processing fails', () => {
       const later = statuses(id).map((e) => e.status);
       return start === 'processing' ? [start, ...later] : later;
     };
+    // `processing` goes out only for an attempt still running after the coalescing interval, so it may or may not show.
+    const settled = (id: string) => history(id).filter((s) => s !== 'processing');
     // Three attempts, each retry announced as queued with the error; failed is the chapter's last status.
     const doomedEvents = statuses(doomed!);
-    expect(history(doomed!)).toEqual(['processing', 'queued', 'processing', 'queued', 'processing', 'failed']);
+    expect(settled(doomed!)).toEqual(['queued', 'queued', 'failed']);
     expect(doomedEvents.find((e) => e.status === 'queued')).toMatchObject({ error: expect.stringContaining('call 1') });
     expect(doomedEvents.at(-1)).toMatchObject({ error: expect.stringContaining('call 3') });
     // The flaky chapter announced its retry, then completed.
-    expect(history(shaky!)).toEqual(['processing', 'queued', 'processing', 'completed']);
+    expect(settled(shaky!)).toEqual(['queued', 'completed']);
+    expect(history(shaky!).at(-1)).toBe('completed');
     expect(statuses(fine!).at(-1)!.status).toBe('completed');
 
     // job.update events (the jobs' own records) may follow; the document's state ends with document.progress.

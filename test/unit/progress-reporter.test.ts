@@ -28,6 +28,7 @@ describe('progress coalescing', () => {
   it('passes on at most one update per chapter per 100 ms, the latest, and nothing after settle', async () => {
     const { publisher, published } = recordingPublisher();
     const reporter = createProgressReporter({ publisher, logger: pino({ level: 'silent' }) });
+    const started = Date.now();
     // 1,000 steps in one second, for two chapters at once.
     for (let i = 1; i <= 1000; i++) {
       reporter.report('d', update('a', i / 10));
@@ -44,8 +45,9 @@ describe('progress coalescing', () => {
       const progress = mine.filter((p) => p.status === 'processing');
       expect(progress.length).toBeGreaterThanOrEqual(9);
       expect(progress.length).toBeLessThanOrEqual(11);
-      // The first goes out at once, every later one is the latest at its moment, never closer than 100 ms apart.
-      expect(progress[0]!.progress).toBe(0.1);
+      // The first goes out once the chapter has run for 100 ms, every later one is the latest at its moment, never closer than 100 ms apart.
+      expect(progress[0]!.at - started).toBeGreaterThanOrEqual(100);
+      expect(progress[0]!.progress).toBeGreaterThanOrEqual(9.9);
       for (let i = 1; i < progress.length; i++) {
         expect(progress[i]!.at - progress[i - 1]!.at).toBeGreaterThanOrEqual(100);
         expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
@@ -54,13 +56,30 @@ describe('progress coalescing', () => {
     expect(published.at(-1)).toMatchObject({ chapter: 'a', status: 'completed' });
   });
 
-  it('publishes a lone update at once', async () => {
+  it("publishes a chapter's first update once it has been running for the interval, the latest by then", async () => {
     const { publisher, published } = recordingPublisher();
     const reporter = createProgressReporter({ publisher, logger: pino({ level: 'silent' }) });
     reporter.report('d', update('a', 5));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(published).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(50);
+    reporter.report('d', update('a', 30));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published.map((p) => p.progress)).toEqual([30]);
     reporter.close();
+  });
+
+  it('publishes no processing update at all for a chapter that settles within the interval', async () => {
+    const { publisher, published } = recordingPublisher();
+    const reporter = createProgressReporter({ publisher, logger: pino({ level: 'silent' }) });
+    for (const percent of [0, 60, 95]) {
+      reporter.report('d', update('a', percent));
+      await vi.advanceTimersByTimeAsync(30);
+    }
+    await reporter.settle('a');
+    await publisher.publish('d', 'chapter.status', { chapter_id: 'a', index: 0, status: 'completed', progress: 100 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(published.map((p) => p.status)).toEqual(['completed']);
   });
 
   it('waits for an update in flight before settle resolves, so the terminal status comes after it', async () => {
@@ -77,7 +96,7 @@ describe('progress coalescing', () => {
     } as unknown as Publisher;
     const reporter = createProgressReporter({ publisher, logger: pino({ level: 'silent' }) });
     reporter.report('d', update('a', 50));
-    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(100);
     const settled = reporter.settle('a').then(() => order.push('completed'));
     await vi.advanceTimersByTimeAsync(10);
     expect(order).toEqual([]);
