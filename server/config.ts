@@ -205,6 +205,23 @@ const envSchema = z.object({
   PACKAGE_LIMIT: int(1, 10_000).default(20),
   /** The sliding window of PACKAGE_LIMIT, in seconds. Default 300. */
   PACKAGE_WINDOW_SECONDS: int(1, 86_400).default(300),
+  /**
+   * Chapter jobs one user's uploads keep waiting in the queue, shared among
+   * the user's documents in flight (jobs/ingest-window.ts): each chapter job
+   * queues the next as it starts, so documents interleave and another
+   * writer's document waits behind at most this many of each user's
+   * chapters. Default 64: two per worker slot at the default concurrency.
+   */
+  INGEST_WINDOW_PER_USER: int(1, 10_000).default(64),
+  /**
+   * Chapters one user may have queued or running (uploads still processing,
+   * chapters without an outcome); an upload that would pass it is refused,
+   * 429 `rate_limited`, unless the user has nothing queued: one document
+   * within the size and chapter limits always goes in. Default 20,000.
+   */
+  MAX_QUEUED_CHAPTERS_PER_USER: int(1, 10_000_000).default(20_000),
+  /** Uploads one user may have processing at once (429 `rate_limited` past it, unless nothing is queued). Default 50. */
+  MAX_UPLOADS_IN_FLIGHT_PER_USER: int(1, 100_000).default(50),
 });
 
 export interface Config {
@@ -257,6 +274,17 @@ export interface Config {
   readonly web: WebConfig;
   /** Package requests per user: `limit` per sliding `windowSeconds`. */
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
+  /** Fair scheduling and per-user quotas of queued work. */
+  readonly ingest: IngestConfig;
+}
+
+export interface IngestConfig {
+  /** Chapter jobs one user keeps waiting, shared among the user's documents in flight. */
+  readonly windowPerUser: number;
+  /** Chapters one user may have queued or running before an upload is refused. */
+  readonly maxQueuedChapters: number;
+  /** Uploads one user may have processing at once. */
+  readonly maxUploadsInFlight: number;
 }
 
 /** What housekeeping keeps of each chapter's history. */
@@ -371,6 +399,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
     chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
     packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
+    ingest: {
+      windowPerUser: e.INGEST_WINDOW_PER_USER,
+      maxQueuedChapters: e.MAX_QUEUED_CHAPTERS_PER_USER,
+      maxUploadsInFlight: e.MAX_UPLOADS_IN_FLIGHT_PER_USER,
+    },
   });
 }
 

@@ -136,6 +136,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,
+          uploadQuota: { maxQueuedChapters: config.ingest.maxQueuedChapters, maxUploadsInFlight: config.ingest.maxUploadsInFlight },
           autosaveLimits: {
             maxChapterBytes: config.autosave.maxChapterBytes,
             // A save must answer while Redis is down (it touches only PostgreSQL), so its rate limit fails open.
@@ -208,6 +209,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           onWait: () => metrics.writerWaited('results'),
         },
         onStoreWait: (type) => metrics.jobWaitedForStore(type),
+        ingestWindowPerUser: config.ingest.windowPerUser,
       });
       closers.push(() => workers!.close());
       await workers.ready();
