@@ -42,8 +42,9 @@ describe('fair scheduling across writers', () => {
     const finalize = await h.db.sql<{ status: string }[]>`
       select status from jobs where document_id = ${big.documentId} and type = 'document.finalize'`;
     expect(finalize.map((j) => j.status)).toEqual(['completed']);
-    const notices = await h.db.sql`select 1 from notifications where document_id = ${big.documentId} and kind = 'document.ingested'`;
-    expect(notices).toHaveLength(1);
+    const notices = () => h.db.sql`select 1 from notifications where document_id = ${big.documentId} and kind = 'document.ingested'`;
+    await waitFor('the "analysed" notification', async () => (await notices()).length > 0);
+    expect(await notices()).toHaveLength(1);
   }, 360_000);
 });
 
