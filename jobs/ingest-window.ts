@@ -40,11 +40,14 @@
  *   and its jobs cancelled), the release adds nothing.
  * - No step adds more than one window at once: a 10,000-chapter ingest adds
  *   `size` jobs, then one per chapter start.
- * - Edge: a chapter job that never starts (cancelled while waiting, or failed
- *   for stalling twice before its release) leaves the chapters it would have
- *   released unqueued; the finalize job then records them as failed
- *   ("processing ended without a result"), so the document still ends
- *   (`partial`), never hangs.
+ * - A waiting chapter job cancelled through the API releases its successor
+ *   before it is removed (jobs/job-control.ts `beforeRemove`), so the parent
+ *   never runs early and the rest of the document still comes.
+ * - Edge: a chapter job that fails for stalling twice before its release
+ *   (two kills within the same few milliseconds of one job) leaves the
+ *   chapters it would have released unqueued; the finalize job then records
+ *   them as failed ("processing ended without a result"), so the document
+ *   still ends (`partial`), never hangs.
  *
  * Alternatives measured or weighed:
  * - Priorities as virtual time (start-time fair queuing): every chapter job

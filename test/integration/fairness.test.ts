@@ -102,3 +102,35 @@ describe('per-user quotas of queued work', () => {
     expect((await post('uma', 1)).status).toBe(202);
   });
 });
+
+describe('cancelling a waiting chapter job of a windowed ingest', () => {
+  let h: TestHerald;
+  let ai: ReturnType<typeof steerableProvider>;
+
+  beforeAll(async () => {
+    ai = steerableProvider();
+    // One worker slot, held by chapter 0 until ai.open(): chapter 1 stays waiting.
+    h = await startTestHerald({ ai, env: { INGEST_WINDOW_PER_USER: '2', WORKER_CONCURRENCY: '1' } });
+  });
+  afterAll(async () => {
+    ai?.open();
+    await h?.close();
+  });
+
+  it('still queues the chapters after it: only the cancelled chapter fails', async () => {
+    const doc = await upload(h, 'cy', manuscript(6));
+    // Chapter 1 is in the first window (chapters 0 and 1); it would release chapter 3, which releases chapter 5.
+    const bullId = `chapter-${doc.chapters[1]!.id}-v1`;
+    const row = await waitFor('the chapter job row', async () => (await h.db.sql<{ id: string }[]>`select id from jobs where bull_id = ${bullId}`)[0]);
+    const res = await h.api('cy', `/api/jobs/${row.id}`, { method: 'DELETE' });
+    expect(res.status).toBe(202);
+    expect((await res.json()) as object).toMatchObject({ status: 'cancelled' });
+    ai.open();
+    await waitFor('the document to end', async () => (await documentStatus(h, 'cy', doc.documentId)) !== 'processing', 30_000);
+    const results = await h.db.sql<{ chapter_id: string; status: string }[]>`
+      select chapter_id, status from chapter_results where document_id = ${doc.documentId}`;
+    const failed = results.filter((r) => r.status === 'failed').map((r) => r.chapter_id);
+    expect(failed).toEqual([doc.chapters[1]!.id]);
+    expect(results.filter((r) => r.status === 'completed')).toHaveLength(5);
+  });
+});
