@@ -55,6 +55,10 @@ const createDocument = createRoute({
   method: 'post',
   path: '/api/documents',
   summary: 'Upload a manuscript: store it, split it into chapters, enqueue their processing',
+  description:
+    'Per-user quotas of queued work: past MAX_QUEUED_CHAPTERS_PER_USER (20,000) chapters queued or running, or ' +
+    'MAX_UPLOADS_IN_FLIGHT_PER_USER (50) uploads still processing, 429 `rate_limited` with Retry-After, and nothing is stored. ' +
+    'A user with nothing queued can always upload one document within the size and chapter limits.',
   request: {
     body: {
       required: true,
