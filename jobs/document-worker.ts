@@ -6,7 +6,7 @@ import { countDocumentsInFlight, settleDocumentStatus } from '../sql/queries/doc
 import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import { JOB_QUEUE, type JobPayloads } from './contracts.ts';
-import { windowFor } from './ingest-window.ts';
+import { windowFor, type IngestWindows } from './ingest-window.ts';
 import type { JobQueues } from './queues.ts';
 
 const UNFINISHED = 'processing ended without a result';
@@ -18,6 +18,8 @@ export interface DocumentWorkerDeps {
   notifier: Notifier;
   /** Chapter jobs one user keeps queued, shared among the user's documents in flight (INGEST_WINDOW_PER_USER). Unset: every chapter at once. */
   userWindow?: number;
+  /** Freezes each windowed document's chapter order for its releases. */
+  windows?: Pick<IngestWindows, 'prepare' | 'forget'>;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, d
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
   if (await deps.queues.queue(JOB_QUEUE['document.finalize']).getJob(finalizeJobId)) return { skipped: 'already_added' as const };
   const window = deps.userWindow === undefined ? undefined : windowFor(deps.userWindow, inFlight);
+  if (window !== undefined && window < chapters.length) await deps.windows?.prepare(documentId, chapters);
   await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId, window });
   return { chapters: chapters.length, window: Math.min(window ?? chapters.length, chapters.length) };
 }
@@ -50,6 +53,8 @@ export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, d
  */
 export async function finalizeDocument(job: Job<JobPayloads['document.finalize']>, deps: DocumentWorkerDeps) {
   const { documentId } = job.data;
+  // Every chapter job has ended: nothing releases from the frozen order any more.
+  await deps.windows?.forget(documentId);
   let settled = await settleDocumentStatus(deps.sql, documentId);
   if (!settled) return { skipped: 'document_deleted' as const };
   if (settled.status === 'processing') {

@@ -29,7 +29,12 @@
  * Why it holds under crashes and retries:
  * - Chapter `p` always releases chapter `p + size`, with a deterministic job
  *   id, so a re-run releases the same job again, and BullMQ ignores a second
- *   add with the same id. A worker SIGKILLed before its release lands leaves
+ *   add with the same id. The id holds the chapter's version, so the order
+ *   and versions are frozen when the ingest starts, in one Redis list per
+ *   document (`<prefix>:ingest-order:<documentId>`, deleted by the finalize
+ *   job): a release re-run after an edit must not add the edited version as
+ *   a second job (a chapter seen completed, then processing again); an edit
+ *   is the summary refresh's work, as before windows. A worker SIGKILLed before its release lands leaves
  *   its job stalled; BullMQ runs it again (on any process) and it releases
  *   then. Nothing depends on the process that started a release surviving.
  * - The release completes before the releasing job ends (the processor
@@ -63,6 +68,7 @@
  *   sweeper. The fixed-offset chain needs none.
  */
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { listChapterKeys } from '../sql/queries/chapters.ts';
@@ -71,8 +77,13 @@ import type { JobQueues } from './queues.ts';
 
 type ChapterKey = { id: string; version: number };
 
+/** A frozen order outlives any ingest (a week, as job retention), in case its finalize job never runs. */
+const ORDER_TTL_SECONDS = 7 * 24 * 3600;
+
 export interface IngestWindowsOptions {
   sql: Sql;
+  redis: Redis;
+  prefix: string;
   queues: Pick<JobQueues, 'enqueue' | 'queue'>;
   logger: Logger;
   /** Documents whose chapter list this process keeps (about 1 MB per 10,000 chapters). Default 32. */
@@ -80,6 +91,10 @@ export interface IngestWindowsOptions {
 }
 
 export interface IngestWindows {
+  /** Freezes the document's chapter order and versions for its releases; call before adding its flow. */
+  prepare(documentId: string, chapters: ChapterKey[]): Promise<void>;
+  /** Drops the frozen order (the finalize job, once every chapter ended). */
+  forget(documentId: string): Promise<void>;
   /** Runs a chapter job, releasing the next chapter of its window meanwhile; ends only after the release landed. */
   around<T>(job: Job<JobPayloads['chapter.process']>, run: () => Promise<T>): Promise<T>;
   /** Adds the chapter job that `job` releases (idempotent); nothing when it has no window or its document is done. */
@@ -96,10 +111,20 @@ export function createIngestWindows(options: IngestWindowsOptions): IngestWindow
   const capacity = options.cachedDocuments ?? 32;
   // Chapter order is fixed at upload (no route adds or removes chapters), so one read per document and process serves every release.
   const cache = new Map<string, Promise<ChapterKey[]>>();
+  const orderKey = (documentId: string) => `${options.prefix}:ingest-order:${documentId}`;
+  const load = async (documentId: string): Promise<ChapterKey[]> => {
+    const frozen = await options.redis.lrange(orderKey(documentId), 0, -1);
+    // No list: a document ingested before windows, or one past its retention; the stored rows are the order then.
+    if (frozen.length === 0) return listChapterKeys(sql, documentId);
+    return frozen.map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return { id: entry.slice(0, at), version: Number(entry.slice(at + 1)) };
+    });
+  };
   const chapterKeys = (documentId: string): Promise<ChapterKey[]> => {
     const hit = cache.get(documentId);
     cache.delete(documentId);
-    const keys = hit ?? listChapterKeys(sql, documentId);
+    const keys = hit ?? load(documentId);
     cache.set(documentId, keys);
     if (!hit) keys.catch(() => cache.delete(documentId));
     while (cache.size > capacity) cache.delete(cache.keys().next().value!);
@@ -129,6 +154,19 @@ export function createIngestWindows(options: IngestWindowsOptions): IngestWindow
 
   return {
     release,
+    async prepare(documentId, chapters) {
+      const key = orderKey(documentId);
+      await options.redis
+        .multi()
+        .del(key)
+        .rpush(key, ...chapters.map((c) => `${c.id}:${c.version}`))
+        .expire(key, ORDER_TTL_SECONDS)
+        .exec();
+    },
+    async forget(documentId) {
+      cache.delete(documentId);
+      await options.redis.del(orderKey(documentId));
+    },
     async around(job, run) {
       const released = release(job);
       released.catch(() => undefined); // awaited below; this only keeps an early rejection from counting as unhandled

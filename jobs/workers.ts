@@ -162,8 +162,8 @@ export function createWorkers(deps: WorkerDeps): Workers {
 }
 
 function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, logger: Logger) {
-  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier, userWindow: deps.ingestWindowPerUser };
-  const windows = createIngestWindows({ sql: deps.sql, queues: deps.queues, logger });
+  const windows = createIngestWindows({ sql: deps.sql, redis: deps.connection, prefix: deps.prefix, queues: deps.queues, logger });
+  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier, userWindow: deps.ingestWindowPerUser, windows };
   const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
   return {
     'chapter.process': (job, signal, token) =>

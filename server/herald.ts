@@ -94,7 +94,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
     const queues = createJobQueues(redis, config.redisPrefix, policy, { added: (jobs) => tracker.queued(jobs) });
     closers.push(() => queues.close());
-    const windows = createIngestWindows({ sql, queues, logger });
+    const windows = createIngestWindows({ sql, redis, prefix: config.redisPrefix, queues, logger });
     const jobs = createJobControl({
       queues, redis, prefix: config.redisPrefix, tracker,
       beforeRemove: (job) => (job.name === 'chapter.process' ? windows.release(job) : Promise.resolve()),
