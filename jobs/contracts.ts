@@ -14,8 +14,19 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface JobPayloads {
-  /** Summarise and embed one chapter version. */
-  'chapter.process': { documentId: string; chapterId: string; version: number; requestId?: string; userId?: string };
+  /**
+   * Summarise and embed one chapter version. `window`: the chapter is the
+   * `position`th of its upload (0-based, in chapter order) and releases the
+   * chapter `size` positions later when it starts (jobs/ingest-window.ts).
+   */
+  'chapter.process': {
+    documentId: string;
+    chapterId: string;
+    version: number;
+    requestId?: string;
+    userId?: string;
+    window?: { position: number; size: number };
+  };
   /** Fans an upload out into one job per chapter plus its finalize job (kept off the upload's request path). */
   'document.ingest': { documentId: string; finalizeJobId: string; requestId?: string; userId?: string };
   /** Runs once every chapter job of an upload has finished: settles the document's final status. */

@@ -2,10 +2,11 @@ import type { Job } from 'bullmq';
 import type { Sql } from '../sql/client.ts';
 import { failUnfinishedChapters } from '../sql/queries/chapter-results.ts';
 import { listChapterKeys } from '../sql/queries/chapters.ts';
-import { settleDocumentStatus } from '../sql/queries/documents.ts';
+import { countDocumentsInFlight, settleDocumentStatus } from '../sql/queries/documents.ts';
 import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
-import type { JobPayloads } from './contracts.ts';
+import { JOB_QUEUE, type JobPayloads } from './contracts.ts';
+import { windowFor, type IngestWindows } from './ingest-window.ts';
 import type { JobQueues } from './queues.ts';
 
 const UNFINISHED = 'processing ended without a result';
@@ -15,15 +16,31 @@ export interface DocumentWorkerDeps {
   publisher: Publisher;
   queues: JobQueues;
   notifier: Notifier;
+  /** Chapter jobs one user keeps queued, shared among the user's documents in flight (INGEST_WINDOW_PER_USER). Unset: every chapter at once. */
+  userWindow?: number;
+  /** Freezes each windowed document's chapter order for its releases. */
+  windows?: Pick<IngestWindows, 'prepare' | 'forget'>;
 }
 
-/** Adds one job per chapter of the stored document, and its finalize job; a deleted document adds nothing. */
+/**
+ * Adds the document's finalize job with its first window of chapter jobs;
+ * the chapter jobs release the rest (jobs/ingest-window.ts). A deleted
+ * document adds nothing, and neither does a re-run once the flow is in
+ * (BullMQ adds a flow in one step): a window computed again could differ,
+ * and one document's chain must keep one window size.
+ */
 export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, deps: DocumentWorkerDeps) {
   const { documentId, finalizeJobId, requestId, userId } = job.data;
-  const chapters = await listChapterKeys(deps.sql, documentId);
+  const [chapters, inFlight] = await Promise.all([
+    listChapterKeys(deps.sql, documentId),
+    deps.userWindow !== undefined && userId ? countDocumentsInFlight(deps.sql, userId) : 1,
+  ]);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
-  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId });
-  return { chapters: chapters.length };
+  if (await deps.queues.queue(JOB_QUEUE['document.finalize']).getJob(finalizeJobId)) return { skipped: 'already_added' as const };
+  const window = deps.userWindow === undefined ? undefined : windowFor(deps.userWindow, inFlight);
+  if (window !== undefined && window < chapters.length) await deps.windows?.prepare(documentId, chapters);
+  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId, window });
+  return { chapters: chapters.length, window: Math.min(window ?? chapters.length, chapters.length) };
 }
 
 /**
@@ -36,6 +53,8 @@ export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, d
  */
 export async function finalizeDocument(job: Job<JobPayloads['document.finalize']>, deps: DocumentWorkerDeps) {
   const { documentId } = job.data;
+  // Every chapter job has ended: nothing releases from the frozen order any more.
+  await deps.windows?.forget(documentId);
   let settled = await settleDocumentStatus(deps.sql, documentId);
   if (!settled) return { skipped: 'document_deleted' as const };
   if (settled.status === 'processing') {

@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobRow } from '../sql/queries/jobs.ts';
 import { QUEUES, type QueueName } from './contracts.ts';
@@ -30,7 +31,21 @@ export interface JobControl {
   counts(): Promise<QueueCounts[]>;
 }
 
-export function createJobControl(deps: { queues: JobQueues; redis: Redis; prefix: string; tracker: JobTracker }): JobControl {
+export interface JobControlDeps {
+  queues: JobQueues;
+  redis: Redis;
+  prefix: string;
+  tracker: JobTracker;
+  /**
+   * Runs before a waiting job is removed: a chapter job of a windowed ingest
+   * releases the chapter it would have released on starting
+   * (jobs/ingest-window.ts), so cancelling one chapter does not leave the
+   * rest of its document unqueued.
+   */
+  beforeRemove?(job: Job): Promise<void>;
+}
+
+export function createJobControl(deps: JobControlDeps): JobControl {
   const bullJob = (row: JobRow) => deps.queues.queue(row.queue as QueueName).getJob(row.bull_id);
   return {
     async retry(row) {
@@ -58,6 +73,7 @@ export function createJobControl(deps: { queues: JobQueues; redis: Redis; prefix
         return 'cancelling';
       }
       // Removing fails if a worker took the job meanwhile: then it is cancelled like a running one.
+      if (job) await deps.beforeRemove?.(job);
       const removed = job ? await job.remove().then(() => true, () => false) : true;
       if (!removed) {
         await requestCancel(deps.redis, deps.prefix, row.queue, row.bull_id);

@@ -53,7 +53,14 @@ export interface IngestRequest {
 }
 
 export interface IngestFlow extends IngestRequest {
+  /** Every chapter of the document, in order. */
   chapters: { id: string; version: number }[];
+  /**
+   * Chapter jobs the document keeps queued (jobs/ingest-window.ts): the flow
+   * holds the first `window` chapters, and each chapter job adds the one
+   * `window` positions after it when it starts. Default: every chapter at once.
+   */
+  window?: number;
 }
 
 /** One job for `enqueueMany`: a contract name, its payload, and options over the job type's defaults. */
@@ -67,7 +74,7 @@ export interface JobToEnqueue<N extends JobName = JobName> {
 export interface JobQueues {
   /** One small job that fans the upload out: the upload answers without adding hundreds of jobs. */
   enqueueIngest(request: IngestRequest): Promise<void>;
-  /** One job per chapter and a finalize job that runs after all of them (a BullMQ flow); idempotent. */
+  /** The finalize job with the first window of chapter jobs as its children (a BullMQ flow); idempotent. */
   addIngestFlow(flow: IngestFlow): Promise<void>;
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: JobsOptions): Promise<string>;
   /** Adds jobs in order, one round trip per queue (BullMQ addBulk); options override each job type's defaults. */
@@ -100,17 +107,21 @@ export function createJobQueues(connection: Redis, prefix: string, policy: JobPo
       );
       added([job]);
     },
-    async addIngestFlow({ documentId, jobId, chapters, requestId, userId }) {
+    async addIngestFlow({ documentId, jobId, chapters, requestId, userId, window }) {
+      const size = window ?? chapters.length;
       // Fixed job ids: a retried ingest job adds nothing twice.
       const tree = await flows.add({
         name: 'document.finalize',
         queueName: JOB_QUEUE['document.finalize'],
         data: { documentId, requestId, userId } satisfies JobPayloads['document.finalize'],
         opts: { ...jobOptions('document.finalize', policy), jobId },
-        children: chapters.map((c) => ({
+        children: chapters.slice(0, size).map((c, position) => ({
           name: 'chapter.process',
           queueName: JOB_QUEUE['chapter.process'],
-          data: { documentId, chapterId: c.id, version: c.version, requestId, userId } satisfies JobPayloads['chapter.process'],
+          data: {
+            documentId, chapterId: c.id, version: c.version, requestId, userId,
+            ...(size < chapters.length && { window: { position, size } }),
+          } satisfies JobPayloads['chapter.process'],
           opts: { ...jobOptions('chapter.process', policy), jobId: jobIds.chapter(c.id, c.version) },
         })),
       });

@@ -13,6 +13,7 @@ import { createChapterLoader, type ChapterLoader } from './chapter-loader.ts';
 import { processChapter } from './chapter-worker.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument, ingestDocument } from './document-worker.ts';
+import { createIngestWindows } from './ingest-window.ts';
 import { runHousekeeping } from './housekeeping.ts';
 import { listenForCancels } from './job-cancel.ts';
 import type { JobTracker } from './job-tracker.ts';
@@ -51,6 +52,8 @@ export interface WorkerDeps {
   onStoreWait?: (type: string) => void;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
   closeGraceMs?: number;
+  /** Chapter jobs one user keeps queued (INGEST_WINDOW_PER_USER, jobs/ingest-window.ts). Unset: an upload queues every chapter at once. */
+  ingestWindowPerUser?: number;
 }
 
 export interface Workers {
@@ -160,11 +163,13 @@ export function createWorkers(deps: WorkerDeps): Workers {
 }
 
 function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, chapters: ChapterLoader, logger: Logger) {
-  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier };
+  const windows = createIngestWindows({ sql: deps.sql, redis: deps.connection, prefix: deps.prefix, queues: deps.queues, logger });
+  const documents = { sql: deps.sql, publisher: deps.publisher, queues: deps.queues, notifier: deps.notifier, userWindow: deps.ingestWindowPerUser, windows };
   const shared = { sql: deps.sql, publisher: deps.publisher, ai: deps.ai };
   return {
     'chapter.process': (job, signal, token) =>
-      processChapter(job, { chapters, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal, token),
+      windows.around(job, () =>
+        processChapter(job, { chapters, publisher: deps.publisher, ai: deps.ai, results, logger: jobLogger(logger, job) }, signal, token)),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

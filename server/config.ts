@@ -219,6 +219,23 @@ const envSchema = z.object({
    * both want the cores, the API's requests go first.
    */
   WORKER_NICE: int(0, 19).default(10),
+  /**
+   * Chapter jobs one user's uploads keep waiting in the queue, shared among
+   * the user's documents in flight (jobs/ingest-window.ts): each chapter job
+   * queues the next as it starts, so documents interleave and another
+   * writer's document waits behind at most this many of each user's
+   * chapters. Default 64: two per worker slot at the default concurrency.
+   */
+  INGEST_WINDOW_PER_USER: int(1, 10_000).default(64),
+  /**
+   * Chapters one user may have queued or running (uploads still processing,
+   * chapters without an outcome); an upload that would pass it is refused,
+   * 429 `rate_limited`, unless the user has nothing queued: one document
+   * within the size and chapter limits always goes in. Default 20,000.
+   */
+  MAX_QUEUED_CHAPTERS_PER_USER: int(1, 10_000_000).default(20_000),
+  /** Uploads one user may have processing at once (429 `rate_limited` past it, unless nothing is queued). Default 50. */
+  MAX_UPLOADS_IN_FLIGHT_PER_USER: int(1, 100_000).default(50),
 });
 
 export interface Config {
@@ -273,6 +290,17 @@ export interface Config {
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
   /** How `npm start` without `--role` lays out its roles: one process, or the worker in a supervised child. */
   readonly processes: { readonly singleProcess: boolean; readonly workerNice: number };
+  /** Fair scheduling and per-user quotas of queued work. */
+  readonly ingest: IngestConfig;
+}
+
+export interface IngestConfig {
+  /** Chapter jobs one user keeps waiting, shared among the user's documents in flight. */
+  readonly windowPerUser: number;
+  /** Chapters one user may have queued or running before an upload is refused. */
+  readonly maxQueuedChapters: number;
+  /** Uploads one user may have processing at once. */
+  readonly maxUploadsInFlight: number;
 }
 
 /** What housekeeping keeps of each chapter's history. */
@@ -388,6 +416,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
     packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
     processes: { singleProcess: e.SINGLE_PROCESS === 'on', workerNice: e.WORKER_NICE },
+    ingest: {
+      windowPerUser: e.INGEST_WINDOW_PER_USER,
+      maxQueuedChapters: e.MAX_QUEUED_CHAPTERS_PER_USER,
+      maxUploadsInFlight: e.MAX_UPLOADS_IN_FLIGHT_PER_USER,
+    },
   });
 }
 

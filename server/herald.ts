@@ -10,6 +10,7 @@ import type { AiProvider } from '../jobs/ai/provider.ts';
 import { countStuckJobs } from '../sql/queries/jobs.ts';
 import { QUEUES } from '../jobs/contracts.ts';
 import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
+import { createIngestWindows } from '../jobs/ingest-window.ts';
 import { createJobControl } from '../jobs/job-control.ts';
 import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';
 import { createOutboxRelay } from '../jobs/outbox-relay.ts';
@@ -100,7 +101,11 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
     const queues = createJobQueues(redis, config.redisPrefix, policy, { added: (jobs) => tracker.queued(jobs) });
     closers.push(() => queues.close());
-    const jobs = createJobControl({ queues, redis, prefix: config.redisPrefix, tracker });
+    const windows = createIngestWindows({ sql, redis, prefix: config.redisPrefix, queues, logger });
+    const jobs = createJobControl({
+      queues, redis, prefix: config.redisPrefix, tracker,
+      beforeRemove: (job) => (job.name === 'chapter.process' ? windows.release(job) : Promise.resolve()),
+    });
     metrics.sources.queueCounts = () => jobs.counts();
     if (has('api') || has('worker')) {
       // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
@@ -145,6 +150,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,
           maxChapterBytes: config.autosave.maxChapterBytes,
+          uploadQuota: { maxQueuedChapters: config.ingest.maxQueuedChapters, maxUploadsInFlight: config.ingest.maxUploadsInFlight },
           autosaveLimits: {
             maxChapterBytes: config.autosave.maxChapterBytes,
             // A save must answer while Redis is down (it touches only PostgreSQL), so its rate limit fails open.
@@ -217,6 +223,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
           onWait: () => metrics.writerWaited('results'),
         },
         onStoreWait: (type) => metrics.jobWaitedForStore(type),
+        ingestWindowPerUser: config.ingest.windowPerUser,
       });
       closers.push(() => workers!.close());
       await workers.ready();

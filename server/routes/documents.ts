@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
-import { deleteDocument, findDocument, insertDocument, listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
+import { deleteDocument, findDocument, listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
 import { listChapterKeys } from '../../sql/queries/chapters.ts';
 import { addMember, findAccess } from '../../sql/queries/members.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
@@ -13,6 +13,7 @@ import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { splitChaptersInSlices } from '../split-chapters.ts';
+import { insertDocumentWithinQuota, type UploadQuota } from '../upload-quota.ts';
 import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields, unsupportedEncoding } from '../upload-input.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
@@ -27,6 +28,8 @@ export interface DocumentRoutesDeps {
   maxMembersPerDocument: number;
   /** Largest chapter, in UTF-8 bytes (MAX_CHAPTER_BYTES): an upload may not make a chapter its writer could never save again. */
   maxChapterBytes: number;
+  /** Per-user quotas of queued work; unset: none. */
+  uploadQuota?: UploadQuota;
 }
 
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
@@ -54,6 +57,10 @@ const createDocument = createRoute({
   method: 'post',
   path: '/api/documents',
   summary: 'Upload a manuscript: store it, split it into chapters, enqueue their processing',
+  description:
+    'Per-user quotas of queued work: past MAX_QUEUED_CHAPTERS_PER_USER (20,000) chapters queued or running, or ' +
+    'MAX_UPLOADS_IN_FLIGHT_PER_USER (50) uploads still processing, 429 `rate_limited` with Retry-After, and nothing is stored. ' +
+    'A user with nothing queued can always upload one document within the size and chapter limits.',
   request: {
     body: {
       required: true,
@@ -73,7 +80,7 @@ const createDocument = createRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 413, 503),
+    ...errorResponses(400, 401, 413, 429, 503),
   },
 });
 
@@ -105,7 +112,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     const documentId = randomUUID();
     const jobId = randomUUID();
     const chapters = parts.map((p) => ({ id: randomUUID(), index: p.index, title: p.title, content: p.content, wordCount: p.wordCount }));
-    const document = await insertDocument(deps.sql, {
+    // 429 past the user's quota of queued work, with nothing written.
+    const document = await insertDocumentWithinQuota(deps.sql, deps.uploadQuota, {
       id: documentId,
       ownerId: user.id,
       title: input.title,

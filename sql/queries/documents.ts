@@ -171,3 +171,31 @@ export async function settleDocumentStatus(
     where exists (select 1 from documents where id = ${id})`;
   return row;
 }
+
+/** What one user has in flight: documents still processing, and their chapters without an outcome yet. */
+export interface WorkInFlight {
+  documents: number;
+  chapters: number;
+}
+
+/**
+ * The user's uploads still processing and their chapters still queued or
+ * running, from the rows themselves (nothing to drift when a process dies).
+ */
+export async function countWorkInFlight(sql: Sql | TransactionSql, ownerId: string): Promise<WorkInFlight> {
+  const [row] = await sql<WorkInFlight[]>`
+    select count(distinct d.id)::int as documents,
+           count(c.id) filter (where r.chapter_id is null or r.status not in ('completed', 'failed'))::int as chapters
+    from documents d
+    join chapters c on c.document_id = d.id
+    left join chapter_results r on r.chapter_id = c.id
+    where d.owner_id = ${ownerId} and d.status = 'processing'`;
+  return row ?? { documents: 0, chapters: 0 };
+}
+
+/** Documents of the user still processing (the ingest divides the user's window among them). */
+export async function countDocumentsInFlight(sql: Sql, ownerId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from documents where owner_id = ${ownerId} and status = 'processing'`;
+  return row?.n ?? 0;
+}

@@ -8,12 +8,12 @@
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
- *                   event-loop, redis-growth, one-process
+ *                   event-loop, redis-growth, one-process, fairness
  *
  * Quick runs leave out model-calls (a 200-save editing session, about 40 s), one-process (Herald started
  * six times, each with a 2,000-chapter ingest),
  * realtime and redis-growth (a 10,000-chapter ingest first, about 5 min on
- * 2 busy cores) unless --only names them. The realtime group (push latency against a bare relay, memory per idle
+ * 2 busy cores) and fairness (two 10,000-chapter ingests per repeat) unless --only names them. The realtime group (push latency against a bare relay, memory per idle
  * socket) opens thousands of sockets: run through `npm run bench`, whose
  * script raises the open-file limit first (test/bench/bench.sh).
  */
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
 import { benchEventLoop } from './event-loop-block.ts';
+import { benchFairness } from './fairness.ts';
 import { benchIngest } from './ingest.ts';
 import { benchModelCalls } from './model-calls.ts';
 import { benchOneProcess } from './one-process.ts';
@@ -36,9 +37,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -52,6 +53,7 @@ const PLAN = {
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
   oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
+  fairness: { repeats: quick ? 1 : 3, bigChapters: 10_000, wordsPerChapter: 40, startAfter: 500, concurrency: 64 },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -70,6 +72,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   'event-loop': (ctx) => benchEventLoop(ctx),
   'redis-growth': (ctx) => benchRedisGrowth(ctx, PLAN.redisGrowth),
   'one-process': (ctx) => benchOneProcess(ctx, PLAN.oneProcess),
+  fairness: (ctx) => benchFairness(ctx, PLAN.fairness),
 };
 
 async function main(abort: Promise<never>): Promise<void> {
