@@ -205,6 +205,14 @@ const envSchema = z.object({
   PACKAGE_LIMIT: int(1, 10_000).default(20),
   /** The sliding window of PACKAGE_LIMIT, in seconds. Default 300. */
   PACKAGE_WINDOW_SECONDS: int(1, 86_400).default(300),
+  /**
+   * `on` (default): an API process publishes the events and enqueues the
+   * jobs of its own saves and package requests right after they commit, and
+   * the outbox relay sends only what that missed (a crash, Redis down).
+   * `off`: every row waits for a relay (NOTIFY, a claim transaction), as
+   * before; kept to compare the two.
+   */
+  OUTBOX_FAST_PATH: z.enum(['on', 'off']).default('on'),
 });
 
 export interface Config {
@@ -257,6 +265,8 @@ export interface Config {
   readonly web: WebConfig;
   /** Package requests per user: `limit` per sliding `windowSeconds`. */
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
+  /** Whether the API publishes its own outbox rows after the commit (OUTBOX_FAST_PATH). */
+  readonly outboxFastPath: boolean;
 }
 
 /** What housekeeping keeps of each chapter's history. */
@@ -371,6 +381,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
     chapterHistory: { keep: e.CHAPTER_HISTORY_KEEP, hourlyDays: e.CHAPTER_HISTORY_HOURLY_DAYS },
     packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
+    outboxFastPath: e.OUTBOX_FAST_PATH === 'on',
   });
 }
 
