@@ -10,6 +10,7 @@
  * relay alone (OUTBOX_FAST_PATH=off) and against a bare Socket.IO + Redis
  * relay (the floor for save → push).
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { io, type Socket } from 'socket.io-client';
 import { Redis } from 'ioredis';
@@ -108,7 +109,11 @@ function merge(results: PhaseResult[]): PhaseResult {
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function phase(ctx: BenchContext, mode: Mode, options: PollingBenchOptions): Promise<PhaseResult> {
-  const env = ctx.heraldEnv(ctx.scenarioPrefix(`polling-${mode}`), mode === 'push-relay' ? { OUTBOX_FAST_PATH: 'off' } : {});
+  const env = ctx.heraldEnv(ctx.scenarioPrefix(`polling-${mode}`), {
+    ...(mode === 'push-relay' && { OUTBOX_FAST_PATH: 'off' }),
+    // BENCH_CPU_PROF_DIR=<dir>: each Herald process writes a CPU profile there (node --cpu-prof) when it stops.
+    ...(process.env.BENCH_CPU_PROF_DIR && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}` }),
+  });
   const server = await startHeraldProcess('api,gateway', env);
   const token = await ctx.token('bench-poll');
   const headers = { authorization: `Bearer ${token}` };
@@ -163,9 +168,10 @@ async function phase(ctx: BenchContext, mode: Mode, options: PollingBenchOptions
       const res = await fetch(`${server.url}/api/chapters/${chapters[0]!.id}`, {
         method: 'PATCH',
         headers: { ...headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ base_version: version, content: `The first chapter, edit ${i}.`, op_id: `poll-bench-${mode}-${i}` }),
+        body: JSON.stringify({ base_version: version, content: `The first chapter, edit ${i}.`, op_id: randomUUID() }),
       });
-      const saved = (await res.json()) as { chapter: { version: number } };
+      const saved = (await res.json()) as { chapter?: { version: number } };
+      if (!saved.chapter) throw new Error(`save answered ${res.status}: ${JSON.stringify(saved)}`);
       version = saved.chapter.version;
       answeredAt.set(version, performance.now());
       await pause(1000 - (performance.now() - started));
