@@ -111,10 +111,10 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 async function phase(ctx: BenchContext, mode: Mode, options: PollingBenchOptions): Promise<PhaseResult> {
   const env = ctx.heraldEnv(ctx.scenarioPrefix(`polling-${mode}`), {
     ...(mode === 'push-relay' && { OUTBOX_FAST_PATH: 'off' }),
-    // BENCH_CPU_PROF_DIR=<dir>: each Herald process writes a CPU profile there (node --cpu-prof) when it stops.
-    ...(process.env.BENCH_CPU_PROF_DIR && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}` }),
   });
-  const server = await startHeraldProcess('api,gateway', env);
+  // BENCH_CPU_PROF_DIR=<dir>: each Herald process writes a CPU profile there (node --cpu-prof) when it stops.
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const server = await startHeraldProcess('api,gateway', env, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${mode}`] : []);
   const token = await ctx.token('bench-poll');
   const headers = { authorization: `Bearer ${token}` };
   const sockets: Socket[] = [];

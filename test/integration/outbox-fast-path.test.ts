@@ -51,8 +51,9 @@ describe('the outbox fast path when its API process dies', () => {
   let h: TestHerald;
 
   beforeAll(async () => {
-    // The survivor: its relay must send whatever the killed process left.
-    h = await startTestHerald({ roles: ['api', 'gateway'], env: { OUTBOX_POLL_MS: '50' } });
+    // The survivor: its relay must send whatever the killed process left. It does not poll, so the dead
+    // process's rows are still waiting when the survivor saves: that save must go out after them.
+    h = await startTestHerald({ roles: ['api', 'gateway'], env: { OUTBOX_POLL_MS: '600000' } });
   });
   afterAll(async () => {
     await h?.close();
