@@ -5,7 +5,7 @@ import { claimOutbox, deleteOutbox, OUTBOX_CHANNEL, recordOutboxFailure, type Ou
 import { pruneAutosaveOps } from '../sql/queries/autosave-ops.ts';
 import { isUnavailable } from '../sql/errors.ts';
 import type { DocumentEventName, DocumentEventPayloads } from '../realtime/events.ts';
-import type { Publisher } from '../realtime/publisher.ts';
+import type { EventToPublish, Publisher } from '../realtime/publisher.ts';
 import { jobIds, type JobName, type JobPayloads } from './contracts.ts';
 import type { OutboxJobOptions } from './outbox.ts';
 import type { JobQueues, JobToEnqueue } from './queues.ts';
@@ -26,6 +26,8 @@ export interface OutboxRelay {
   start(): Promise<void>;
   /** Stops listening and polling; resolves once the batch in flight (if any) has committed. */
   stop(): Promise<void>;
+  /** Looks for rows now (the API's fast path calls it for rows it could not send). */
+  wake(): void;
 }
 
 /** How long a wake-up waits for more rows before relaying. */
@@ -35,10 +37,12 @@ const HOUSEKEEPING_MS = 10 * 60_000;
 
 /**
  * Moves outbox rows onto BullMQ and the event streams, in id order per
- * document. A row is deleted only in the transaction that relayed it, after
- * Redis accepted it: a crash in between relays it again, which is harmless
- * for jobs (the job id comes from the row, so BullMQ adds it once) and
- * publishes an event at most twice (at-least-once). While Redis is down,
+ * document: the rows the API's fast path (outbox-dispatch.ts) did not send,
+ * and those written without it. A row is deleted only in the transaction
+ * that relayed it, after Redis accepted it: a crash in between relays it
+ * again, which is harmless for jobs (the job id comes from the row, so
+ * BullMQ adds it once) and for events (the row id is the event's
+ * idempotency key, so publish-event.lua sends it once). While Redis is down,
  * every attempt fails fast and rows wait; the poll timer retries.
  * Any number of relays may run against one database (see claimOutbox).
  */
@@ -95,6 +99,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       for (const t of timers) t.unref();
       wake();
     },
+    wake,
     async stop() {
       stopped = true;
       for (const t of timers) clearInterval(t);
@@ -142,9 +147,7 @@ async function relayAll(options: OutboxRelayOptions, rows: OutboxRow[]): Promise
   const events = rows.filter((r) => r.kind === 'event');
   const jobs = rows.filter((r) => r.kind === 'job');
   if (events.length > 0) {
-    await options.publisher.publishMany(
-      events.map((r) => ({ documentId: r.document_id, name: r.name as DocumentEventName, payload: r.payload as DocumentEventPayloads[DocumentEventName] })),
-    );
+    await options.publisher.publishMany(events.map(eventOf));
   }
   const published = events.map((r) => r.id);
   if (jobs.length === 0) return { done: published };
@@ -182,7 +185,7 @@ async function relayOneByOne(options: OutboxRelayOptions, rows: OutboxRow[]): Pr
  * one addBulk gives them one timestamp, and the earlier ones' job rows could
  * not tell they were replaced.
  */
-function lastPerDeduplication(jobs: OutboxRow[]): OutboxRow[] {
+export function lastPerDeduplication(jobs: OutboxRow[]): OutboxRow[] {
   const replacing = (r: OutboxRow) => {
     const dedup = (r.options as OutboxJobOptions).deduplication;
     return dedup?.replace ? dedup.id : undefined;
@@ -198,7 +201,7 @@ function lastPerDeduplication(jobs: OutboxRow[]): OutboxRow[] {
   });
 }
 
-function jobToEnqueue(row: OutboxRow): JobToEnqueue {
+export function jobToEnqueue(row: OutboxRow): JobToEnqueue {
   return {
     name: row.name as JobName,
     payload: row.payload as JobPayloads[JobName],
@@ -207,10 +210,15 @@ function jobToEnqueue(row: OutboxRow): JobToEnqueue {
   };
 }
 
+/** An event row as the publisher takes it; its id is the idempotency key, so whoever sends it second sends nothing. */
+export function eventOf(row: OutboxRow): EventToPublish {
+  const name = row.name as DocumentEventName;
+  return { documentId: row.document_id, name, payload: row.payload as DocumentEventPayloads[typeof name], idempotencyKey: row.id };
+}
+
 async function relayRow(options: OutboxRelayOptions, row: OutboxRow): Promise<void> {
   if (row.kind === 'event') {
-    const name = row.name as DocumentEventName;
-    await options.publisher.publishMany([{ documentId: row.document_id, name, payload: row.payload as DocumentEventPayloads[typeof name] }]);
+    await options.publisher.publishMany([eventOf(row)]);
     return;
   }
   await options.queues.enqueueMany([jobToEnqueue(row)]);

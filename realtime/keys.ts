@@ -8,11 +8,13 @@ export interface DocumentKeys {
   state: string;
   events: string;
   channel: string;
+  /** Sorted set of the outbox rows published lately (idempotency keys), scored by the seq each got. */
+  published: string;
 }
 
 export function documentKeys(prefix: string, documentId: string): DocumentKeys {
   const base = `${prefix}:{doc:${documentId}}`;
-  return { state: `${base}:state`, events: `${base}:events`, channel: `${base}:live` };
+  return { state: `${base}:state`, events: `${base}:events`, channel: `${base}:live`, published: `${base}:published` };
 }
 
 /** One user's gateway keys. */

@@ -10,12 +10,21 @@ export interface PublishedEvent {
   /** 0 when the event was stale and dropped (a chapter status older than the one already published; see live-state.ts). */
   seq: number;
   epoch: string;
+  /** True when the event's idempotency key was published before: nothing went out again, and `seq` is the one it got then. */
+  duplicate?: boolean;
 }
 
 export interface EventToPublish<N extends DocumentEventName = DocumentEventName> {
   documentId: string;
   name: N;
   payload: DocumentEventPayloads[N];
+  /**
+   * Makes a second publish of the same event a no-op that answers the first
+   * one's seq (publish-event.lua keeps a document's recent keys). The outbox
+   * uses the row id, so a row published by the API and again by a relay
+   * reaches clients once.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -53,14 +62,18 @@ export function createPublisher(options: PublisherOptions): Publisher {
     const { payload, body } = boundEvent(e.name, { document_id: e.documentId, at: new Date().toISOString() }, e.payload);
     const patch = statePatchFor(e.name, payload);
     const guard = patch.guardVersion ?? '';
-    return [keys.state, keys.events, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, guard, ...patch.fields] as const;
+    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, guard, e.idempotencyKey ?? '', ...patch.fields] as const;
+  };
+
+  const outcome = (name: DocumentEventName, [seq, epoch, duplicate]: [number, string, number]): PublishedEvent => {
+    if (duplicate === 1) return { seq: Number(seq), epoch, duplicate: true };
+    if (seq > 0) options.onPublished?.(name);
+    return { seq: Number(seq), epoch };
   };
 
   return {
     async publish(documentId, name, payload) {
-      const [seq, epoch] = await redis.heraldPublishEvent(...argsFor({ documentId, name, payload } as EventToPublish));
-      if (seq > 0) options.onPublished?.(name);
-      return { seq: Number(seq), epoch };
+      return outcome(name, await redis.heraldPublishEvent(...argsFor({ documentId, name, payload } as EventToPublish)));
     },
 
     async publishMany(events) {
@@ -70,15 +83,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const results = (await pipeline.exec()) ?? [];
       return results.map(([error, reply], i) => {
         if (error) throw error;
-        const [seq, epoch] = reply as [number, string];
-        if (seq > 0) options.onPublished?.(events[i]!.name);
-        return { seq: Number(seq), epoch };
+        return outcome(events[i]!.name, reply as [number, string, number]);
       });
     },
 
     async forgetDocument(documentId) {
       const keys = documentKeys(options.prefix, documentId);
-      await redis.del(keys.state, keys.events);
+      await redis.del(keys.state, keys.events, keys.published);
     },
   };
 }

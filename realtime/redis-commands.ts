@@ -5,7 +5,7 @@ type Reply<T> = Promise<T>;
 
 /** Herald's Lua scripts as commands on an ioredis connection (BullMQ's `src/commands` pattern). */
 export interface HeraldCommands {
-  heraldPublishEvent(stateKey: string, eventsKey: string, ...args: (string | number)[]): Reply<[number, string]>;
+  heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): Reply<[number, string, number]>;
   heraldReadDocumentState(stateKey: string, eventsKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
 }
 
@@ -13,6 +13,9 @@ const SCRIPTS = {
   heraldPublishEvent: 'publish-event.lua',
   heraldReadDocumentState: 'read-document-state.lua',
 } as const;
+
+/** Scripts that take other than two keys. */
+const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublishEvent: 3 };
 
 let sources: Record<keyof typeof SCRIPTS, string> | undefined;
 
@@ -23,11 +26,11 @@ export function withHeraldCommands(redis: Redis): Redis & HeraldCommands {
   ) as Record<keyof typeof SCRIPTS, string>;
   const target = redis as Redis & Partial<HeraldCommands>;
   for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
-    if (!target[name]) redis.defineCommand(name, { numberOfKeys: 2, lua: sources[name] });
+    if (!target[name]) redis.defineCommand(name, { numberOfKeys: KEY_COUNTS[name] ?? 2, lua: sources[name] });
   }
   return target as Redis & HeraldCommands;
 }
 
 export type HeraldPipeline = ChainableCommander & {
-  heraldPublishEvent(stateKey: string, eventsKey: string, ...args: (string | number)[]): HeraldPipeline;
+  heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): HeraldPipeline;
 };

@@ -8,6 +8,7 @@ import {
 import { findChapterHead } from '../sql/queries/chapters.ts';
 import type { DocumentKind } from '../sql/queries/documents.ts';
 import { outboxEvent, outboxJob, summaryRefreshJob } from '../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
 import type { ArtifactStalePayload } from '../realtime/events.ts';
 import { extractCharactersInSlices } from '../jobs/text/characters.ts';
 import { admitSave, type AutosaveLimits } from './autosave-limits.ts';
@@ -22,6 +23,8 @@ export interface AutosaveDeps {
   freshness: FreshnessConfig;
   /** The largest chapter and the per-user save rate. */
   autosaveLimits: AutosaveLimits;
+  /** Sends a save's outbox rows right after its commit; without it, the relays send them. */
+  outboxDispatcher?: OutboxDispatcher | undefined;
 }
 
 export interface AutosaveRequest {
@@ -47,9 +50,10 @@ export interface Autosaver {
    * Applies one autosave. Everything it causes is one PostgreSQL statement:
    * the compare-and-swap, the history row, the answer kept for replays, the
    * dirty marks, and the outbox rows for `chapter.updated`, the debounced
-   * summary refresh and any artifact that just went stale. Redis is not
-   * touched by the save, so it succeeds while Redis is down (the rate limit
-   * lets it through then); the relay delivers the rest once it is back. The
+   * summary refresh and any artifact that just went stale. The save does not
+   * wait for Redis: it succeeds while Redis is down (the rate limit lets it
+   * through then). Once it commits, its events and jobs go to Redis at once
+   * (outbox-dispatch.ts), or, when that fails, by the relay. The
    * same op_id with the same chapter and body gets the first answer back.
    *
    * @throws AppError not_found (no access), forbidden (a viewer), payload_too_large
@@ -154,8 +158,12 @@ async function save(deps: AutosaveDeps, request: HashedRequest, facts: ChapterFa
       summaryRefreshJob({ documentId, chapterId, version }, deps.freshness.summaryDebounceMs, request.requestId),
     ],
     marks: await dirtyMarks(documentId, content, facts.kind, deps.freshness, request.requestId),
+    fastPath: deps.outboxDispatcher !== undefined,
   });
-  return saved ? answer : null;
+  if (!saved) return null;
+  // Started before the answer goes out, not awaited: the save answers whatever Redis does.
+  deps.outboxDispatcher?.dispatch(saved.outbox);
+  return answer;
 }
 
 /** The 409 with the chapter's current version and text, kept like any answer. */

@@ -236,6 +236,14 @@ const envSchema = z.object({
   MAX_QUEUED_CHAPTERS_PER_USER: int(1, 10_000_000).default(20_000),
   /** Uploads one user may have processing at once (429 `rate_limited` past it, unless nothing is queued). Default 50. */
   MAX_UPLOADS_IN_FLIGHT_PER_USER: int(1, 100_000).default(50),
+  /**
+   * `on` (default): an API process publishes the events and enqueues the
+   * jobs of its own saves and package requests right after they commit, and
+   * the outbox relay sends only what that missed (a crash, Redis down).
+   * `off`: every row waits for a relay (NOTIFY, a claim transaction), as
+   * before; kept to compare the two.
+   */
+  OUTBOX_FAST_PATH: z.enum(['on', 'off']).default('on'),
 });
 
 export interface Config {
@@ -288,6 +296,8 @@ export interface Config {
   readonly web: WebConfig;
   /** Package requests per user: `limit` per sliding `windowSeconds`. */
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
+  /** Whether the API publishes its own outbox rows after the commit (OUTBOX_FAST_PATH). */
+  readonly outboxFastPath: boolean;
   /** How `npm start` without `--role` lays out its roles: one process, or the worker in a supervised child. */
   readonly processes: { readonly singleProcess: boolean; readonly workerNice: number };
   /** Fair scheduling and per-user quotas of queued work. */
@@ -421,6 +431,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueuedChapters: e.MAX_QUEUED_CHAPTERS_PER_USER,
       maxUploadsInFlight: e.MAX_UPLOADS_IN_FLIGHT_PER_USER,
     },
+    outboxFastPath: e.OUTBOX_FAST_PATH === 'on',
   });
 }
 

@@ -13,7 +13,8 @@ import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
 import { createIngestWindows } from '../jobs/ingest-window.ts';
 import { createJobControl } from '../jobs/job-control.ts';
 import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';
-import { createOutboxRelay } from '../jobs/outbox-relay.ts';
+import { createOutboxRelay, type OutboxRelay } from '../jobs/outbox-relay.ts';
+import { createOutboxDispatcher, type OutboxDispatcher, type OutboxDispatchHooks } from '../jobs/outbox-dispatch.ts';
 import { createJobQueues } from '../jobs/queues.ts';
 import { createWorkers, type Workers } from '../jobs/workers.ts';
 import { createGateway, type Gateway } from '../realtime/gateway.ts';
@@ -44,6 +45,8 @@ export interface StartOptions {
   healthChecks?: readonly HealthCheck[];
   /** Another process's metrics, folded into this one's GET /metrics (the supervised worker child's). */
   moreMetrics?: () => Promise<MetricsSnapshot>;
+  /** Holds the API's outbox fast path at a point (tests kill the process there). */
+  outboxHooks?: OutboxDispatchHooks;
 }
 
 export interface Herald {
@@ -107,11 +110,18 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       beforeRemove: (job) => (job.name === 'chapter.process' ? windows.release(job) : Promise.resolve()),
     });
     metrics.sources.queueCounts = () => jobs.counts();
+    let relay: OutboxRelay | undefined;
     if (has('api') || has('worker')) {
       // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
-      const relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
+      relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
       await relay.start();
-      closers.push(() => relay.stop());
+      closers.push(() => relay!.stop());
+    }
+    let outboxDispatcher: OutboxDispatcher | undefined;
+    if (has('api') && config.outboxFastPath) {
+      // The API sends its own commits' outbox rows at once; the relay only what this misses.
+      outboxDispatcher = createOutboxDispatcher({ sql, publisher, queues, logger, wakeRelay: () => relay!.wake(), hooks: options.outboxHooks });
+      closers.push(() => outboxDispatcher!.drain());
     }
 
     const { secret, generated } = await resolveAuthSecret(config.authSecret);
@@ -145,7 +155,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       }),
       ...(has('api') && {
         api: {
-          sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs,
+          sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs, outboxDispatcher,
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,

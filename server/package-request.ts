@@ -7,6 +7,7 @@ import { insertOutbox } from '../sql/queries/outbox.ts';
 import { storeEssentialPackage } from '../sql/queries/packages.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
 import { forbidden, notFound, rateLimited } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -15,6 +16,11 @@ export interface PackageRequest {
   documentId: string;
   userId: string;
   requestId?: string;
+}
+
+export interface PackageRequestOptions {
+  /** Sends the event and the job right after the commit; without it, the relays send them. */
+  outboxDispatcher?: OutboxDispatcher | undefined;
 }
 
 /**
@@ -33,6 +39,7 @@ export async function requestPackage(
   sql: Sql,
   limiter: RateLimiter,
   request: PackageRequest,
+  options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
   const access = await findAccess(sql, documentId, userId);
@@ -43,17 +50,18 @@ export async function requestPackage(
   const facts = await loadFacts(sql, documentId);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
-  const { jobId, started } = await sql.begin(async (tx) => {
+  const { build, written } = await sql.begin(async (tx) => {
     const build = await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions, newJobId: randomUUID() });
-    await insertOutbox(tx, [
+    const written = await insertOutbox(tx, [
       outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
       ...(build.started
         ? [outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: build.jobId })]
         : []),
-    ]);
-    return build;
+    ], { fastPath: options.outboxDispatcher !== undefined });
+    return { build, written };
   });
-  return { package: pkg, jobId, started };
+  options.outboxDispatcher?.dispatch(written);
+  return { package: pkg, jobId: build.jobId, started: build.started };
 }
 
 /**

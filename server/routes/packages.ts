@@ -7,6 +7,7 @@ import { withFreshArtifacts } from '../../jobs/package/full.ts';
 import { createRouter } from '../app-env.ts';
 import { notFound } from '../errors.ts';
 import { requestPackage } from '../package-request.ts';
+import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { IdParam, errorResponses } from './schemas.ts';
 
@@ -14,6 +15,8 @@ export interface PackageRoutesDeps {
   sql: Sql;
   /** Package requests per user (PACKAGE_LIMIT per PACKAGE_WINDOW_SECONDS). */
   packageLimiter: RateLimiter;
+  /** Sends the package's event and job right after the commit (OUTBOX_FAST_PATH). */
+  outboxDispatcher?: OutboxDispatcher | undefined;
 }
 
 const PackageSchema = z
@@ -61,7 +64,9 @@ export function packageRoutes(deps: PackageRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const result = await requestPackage(deps.sql, deps.packageLimiter, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') });
+      const result = await requestPackage(deps.sql, deps.packageLimiter, { documentId: id, userId: c.get('user').id, requestId: c.get('requestId') }, {
+        outboxDispatcher: deps.outboxDispatcher,
+      });
       return c.json({ package: result.package, job_id: result.jobId, deduplicated: !result.started }, 202);
     },
   );

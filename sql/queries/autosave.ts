@@ -1,5 +1,5 @@
 import type { Sql } from '../client.ts';
-import { OUTBOX_CHANNEL, type OutboxInsert } from './outbox.ts';
+import { OUTBOX_CHANNEL, writtenRows, type OutboxInsert, type WrittenOutbox } from './outbox.ts';
 
 /**
  * One accepted autosave, everything precomputed by the caller: if the
@@ -23,6 +23,15 @@ export interface SaveStatement {
   outbox: OutboxInsert[];
   /** Artifacts the save makes dirty, each with its threshold and the rows to write if this save makes it stale. */
   marks: DirtyMark[];
+  /** The API publishes the outbox rows itself after the commit (see insertOutbox's `fastPath`): wake the relays only when they must wait. */
+  fastPath?: boolean;
+}
+
+/** An accepted save: the new version, how many artifacts it made stale, and the outbox rows it wrote. */
+export interface SavedChapter {
+  version: number;
+  stale: number;
+  outbox: WrittenOutbox;
 }
 
 /** One artifact a save touches. */
@@ -42,17 +51,18 @@ export interface DirtyMark {
  * dirty marks, stale flags for artifacts that reach their threshold with no
  * refresh queued, the outbox rows (fixed ones first, then per stale artifact
  * its event and its refresh job), the document's word count, and a NOTIFY
- * for the relays. If the version moved on, or the user is not the owner or
+ * for the relays (with `fastPath`, only when earlier rows of the document
+ * are still waiting, so these must wait behind them). If the version moved on, or the user is not the owner or
  * an editor, nothing is written and null comes back. A repeated op_id racing this one fails it with a unique violation.
  *
  * Lock order, forced by the data dependencies: chapter row, dirty marks,
  * artifact rows (sorted), document row last, so it is held the shortest;
  * storeArtifacts takes dirty marks before artifact rows as well.
  */
-export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<{ version: number; stale: number } | null> {
+export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<SavedChapter | null> {
   const fixed = s.outbox;
   const m = s.marks;
-  const [row] = await sql<{ version: number; stale: number }[]>`
+  const [row] = await sql<(Omit<SavedChapter, 'outbox'> & WrittenOutbox)[]>`
     with saved as (
       update chapters c
       set content = ${s.content}, word_count = ${s.wordCount}, version = c.version + 1, updated_at = ${s.savedAt}
@@ -107,15 +117,19 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<{ 
     ), queued as (
       insert into outbox (document_id, kind, name, payload, options)
       select ${s.documentId}, kind, name, payload, options from rows order by ord
-      returning id
+      returning id, document_id, kind, name, payload, options, attempts
     ), words as (
       update documents d set word_count = greatest(d.word_count + ${s.wordCount} - saved.previous_word_count, 0), updated_at = ${s.savedAt}
       from saved
       where d.id = ${s.documentId} and (select count(*) from queued) >= 0
       returning d.id
+    ), waiting as (
+      -- Rows committed before this statement; its own are not in its snapshot.
+      select not exists (select 1 from outbox o where o.document_id = ${s.documentId}) as clear
     )
     select saved.version, (select count(*) from flagged)::int as stale, (select count(*) from words) as documents,
-           pg_notify(${OUTBOX_CHANNEL}, '')
-    from saved`;
-  return row ? { version: row.version, stale: row.stale } : null;
+           ${writtenRows(sql, 'queued')} as rows, waiting.clear,
+           case when not (waiting.clear and ${s.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
+    from saved, waiting`;
+  return row ? { version: row.version, stale: row.stale, outbox: { rows: row.rows, clear: row.clear } } : null;
 }

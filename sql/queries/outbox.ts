@@ -27,14 +27,35 @@ export interface OutboxRow {
   attempts: number;
 }
 
+/** Rows a transaction wrote, for the API to publish itself once it commits (jobs/outbox-dispatch.ts). */
+export interface WrittenOutbox {
+  /** The rows, in id order. */
+  rows: OutboxRow[];
+  /**
+   * No earlier row of these documents was waiting when they were written, so
+   * they may go out as soon as the transaction commits; otherwise they wait
+   * behind the earlier ones, for a relay, which keeps each document's order.
+   */
+  clear: boolean;
+}
+
+export interface InsertOutboxOptions {
+  /**
+   * The caller publishes the rows itself right after the commit when they
+   * are `clear`: the relays are woken (NOTIFY) only when they are not.
+   * Default false: every write wakes the relays.
+   */
+  fastPath?: boolean;
+}
+
 /**
  * Writes rows in array order (ids rise in that order) and notifies the
  * relays; PostgreSQL delivers the NOTIFY only if the transaction commits.
  * One statement whatever the row count.
  */
-export async function insertOutbox(tx: TransactionSql | Sql, rows: OutboxInsert[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx`
+export async function insertOutbox(tx: TransactionSql | Sql, rows: OutboxInsert[], options: InsertOutboxOptions = {}): Promise<WrittenOutbox> {
+  if (rows.length === 0) return { rows: [], clear: true };
+  const [result] = await tx<{ rows: OutboxRow[]; clear: boolean }[]>`
     with written as (
       insert into outbox (document_id, kind, name, payload, options)
       select document_id, kind, name, payload::jsonb, options::jsonb
@@ -46,9 +67,22 @@ export async function insertOutbox(tx: TransactionSql | Sql, rows: OutboxInsert[
         ${tx.array(rows.map((r) => JSON.stringify(r.options ?? {})))}::text[]
       ) with ordinality as u(document_id, kind, name, payload, options, ord)
       order by ord
-      returning id
+      returning id, document_id, kind, name, payload, options, attempts
+    ), waiting as (
+      -- The statement's snapshot holds only rows committed before it, never its own.
+      select not exists (select 1 from outbox o where o.document_id in (select document_id from written)) as clear
     )
-    select count(*)::int as n, pg_notify(${OUTBOX_CHANNEL}, '') from written`;
+    select ${writtenRows(tx, 'written')} as rows, waiting.clear,
+           case when not (waiting.clear and ${options.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
+    from waiting`;
+  return result!;
+}
+
+/** The rows a data-modifying CTE returned, as OutboxRow JSON in id order (ids as strings, like claimOutbox's). */
+export function writtenRows(tx: TransactionSql | Sql, cte: 'written' | 'queued') {
+  return tx`(select coalesce(json_agg(json_build_object(
+      'id', w.id::text, 'document_id', w.document_id, 'kind', w.kind, 'name', w.name,
+      'payload', w.payload, 'options', w.options, 'attempts', w.attempts) order by w.id), '[]') from ${tx(cte)} w)`;
 }
 
 /**

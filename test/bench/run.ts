@@ -7,6 +7,7 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
+ *   --rounds=N      the polling group's push phases N times, alternated (default 1)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
  *                   event-loop, redis-growth, one-process, fairness
  *
@@ -49,7 +50,7 @@ const PLAN = {
   writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
   autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
-  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000 },
+  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000, rounds: Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1) },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
   oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },

@@ -14,9 +14,9 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** A Herald process with the given roles on a free port; resolves once /health answers 200. */
-export async function startHeraldProcess(roles: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', `--role=${roles}`], {
+/** A Herald process with the given roles on a free port (Node run with `nodeArgs` too); resolves once /health answers 200. */
+export async function startHeraldProcess(roles: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts', `--role=${roles}`], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
