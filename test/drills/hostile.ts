@@ -39,13 +39,16 @@ interface Api {
   token: string;
 }
 
-async function call(api: Api, method: string, path: string, body?: unknown, token = api.token): Promise<{ status: number; body: any; ms: number }> {
+/** The writer's requests wait 10 s at most; the hostile user's 10 MiB bodies queue behind each other, so they get 30 s before counting as unanswered. */
+const TIMEOUT_MS = { writer: 10_000, hostile: 30_000 };
+
+async function call(api: Api, method: string, path: string, body?: unknown, token = api.token, timeoutMs = TIMEOUT_MS.writer): Promise<{ status: number; body: any; ms: number }> {
   const started = performance.now();
   const res = await fetch(`${api.apiUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let parsed: unknown = text;
@@ -153,6 +156,7 @@ const SPACES_LINE = (bytes: number) => `INT. HOUSE - NIGHT\n\nMARA\n${' '.repeat
  */
 export function startHostile(api: Api & { secretlessToken: string; expiredToken: string; maxUploadBytes: number }, bigDocumentId: string) {
   const tally: HostileTally = { statuses: new Map(), findings: [] };
+  const hostileCall = (method: string, path: string, body?: unknown, token = api.token) => call(api, method, path, body, token, TIMEOUT_MS.hostile);
   let running = false;
   const sockets: Socket[] = [];
   const record = (attack: string, status: number | string, body?: unknown) => {
@@ -179,7 +183,7 @@ export function startHostile(api: Api & { secretlessToken: string; expiredToken:
     ['autosave: one 60 KB line of spaces in a screenplay', async () => {
       if (!target) return;
       await attempt('autosave-freezing-line', async () => {
-        const res = await call(api, 'PATCH', `/api/chapters/${target!.chapterId}`, { base_version: target!.version, content: SPACES_LINE(60_000), op_id: randomUUID() });
+        const res = await hostileCall('PATCH', `/api/chapters/${target!.chapterId}`, { base_version: target!.version, content: SPACES_LINE(60_000), op_id: randomUUID() });
         if (res.status === 200) target!.version = res.body.chapter.version;
         if (res.status === 409) target!.version = res.body.current.version;
         return res;
@@ -190,54 +194,54 @@ export function startHostile(api: Api & { secretlessToken: string; expiredToken:
       const opId = randomUUID();
       const base = target.version;
       await attempt('autosave-op-reuse', async () => {
-        const res = await call(api, 'PATCH', `/api/chapters/${target!.chapterId}`, { base_version: base, content: 'INT. ROOM - DAY\n\nfirst', op_id: opId });
+        const res = await hostileCall('PATCH', `/api/chapters/${target!.chapterId}`, { base_version: base, content: 'INT. ROOM - DAY\n\nfirst', op_id: opId });
         if (res.status === 200) target!.version = res.body.chapter.version;
         return res;
       });
-      await attempt('autosave-op-reuse', () => call(api, 'PATCH', `/api/chapters/${target!.chapterId}`, { base_version: base, content: 'INT. ROOM - DAY\n\nsecond', op_id: opId }));
+      await attempt('autosave-op-reuse', () => hostileCall('PATCH', `/api/chapters/${target!.chapterId}`, { base_version: base, content: 'INT. ROOM - DAY\n\nsecond', op_id: opId }));
     }],
     ['autosave: base_version past 2^31', async () => {
       if (!target) return;
-      await attempt('autosave-huge-version', () => call(api, 'PATCH', `/api/chapters/${target!.chapterId}`, { base_version: 2 ** 31, content: 'x', op_id: randomUUID() }));
+      await attempt('autosave-huge-version', () => hostileCall('PATCH', `/api/chapters/${target!.chapterId}`, { base_version: 2 ** 31, content: 'x', op_id: randomUUID() }));
     }],
     ['upload: 1.6 million headings', async () => {
       // `# a\n` is 5 bytes of JSON: as many headings as the body limit allows.
       const content = '# a\n'.repeat(Math.floor((api.maxUploadBytes - 200) / 5) - 10);
-      await attempt('upload-many-headings', () => call(api, 'POST', '/api/documents', { title: 'Headings', content }));
+      await attempt('upload-many-headings', () => hostileCall('POST', '/api/documents', { title: 'Headings', content }));
     }],
     ['upload: one huge line of spaces as a screenplay', async () => {
       const content = `INT. A - DAY\n\nBOB\n${' '.repeat(api.maxUploadBytes - 1000)}x`;
-      await attempt('upload-spaces-line', () => call(api, 'POST', '/api/documents', { title: 'Spaces', kind: 'screenplay', content }));
+      await attempt('upload-spaces-line', () => hostileCall('POST', '/api/documents', { title: 'Spaces', kind: 'screenplay', content }));
     }],
     ['upload: a 2 MB heading', async () => {
-      await attempt('upload-huge-heading', () => call(api, 'POST', '/api/documents', { title: 'Heading', content: `# ${'H'.repeat(2_000_000)}\n\nText.` }));
+      await attempt('upload-huge-heading', () => hostileCall('POST', '/api/documents', { title: 'Heading', content: `# ${'H'.repeat(2_000_000)}\n\nText.` }));
     }],
     ['upload: a chunked body past the limit', async () => {
       await attempt('upload-chunked-413', () => chunkedTooLarge(api));
     }],
     ['package: a flood of requests on a large document', async () => {
-      await attempt('package-flood', () => call(api, 'POST', `/api/documents/${bigDocumentId}/package`));
+      await attempt('package-flood', () => hostileCall('POST', `/api/documents/${bigDocumentId}/package`));
     }],
     ['package: the same document with its id in upper case', async () => {
-      await attempt('package-upper-case-id', () => call(api, 'GET', `/api/documents/${bigDocumentId.toUpperCase()}/package`));
+      await attempt('package-upper-case-id', () => hostileCall('GET', `/api/documents/${bigDocumentId.toUpperCase()}/package`));
     }],
     ['refresh: a flood', async () => {
-      await attempt('refresh-flood', () => call(api, 'POST', `/api/documents/${bigDocumentId}/refresh`));
+      await attempt('refresh-flood', () => hostileCall('POST', `/api/documents/${bigDocumentId}/refresh`));
     }],
     ['members: adding strangers', async () => {
-      await attempt('members-flood', () => call(api, 'POST', `/api/documents/${bigDocumentId}/members`, { user_id: `stranger-${randomUUID()}`, role: 'viewer' }));
+      await attempt('members-flood', () => hostileCall('POST', `/api/documents/${bigDocumentId}/members`, { user_id: `stranger-${randomUUID()}`, role: 'viewer' }));
     }],
     ['jobs: page through everything', async () => {
-      await attempt('jobs-list', () => call(api, 'GET', `/api/documents/${bigDocumentId}/jobs?limit=500`));
+      await attempt('jobs-list', () => hostileCall('GET', `/api/documents/${bigDocumentId}/jobs?limit=500`));
     }],
     ['auth: tokens without exp, expired, forged', async () => {
-      await attempt('auth-no-exp', () => call(api, 'GET', '/api/documents', undefined, api.secretlessToken));
-      await attempt('auth-expired', () => call(api, 'GET', '/api/documents', undefined, api.expiredToken));
-      await attempt('auth-forged', () => call(api, 'GET', '/api/documents', undefined, `${api.token.slice(0, -4)}AAAA`));
+      await attempt('auth-no-exp', () => hostileCall('GET', '/api/documents', undefined, api.secretlessToken));
+      await attempt('auth-expired', () => hostileCall('GET', '/api/documents', undefined, api.expiredToken));
+      await attempt('auth-forged', () => hostileCall('GET', '/api/documents', undefined, `${api.token.slice(0, -4)}AAAA`));
     }],
     ['json: malformed and wrongly typed bodies', async () => {
-      await attempt('json-malformed', () => call(api, 'POST', '/api/documents', '{"title": "x", "content": '));
-      await attempt('json-wrong-types', () => call(api, 'POST', '/api/documents', { title: 7, content: ['a'], kind: 'poem' }));
+      await attempt('json-malformed', () => hostileCall('POST', '/api/documents', '{"title": "x", "content": '));
+      await attempt('json-wrong-types', () => hostileCall('POST', '/api/documents', { title: 7, content: ['a'], kind: 'poem' }));
     }],
     ['sockets: more sockets than allowed, each flooding subscribes', async () => {
       const socket = io(api.gatewayUrl, { auth: { token: api.token }, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -267,7 +271,7 @@ export function startHostile(api: Api & { secretlessToken: string; expiredToken:
     tally,
     /** A screenplay of the hostile user's own, whose first chapter the autosave attacks hit. */
     async prepare() {
-      const res = await call(api, 'POST', '/api/documents', { title: 'Target', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nMARA\nHello.\n' });
+      const res = await hostileCall('POST', '/api/documents', { title: 'Target', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nMARA\nHello.\n' });
       if (res.status !== 202) throw new Error(`the hostile user's target upload answered ${res.status}`);
       target = { chapterId: res.body.chapters[0].id, version: 1 };
     },
