@@ -93,7 +93,7 @@ export async function startWriter(api: Api, options: { chapters: number; saveEve
       });
       return performance.now() - started;
     } catch (error) {
-      failures.push(`upload: ${(error as Error).message}`);
+      failures.push(`upload: ${(error as Error).message}; ${await describeStuck(api, id)}`);
       return undefined;
     } finally {
       store.close();
@@ -138,6 +138,20 @@ export async function startWriter(api: Api, options: { chapters: number; saveEve
     },
     close: () => client.close(),
   };
+}
+
+/** Where an unfinished document stands: its chapters by status and its jobs by type and status (from the API). */
+async function describeStuck(api: Api, documentId: string): Promise<string> {
+  try {
+    const detail = await call(api, 'GET', `/api/documents/${documentId}`);
+    const jobs = await call(api, 'GET', `/api/documents/${documentId}/jobs?limit=500`);
+    const count = (list: string[]) => Object.entries(list.reduce<Record<string, number>>((n, k) => ((n[k] = (n[k] ?? 0) + 1), n), {})).map(([k, n]) => `${n} ${k}`).join(', ');
+    const chapters = count((detail.body.chapters as { status: string }[]).map((c) => c.status));
+    const jobRows = count((jobs.body.jobs as { type: string; status: string }[]).map((j) => `${j.type} ${j.status}`));
+    return `document ${detail.body.document.status}; chapters: ${chapters}; jobs: ${jobRows}`;
+  } catch (error) {
+    return `(could not read its state: ${(error as Error).message})`;
+  }
 }
 
 /** What the hostile user got back, per attack: status → count, plus anything that should never happen. */
