@@ -48,7 +48,7 @@ function chapters10k(): string {
 }
 
 /** Rounds per variant when a baseline is compared (alternating: baseline, this, baseline, this). */
-const PAIRED_ROUNDS = 2;
+const PAIRED_ROUNDS = Number(process.env.BENCH_EVENT_LOOP_ROUNDS ?? 2);
 
 /**
  * BENCH_BASELINE_ROOT=<dir> (a checkout of another commit, with node_modules)
@@ -62,16 +62,16 @@ export async function benchEventLoop(ctx: BenchContext): Promise<Figure[]> {
   const before = baselineRoot ? await startMonitoredHerald(ctx, ctx.scenarioPrefix('event-loop-baseline'), baselineRoot) : undefined;
   try {
     const rounds: { variant: 'this' | 'baseline'; results: Measured[] }[] = [];
-    for (let round = 0; round < (before ? PAIRED_ROUNDS : 1); round++) {
+    for (let round = 0; round < (before || process.env.BENCH_EVENT_LOOP_ROUNDS ? PAIRED_ROUNDS : 1); round++) {
       if (before) rounds.push({ variant: 'baseline', results: await hostileRequests(before, token, 'baseline') });
       rounds.push({ variant: 'this', results: await hostileRequests(herald, token, 'this') });
     }
     const results = medianOf(rounds.filter((r) => r.variant === 'this').map((r) => r.results));
     const baseline = before ? medianOf(rounds.filter((r) => r.variant === 'baseline').map((r) => r.results)) : undefined;
     const worst = results.slice(1).reduce((a, b) => (b.maxBlockMs > a.maxBlockMs ? b : a));
-    const upload10k = results.find((r) => r.request === 'upload: 10,000 chapters')!;
+    const upload10k = results.find((r) => r.request === 'upload: 10,000 chapters');
     const baseline10k = baseline?.find((r) => r.request === 'upload: 10,000 chapters');
-    return [
+    const figures: Figure[] = [
       {
         figure: 'Event-loop block per request',
         setup: `api role in its own process, loop delay by perf_hooks at 1 ms resolution; ${results.length - 1} hostile requests of up to MAX_UPLOAD_BYTES (10 MiB) one at a time, each read ${SETTLE_MS} ms after its answer${before ? `; median of ${PAIRED_ROUNDS} rounds alternated with the baseline commit's` : ''}`,
@@ -82,7 +82,9 @@ export async function benchEventLoop(ctx: BenchContext): Promise<Figure[]> {
           : { label: 'GET /health max block', amount: results[0]!.maxBlockMs, unit: 'ms', ratio: worst.maxBlockMs / Math.max(results[0]!.maxBlockMs, 1) },
         detail: { requests: results, ...(baseline && { baseline }) },
       },
-      {
+    ];
+    // Left out when BENCH_EVENT_LOOP_ONLY filters the 10,000-chapter upload away.
+    if (upload10k) figures.push({
         figure: 'Event-loop delay during a 10,000-chapter upload',
         setup: `api role in its own process; one ${(chapters10k().length / 2 ** 20).toFixed(1)} MiB JSON upload of 10,000 chapters, from send to ${SETTLE_MS} ms after its ${upload10k.status}; p99 of perf_hooks' 1 ms samples`,
         value: { amount: upload10k.maxBlockMs, unit: 'ms', note: `max; p99 ${upload10k.p99Ms.toFixed(1)} ms, answered in ${upload10k.answerMs.toFixed(0)} ms` },
@@ -90,8 +92,8 @@ export async function benchEventLoop(ctx: BenchContext): Promise<Figure[]> {
         baseline: baseline10k
           ? { label: `baseline commit max (p99 ${baseline10k.p99Ms.toFixed(1)} ms)`, amount: baseline10k.maxBlockMs, unit: 'ms', ratio: upload10k.maxBlockMs / baseline10k.maxBlockMs }
           : { label: 'GET /health max block', amount: results[0]!.maxBlockMs, unit: 'ms', ratio: upload10k.maxBlockMs / Math.max(results[0]!.maxBlockMs, 1) },
-      },
-    ];
+      });
+    return figures;
   } finally {
     await Promise.all([herald.stop(), before?.stop()]);
   }
@@ -114,7 +116,10 @@ function medianOf(rounds: Measured[][]): Measured[] {
 /** The hostile requests, one at a time, each with the event-loop block it caused. */
 async function hostileRequests(herald: MonitoredHerald, token: string, label: string): Promise<Measured[]> {
   const results: Measured[] = [];
+  // BENCH_EVENT_LOOP_ONLY=<substring>[|<substring>…]: only the requests whose names contain one (plus the /health baseline).
+  const only = process.env.BENCH_EVENT_LOOP_ONLY?.split('|').filter(Boolean);
   const send = async (request: string, path: string, method: string, body?: string) => {
+    if (only && request !== 'GET /health (baseline)' && !only.some((o) => request.includes(o))) return undefined;
     await herald.call('loop:reset');
     const started = performance.now();
     const res = await fetch(`${herald.url}${path}`, {
@@ -144,25 +149,23 @@ async function hostileRequests(herald: MonitoredHerald, token: string, label: st
     await send('JSON: 3 million empty objects', '/api/documents', 'POST', jsonOf('[*{}]', '{},'));
     await send('JSON: 5 million nested arrays', '/api/documents', 'POST', `${'['.repeat(5_000_000)}${']'.repeat(5_000_000)}`);
     await send('JSON: 10 MiB of whitespace', '/api/documents', 'POST', jsonOf('*1', ' '));
-    const big = JSON.parse(await send('upload: 10,000 chapters', '/api/documents', 'POST', chapters10k())) as { document: { id: string } };
+    const bigAnswer = await send('upload: 10,000 chapters', '/api/documents', 'POST', chapters10k());
+    const big = bigAnswer === undefined ? undefined : (JSON.parse(bigAnswer) as { document?: { id: string } });
     const cues = `AA\t${' '.repeat(60_000)}AA()\nHello.\n`;
     await send('upload: screenplay, huge cue-like lines', '/api/documents', 'POST', uploadBody('screenplay', cues));
     // Its chapters are past MAX_CHAPTER_BYTES (a 413 after the split): the autosaves go to a small screenplay instead.
-    const play = JSON.parse(await send('upload: small screenplay', '/api/documents', 'POST', JSON.stringify({ title: 'Play', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nMARA\nHello.\n' }))) as {
-      document: { id: string };
-      chapters: { id: string }[];
-    };
+    const playAnswer = await send('upload: small screenplay', '/api/documents', 'POST', JSON.stringify({ title: 'Play', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nMARA\nHello.\n' }));
+    const play = playAnswer === undefined ? undefined : (JSON.parse(playAnswer) as { document: { id: string }; chapters: { id: string }[] });
     const save = (content: string) => JSON.stringify({ base_version: 1, op_id: randomUUID(), content });
     // Autosaves as large as MAX_CHAPTER_BYTES allows (a larger one is a cheap 413).
     const fill = (unit: string) => unit.repeat(Math.floor((MAX_CHAPTER_BYTES - 200) / unit.length));
-    await send('autosave: screenplay, huge cue-like lines', `/api/chapters/${play.chapters[0]!.id}`, 'PATCH', save(fill(cues)));
-    const prose = JSON.parse(await send('upload: small book', '/api/documents', 'POST', JSON.stringify({ title: 'Small', content: '# One\nHello.' }))) as {
-      chapters: { id: string }[];
-    };
+    if (play) await send('autosave: screenplay, huge cue-like lines', `/api/chapters/${play.chapters[0]!.id}`, 'PATCH', save(fill(cues)));
+    const proseAnswer = await send('upload: small book', '/api/documents', 'POST', JSON.stringify({ title: 'Small', content: '# One\nHello.' }));
+    const prose = proseAnswer === undefined ? undefined : (JSON.parse(proseAnswer) as { chapters: { id: string }[] });
     const names = Array.from({ length: Math.floor((MAX_CHAPTER_BYTES - 400) / 7) }, (_, i) => `Q${(i + 46_656).toString(36)} `).join('');
-    await send('autosave: prose, distinct capitalised words', `/api/chapters/${prose.chapters[0]!.id}`, 'PATCH', save(names));
-    await send('package: 10,000-chapter document (first: digests all)', `/api/documents/${big.document.id}/package`, 'POST');
-    await send('package: screenplay after the autosave', `/api/documents/${play.document.id}/package`, 'POST');
+    if (prose) await send('autosave: prose, distinct capitalised words', `/api/chapters/${prose.chapters[0]!.id}`, 'PATCH', save(names));
+    if (big?.document) await send('package: 10,000-chapter document (first: digests all)', `/api/documents/${big.document.id}/package`, 'POST');
+    if (play) await send('package: screenplay after the autosave', `/api/documents/${play.document.id}/package`, 'POST');
 
   return results;
 }
