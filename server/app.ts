@@ -20,6 +20,7 @@ import { refreshRoutes, type RefreshRoutesDeps } from './routes/refreshes.ts';
 import { queueRoutes, type QueueRoutesDeps } from './routes/queues.ts';
 import type { Metrics } from './metrics.ts';
 import { pageSecurityHeaders } from './security-headers.ts';
+import { limitUserConcurrency, type UserConcurrencyOptions } from './user-concurrency.ts';
 
 export interface AppDeps {
   logger: Logger;
@@ -32,6 +33,8 @@ export interface AppDeps {
   api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps & QueueRoutesDeps & MemberRoutesDeps;
   /** The process's metrics: GET /metrics and HTTP durations. */
   metrics?: Metrics;
+  /** Requests of one user this process runs at once, and how many may wait (USER_REQUEST_CONCURRENCY, USER_REQUEST_QUEUE). */
+  userConcurrency?: UserConcurrencyOptions;
   /** Bearer token GET /metrics requires (METRICS_TOKEN); absent: open. */
   metricsToken?: string | undefined;
   /** Extra routes mounted before the API's auth (the Bull Board), given the app. */
@@ -69,6 +72,8 @@ export function createApp(deps: AppDeps) {
         },
       }),
       bearerAuth(deps.authenticate),
+      // One user's requests take turns (before their bodies are read), so no user holds the whole event loop.
+      limitUserConcurrency(deps.userConcurrency ?? { concurrency: 4, queue: 64 }),
       // Reads JSON bodies in slices and refuses ones whose parse alone would freeze the event loop.
       jsonBodyInSlices(),
     );

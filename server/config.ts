@@ -244,6 +244,15 @@ const envSchema = z.object({
    * before; kept to compare the two.
    */
   OUTBOX_FAST_PATH: z.enum(['on', 'off']).default('on'),
+  /**
+   * Requests of one user an API process runs at once; more wait their turn
+   * (before their bodies are read). Default 4: a page's usual burst barely
+   * waits, and a user firing dozens of heavy requests holds a few slices of
+   * the event loop, not all of them.
+   */
+  USER_REQUEST_CONCURRENCY: int(1, 10_000).default(4),
+  /** Requests of one user that may wait for a turn in one API process; past it, 429 `rate_limited`. Default 64. */
+  USER_REQUEST_QUEUE: int(0, 100_000).default(64),
 });
 
 export interface Config {
@@ -298,6 +307,8 @@ export interface Config {
   readonly packageRequests: { readonly limit: number; readonly windowSeconds: number };
   /** Whether the API publishes its own outbox rows after the commit (OUTBOX_FAST_PATH). */
   readonly outboxFastPath: boolean;
+  /** One user's share of an API process: requests run at once, and requests waiting. */
+  readonly userRequests: { readonly concurrency: number; readonly queue: number };
   /** How `npm start` without `--role` lays out its roles: one process, or the worker in a supervised child. */
   readonly processes: { readonly singleProcess: boolean; readonly workerNice: number };
   /** Fair scheduling and per-user quotas of queued work. */
@@ -432,6 +443,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxUploadsInFlight: e.MAX_UPLOADS_IN_FLIGHT_PER_USER,
     },
     outboxFastPath: e.OUTBOX_FAST_PATH === 'on',
+    userRequests: { concurrency: e.USER_REQUEST_CONCURRENCY, queue: e.USER_REQUEST_QUEUE },
   });
 }
 

@@ -146,6 +146,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       health: { checks, stuckJobs: () => countStuckJobs(sql, config.jobs.stuckJobSeconds) },
       metrics,
       metricsToken: config.web.metricsToken,
+      userConcurrency: config.userRequests,
       ...(has('api') && {
         mount: (router) => mountAdminBoard(router, {
           queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers,

@@ -74,8 +74,9 @@ export async function createBenchContext(): Promise<BenchContext> {
         REDIS_PREFIX: redisPrefix,
         AUTH_SECRET,
         LOG_LEVEL: 'warn',
-        // One bench user watches with thousands of sockets.
+        // One bench user stands for many: thousands of sockets, hundreds of pollers and editors at once.
         SOCKET_MAX_PER_USER: '1000000',
+        USER_REQUEST_CONCURRENCY: '10000',
         ...extra,
       };
     },

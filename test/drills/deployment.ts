@@ -48,8 +48,9 @@ export function createDeployment(base: { databaseUrl: string; redisUrl: string; 
     REDIS_PREFIX: 'herald',
     AUTH_SECRET: DRILL_AUTH_SECRET,
     LOG_LEVEL: 'warn',
-    // The drill's watchers are thousands of sockets of one user.
+    // The drill's watchers are thousands of sockets of one user, and its editors that user's concurrent saves.
     SOCKET_MAX_PER_USER: '1000000',
+    USER_REQUEST_CONCURRENCY: '10000',
     ...base.env,
   };
   const processes: RoleProcess[] = [];

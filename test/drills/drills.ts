@@ -220,7 +220,8 @@ DRILLS.push({
   name: 'hostile-user',
   what: "one user sends the worst inputs at once while a normal writer uploads and autosaves; the writer's figures with and without",
   // No simulated model latency: the drill is about what one user's requests cost everyone else, not model time.
-  env: { AI_SIMULATED_LATENCY_MS: '0', WORKER_CONCURRENCY: '16' },
+  // The per-user limits at their defaults (the other drills lift them: their load is many users under one token).
+  env: { AI_SIMULATED_LATENCY_MS: '0', WORKER_CONCURRENCY: '16', SOCKET_MAX_PER_USER: '20', USER_REQUEST_CONCURRENCY: '4' },
   load: () => ({ uploads: 1, editors: 1, watchers: 1 }),
   async fault(stage) {
     hostileRun.phases = [];

@@ -121,10 +121,13 @@ export async function startWriter(api: Api, options: { chapters: number; saveEve
     async phase(ms) {
       const result: WriterPhase = { saves: [], uploads: [], failures: [] };
       const end = Date.now() + ms;
+      // One upload a second at most, as a person works (and within the socket's message rate: each is watched, then closed).
       const uploads = (async () => {
         while (Date.now() < end) {
+          const started = Date.now();
           const t = await uploadUntilDone(1000 + n, result.failures);
           if (t !== undefined) result.uploads.push(t);
+          await sleep(Math.max(0, 1000 - (Date.now() - started)));
         }
       })();
       while (Date.now() < end) {
