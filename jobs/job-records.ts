@@ -7,11 +7,29 @@ import { PRIORITY } from './contracts.ts';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
+ * Row ids this process computed lately, by `<queue>:<bull id>`: a chapter job
+ * asks three times (queued, processing, completed), within seconds.
+ */
+const recentRowIds = new Map<string, string>();
+const RECENT_ROW_IDS = 4096;
+
+/**
  * The REST id of a BullMQ job: its own id when that is a UUID (an upload's
  * finalize job, a package build), otherwise a name-based UUID (RFC 4122
  * version 5 layout over SHA-1) of queue and id, the same in every process.
  */
 export function jobRowId(queue: string, bullId: string): string {
+  const key = `${queue}:${bullId}`;
+  const known = recentRowIds.get(key);
+  if (known !== undefined) return known;
+  const id = computeRowId(queue, bullId);
+  // Insertion order is age: past the bound, the oldest entry goes.
+  if (recentRowIds.size >= RECENT_ROW_IDS) recentRowIds.delete(recentRowIds.keys().next().value!);
+  recentRowIds.set(key, id);
+  return id;
+}
+
+function computeRowId(queue: string, bullId: string): string {
   if (UUID.test(bullId)) return bullId.toLowerCase();
   const hash = createHash('sha1').update(`herald-job:${queue}:${bullId}`).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
@@ -20,10 +38,11 @@ export function jobRowId(queue: string, bullId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+const PRIORITY_NAMES = new Map<number, string>(Object.entries(PRIORITY).map(([name, n]) => [n, name]));
+
 /** The name of a BullMQ priority number (`normal` when unset). */
 export function priorityName(priority: number | undefined): string {
-  const found = Object.entries(PRIORITY).find(([, n]) => n === priority);
-  return found ? found[0] : priority ? String(priority) : 'normal';
+  return (priority !== undefined && PRIORITY_NAMES.get(priority)) || (priority ? String(priority) : 'normal');
 }
 
 interface JobData {

@@ -77,7 +77,8 @@ export function createWorkers(deps: WorkerDeps): Workers {
   const processor: Processor = async (job, token, signal) => {
     const handler = handlers[job.name as JobName] as Handler<JobName> | undefined;
     if (!handler) throw new Error(`no handler for job "${job.name}"`);
-    jobLogger(logger, job).debug('job started');
+    // A child logger per job costs an allocation and its bindings' serialisation: only when its line is kept.
+    if (logger.isLevelEnabled('debug')) jobLogger(logger, job).debug('job started');
     try {
       const result = await handler(job, signal ?? new AbortController().signal, token);
       // A handler that finished anyway after the cancel still ends cancelled, never completed.
@@ -124,8 +125,10 @@ export function createWorkers(deps: WorkerDeps): Workers {
       lockDuration: lock, stalledInterval: lock,
     });
     trackWorkerJobs(worker, deps.tracker, cancelled);
-    worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
-    worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));
+    if (logger.isLevelEnabled('debug')) {
+      worker.on('completed', (job) => jobLogger(logger, job).debug('job completed'));
+      worker.on('failed', (job, err) => job && jobLogger(logger, job).debug({ err: err.message }, 'job attempt failed'));
+    }
     worker.on('error', (err) => logger.error({ err: err.message, queue: name }, 'worker error'));
     return worker;
   });
