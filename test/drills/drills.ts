@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { sign } from 'hono/jwt';
 import { DRILL_AUTH_SECRET } from './deployment.ts';
-import { startHostile, startWriter, summarise, type HostileTally, type WriterPhase } from './hostile.ts';
+import { forkHostile, startWriter, summarise, type HostileTally, type WriterPhase } from './hostile.ts';
 import { jobLockMs, type DrillSpec, type Stage } from './scene.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -229,8 +229,8 @@ DRILLS.push({
     const writerApi = { apiUrl: stage.api.url, gatewayUrl: stage.gateways[0]!.url, token: await stage.deployment.token('normal-writer') };
     const hostileToken = await stage.deployment.token('hostile-user');
     const now = Math.floor(Date.now() / 1000);
-    const hostile = startHostile(
-      {
+    const hostile = forkHostile({
+      api: {
         apiUrl: stage.api.url,
         gatewayUrl: stage.gateways[1]!.url,
         token: hostileToken,
@@ -238,23 +238,23 @@ DRILLS.push({
         expiredToken: await sign({ sub: 'hostile-user', exp: now - 60 }, DRILL_AUTH_SECRET, 'HS256'),
         maxUploadBytes,
       },
-      await bigDocument(stage, hostileToken, stage.quick ? 2000 : 10_000),
-    );
+      bigDocumentId: await bigDocument(stage, hostileToken, stage.quick ? 2000 : 10_000),
+    });
     await hostile.prepare();
     const writer = await startWriter(writerApi, { chapters: 20, saveEveryMs: 200 });
     const phaseMs = stage.quick ? 12_000 : 30_000;
     try {
       for (const withHostile of stage.quick ? [false, true, false, true] : [false, true, false, true, false, true]) {
-        if (withHostile) hostile.start();
+        if (withHostile) await hostile.start();
         const result = await writer.phase(phaseMs);
         if (withHostile) await hostile.pause();
         hostileRun.phases.push({ hostile: withHostile, result });
       }
+      hostileRun.tally = await hostile.tally();
     } finally {
-      await hostile.pause();
+      hostile.close();
       writer.close();
     }
-    hostileRun.tally = hostile.tally;
     stage.note(`${hostileRun.phases.length} phases of ${phaseMs / 1000} s, alternating without and with the hostile user`);
   },
   async check(_stage, verdict) {

@@ -9,6 +9,7 @@
  * without the hostile user and compares the writer's figures.
  */
 import { randomUUID } from 'node:crypto';
+import { fork } from 'node:child_process';
 import { request } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { HeraldClient } from '../../realtime/client/index.ts';
@@ -171,7 +172,46 @@ const SPACES_LINE = (bytes: number) => `INT. HOUSE - NIGHT\n\nMARA\n${' '.repeat
  * `stop()`. Each answer is tallied; only a 5xx, a dropped connection or an
  * answer off the error contract counts as a finding.
  */
-export function startHostile(api: Api & { secretlessToken: string; expiredToken: string; maxUploadBytes: number }, bigDocumentId: string) {
+/** What the hostile user's process is started with. */
+export interface HostileOptions {
+  api: Api & { secretlessToken: string; expiredToken: string; maxUploadBytes: number };
+  bigDocumentId: string;
+}
+
+/**
+ * The hostile user in its own process (test/drills/hostile-process.ts), driven over IPC, so
+ * its 10 MiB bodies are built and sent on other cores' time than the writer's clock.
+ */
+export function forkHostile(options: HostileOptions) {
+  const child = fork(new URL('./hostile-process.ts', import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, HOSTILE_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = (cmd: 'prepare' | 'start' | 'pause' | 'tally') =>
+    new Promise<{ tally?: { statuses: [string, [string, number][]][]; findings: string[] }; error?: string }>((resolve, reject) => {
+      const onExit = () => reject(new Error(`the hostile user's process exited during ${cmd}`));
+      child.once('exit', onExit);
+      child.once('message', (answer: { done: string; error?: string }) => {
+        child.off('exit', onExit);
+        if (answer.error) reject(new Error(`the hostile user's ${cmd} failed: ${answer.error}`));
+        else resolve(answer as never);
+      });
+      child.send({ cmd });
+    });
+  return {
+    prepare: () => ask('prepare').then(() => undefined),
+    start: () => ask('start').then(() => undefined),
+    pause: () => ask('pause').then(() => undefined),
+    async tally(): Promise<HostileTally> {
+      const { tally } = await ask('tally');
+      return { statuses: new Map(tally!.statuses.map(([attack, byStatus]) => [attack, new Map(byStatus)])), findings: tally!.findings };
+    },
+    close: () => child.kill('SIGTERM'),
+  };
+}
+
+export function startHostile(api: HostileOptions['api'], bigDocumentId: string) {
   const tally: HostileTally = { statuses: new Map(), findings: [] };
   const hostileCall = (method: string, path: string, body?: unknown, token = api.token) => call(api, method, path, body, token, TIMEOUT_MS.hostile);
   let running = false;
