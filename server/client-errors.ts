@@ -20,7 +20,7 @@ const MALFORMED = { status: 400, code: 'invalid_request', message: 'The request 
  * Node does: what follows on it cannot be parsed.
  */
 export function answerParserErrors(server: Server): void {
-  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
     // Part of a response already went out on this connection (Node checks the same): nothing sensible can follow.
     const responding = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
     if (error.code === 'ECONNRESET' || !socket.writable || responding) {
@@ -29,8 +29,10 @@ export function answerParserErrors(server: Server): void {
     }
     const { status, code, message } = PARSER_ERRORS[error.code ?? ''] ?? MALFORMED;
     const body = JSON.stringify({ error: { code, message } });
+    // The answer to a HEAD carries no body (a client reading one would take it for a second response).
+    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   });
 }

@@ -39,6 +39,15 @@ describe('requests Node refuses before the app sees them get the contract’s er
     expect(response.body).toEqual({ error: { code: 'headers_too_large', message: expect.any(String) } });
   });
 
+  it('a HEAD past 16 KiB: 431 with no body, so a pooled client reads one answer and goes on', async () => {
+    const raw = await rawExchange(h.url, `HEAD /api/documents?cursor=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const [head = '', body] = raw.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(body).toBe('');
+    const res = await fetch(`${h.url}/api/documents?cursor=${'a'.repeat(65_536)}`, { method: 'HEAD' });
+    expect(res.status).toBe(431);
+  });
+
   it('bytes that are not HTTP: 400 invalid_request', async () => {
     const response = parse(await rawExchange(h.url, 'HELLO THERE\r\n\r\n'));
     expect(response.status).toBe(400);
