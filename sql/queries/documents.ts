@@ -83,22 +83,19 @@ async function insertDocumentWith(sql: Sql | TransactionSql, doc: NewDocument, c
       values (${doc.id}, ${doc.ownerId}, ${doc.title}, ${doc.kind}, ${doc.wordCount}, ${doc.jobId})
       returning *
     ), chapter_rows as (
-      insert into chapters (id, document_id, index, title, content, word_count)
-      select id, ${doc.id}, index, title, content, word_count
-      from unnest(
-        ${sql.array(c.map((x) => x.id))}::uuid[],
-        ${sql.array(c.map((x) => x.index))}::int[],
-        ${sql.array(c.map((x) => x.title))}::text[],
-        ${sql.array(c.map((x) => x.content))}::text[],
-        ${sql.array(c.map((x) => x.wordCount))}::int[]
-      ) as t(id, index, title, content, word_count)
+      ${chapterInsert(sql, doc.id, c)}
     )
     select * from document`;
   return row!;
 }
 
 async function insertChapters(sql: TransactionSql, documentId: string, c: NewChapter[]): Promise<void> {
-  await sql`
+  await chapterInsert(sql, documentId, c);
+}
+
+/** The insert of a document's chapter rows, arrays through unnest (no parameter ceiling); a statement, or a CTE of one. */
+function chapterInsert(sql: Sql | TransactionSql, documentId: string, c: NewChapter[]) {
+  return sql`
     insert into chapters (id, document_id, index, title, content, word_count)
     select id, ${documentId}, index, title, content, word_count
     from unnest(
