@@ -19,11 +19,11 @@ export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
  * One Prometheus registry per process, made by the composition root and
  * handed to the parts as hooks: job outcomes and durations (job tracker),
  * events published (publisher), push latency (gateway), HTTP durations (app).
+ * `sources` are fixed here: the scrape-time gauges read them, nothing sets them later.
  */
-export function createMetrics() {
+export function createMetrics(sources: Readonly<MetricSources> = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
-  const sources: MetricSources = {};
   const jobsFinished = new Counter({ name: 'herald_jobs_finished_total', help: 'Jobs that ended, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
   const jobDuration = new Histogram({
     name: 'herald_job_duration_seconds', help: 'Time from a job starting to its end, by type', labelNames: ['type'],
@@ -65,7 +65,6 @@ export function createMetrics() {
 
   return {
     registry,
-    sources,
     /**
      * The scrape: this registry's metrics, plus those of `sources.more` when
      * set, summed per series (prom-client's AggregatorRegistry, as for
