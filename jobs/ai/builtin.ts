@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AiCallOptions, AiProvider } from './provider.ts';
-import { l2Normalize } from './similarity.ts';
+import { l2Normalize } from '../../domain/similarity.ts';
 
 /** Options of the offline provider. */
 export interface BuiltinProviderOptions {

@@ -6,7 +6,7 @@ import { findPendingRefresh, listRefreshes } from '../../sql/queries/refreshes.t
 import { createRouter } from '../app-env.ts';
 import { notFound } from '../errors.ts';
 import type { RateLimiter } from '../rate-limit.ts';
-import { requestRefresh } from '../refresh-request.ts';
+import { requestRefresh } from '../services/refresh-request.ts';
 import { IdParam, errorResponses } from './schemas.ts';
 
 export interface RefreshRoutesDeps {

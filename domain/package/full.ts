@@ -1,6 +1,6 @@
 import type { ChapterWithSummary } from '../../sql/queries/chapters.ts';
 import type { StoredArtifact } from '../../sql/queries/artifacts.ts';
-import type { AiProvider } from '../ai/provider.ts';
+import type { AiProvider } from '../../jobs/ai/provider.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
 import type { TextKind } from '../text/characters.ts';
 import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../sql/client.ts';
-import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../sql/queries/chapter-digests.ts';
-import { findDocument } from '../sql/queries/documents.ts';
-import { findAccess } from '../sql/queries/members.ts';
-import { insertOutbox } from '../sql/queries/outbox.ts';
-import { storeEssentialPackage } from '../sql/queries/packages.ts';
-import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
-import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
-import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
-import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
-import { forbidden, notFound, rateLimited } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { Sql } from '../../sql/client.ts';
+import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { insertOutbox } from '../../sql/queries/outbox.ts';
+import { storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
+import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
+import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
+import { forbidden, notFound, rateLimited } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 
 export interface PackageRequest {
   documentId: string;

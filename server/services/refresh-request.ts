@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../sql/client.ts';
-import { findAccess } from '../sql/queries/members.ts';
-import { insertOutbox } from '../sql/queries/outbox.ts';
-import { findPendingRefresh, insertRefresh } from '../sql/queries/refreshes.ts';
-import { PRIORITY } from '../jobs/contracts.ts';
-import { outboxJob } from '../jobs/outbox.ts';
-import { forbidden, notFound, rateLimited } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { Sql } from '../../sql/client.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { insertOutbox } from '../../sql/queries/outbox.ts';
+import { findPendingRefresh, insertRefresh } from '../../sql/queries/refreshes.ts';
+import { PRIORITY } from '../../jobs/contracts.ts';
+import { outboxJob } from '../../jobs/outbox.ts';
+import { forbidden, notFound, rateLimited } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 
 export interface RefreshRequest {
   documentId: string;

@@ -1,13 +1,13 @@
 import type { Job } from 'bullmq';
-import type { Sql } from '../sql/client.ts';
-import { failUnfinishedChapters } from '../sql/queries/chapter-results.ts';
-import { listChapterKeys } from '../sql/queries/chapters.ts';
-import { countDocumentsInFlight, settleDocumentStatus } from '../sql/queries/documents.ts';
-import type { Notifier } from '../realtime/notifier.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import { JOB_QUEUE, type JobPayloads } from './contracts.ts';
-import { windowFor, type IngestWindows } from './ingest-window.ts';
-import type { JobQueues } from './queues.ts';
+import type { Sql } from '../../sql/client.ts';
+import { failUnfinishedChapters } from '../../sql/queries/chapter-results.ts';
+import { listChapterKeys } from '../../sql/queries/chapters.ts';
+import { countDocumentsInFlight, settleDocumentStatus } from '../../sql/queries/documents.ts';
+import type { Notifier } from '../../realtime/notifier.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import { JOB_QUEUE, type JobPayloads } from '../contracts.ts';
+import { windowFor, type IngestWindows } from '../ingest-window.ts';
+import type { JobQueues } from '../queues.ts';
 
 const UNFINISHED = 'processing ended without a result';
 
