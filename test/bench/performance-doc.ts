@@ -21,6 +21,8 @@ export interface RunLabel {
   /** The commit measured, or null outside a git checkout. */
   commit: string | null;
   mode: 'quick' | 'full';
+  /** The machine's 1-minute load average when the run started, and its CPU count: a busy machine's figures say so. */
+  load: { average: number; cpus: number };
 }
 
 /** One group's figures from the run that just ended. */
@@ -60,7 +62,12 @@ export function figureRow(group: string, f: Figure, run: RunLabel): string {
   ].filter(Boolean);
   const goal = f.goal ? `${f.goal.text}: **${f.goal.met ? 'met' : 'missed'}**` : '';
   const baseline = f.baseline ? `${f.baseline.label} ${amount(f.baseline.amount, f.baseline.unit)} (${f.baseline.ratio.toFixed(2)}×)` : '';
-  const label = `${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${run.commit ? run.commit.slice(0, 7) : 'no commit'}, ${run.mode}`;
+  const label = [
+    `${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    run.commit ? run.commit.slice(0, 7) : 'no commit',
+    run.mode,
+    `load ${run.load.average.toFixed(1)} on ${run.load.cpus} CPUs`,
+  ].join(', ');
   return tableLine([group, f.figure, f.setup, result.join('; '), goal, baseline, label]);
 }
 

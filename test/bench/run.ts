@@ -84,8 +84,9 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
 async function main(abort: Promise<never>): Promise<void> {
   const groups = selectedGroups();
   const startedAt = new Date();
+  const load = { average: os.loadavg()[0]!, cpus: os.cpus().length };
   // A table that cannot be written is found before the run, not after it.
-  if (writeDocs) updatePerformanceDoc(await readFile(PERFORMANCE_DOC, 'utf8'), [], { startedAt, commit: null, mode: 'quick' }, GROUPS);
+  if (writeDocs) updatePerformanceDoc(await readFile(PERFORMANCE_DOC, 'utf8'), [], { startedAt, commit: null, mode: 'quick', load }, GROUPS);
   const ctx = await Promise.race([createBenchContext(), abort]);
   const figures: Figure[] = [];
   const measured: GroupFigures[] = [];
@@ -114,7 +115,7 @@ async function main(abort: Promise<never>): Promise<void> {
   log(`results written to ${file}`);
   if (writeDocs) {
     const doc = await readFile(PERFORMANCE_DOC, 'utf8');
-    await writeFile(PERFORMANCE_DOC, updatePerformanceDoc(doc, measured, { startedAt, commit: gitCommit(), mode: quick ? 'quick' : 'full' }, GROUPS));
+    await writeFile(PERFORMANCE_DOC, updatePerformanceDoc(doc, measured, { startedAt, commit: gitCommit(), mode: quick ? 'quick' : 'full', load }, GROUPS));
     log(`figures table of ${PERFORMANCE_DOC} updated for ${groups.join(', ')}`);
   }
 }

@@ -3,8 +3,8 @@ import { TABLE_END, TABLE_START, updatePerformanceDoc } from '../bench/performan
 import type { Figure } from '../bench/stats.ts';
 
 const ORDER = ['upload', 'ingest', 'writer'];
-const RUN = { startedAt: new Date('2026-12-01T11:30:00Z'), commit: '0123456789abcdef', mode: 'quick' as const };
-const LATER = { startedAt: new Date('2026-12-02T08:05:00Z'), commit: 'fedcba9876543210', mode: 'full' as const };
+const RUN = { startedAt: new Date('2026-12-01T11:30:00Z'), commit: '0123456789abcdef', mode: 'quick' as const, load: { average: 0.42, cpus: 2 } };
+const LATER = { startedAt: new Date('2026-12-02T08:05:00Z'), commit: 'fedcba9876543210', mode: 'full' as const, load: { average: 3.04, cpus: 2 } };
 
 const upload: Figure = {
   figure: '1. Upload latency',
@@ -30,8 +30,8 @@ describe('the figures table of docs/performance.md', () => {
     expect(out.startsWith('# Performance\n\nProse before.\n\n')).toBe(true);
     expect(out.endsWith(`${TABLE_END}\n\nProse after.\n`)).toBe(true);
     expect(rowsOf(out)).toEqual([
-      '| upload | 1. Upload latency | 300 chapters \\| api role alone | p50 35.3 ms / p95 39.0 ms / p99 41.6 ms (n 20) | p95 < 50 ms: **met** |  | 2026-12-01 11:30 UTC, 0123456, quick |',
-      '| ingest | 2. Ingest throughput | one worker process | 810 chapters/s (best 918) | ≥ 1,000 chapters/s: **missed** | in-process 880 chapters/s (0.92×) | 2026-12-01 11:30 UTC, 0123456, quick |',
+      '| upload | 1. Upload latency | 300 chapters \\| api role alone | p50 35.3 ms / p95 39.0 ms / p99 41.6 ms (n 20) | p95 < 50 ms: **met** |  | 2026-12-01 11:30 UTC, 0123456, quick, load 0.4 on 2 CPUs |',
+      '| ingest | 2. Ingest throughput | one worker process | 810 chapters/s (best 918) | ≥ 1,000 chapters/s: **missed** | in-process 880 chapters/s (0.92×) | 2026-12-01 11:30 UTC, 0123456, quick, load 0.4 on 2 CPUs |',
     ]);
   });
 
@@ -40,9 +40,9 @@ describe('the figures table of docs/performance.md', () => {
     const second = updatePerformanceDoc(first, [{ group: 'ingest', figures: [ingest] }, { group: 'upload', figures: [upload, upload] }], LATER, ORDER);
     const rows = rowsOf(second);
     expect(rows.map((r) => r.split('|')[1]!.trim())).toEqual(['upload', 'upload', 'ingest', 'writer']);
-    expect(rows[0]).toContain('2026-12-02 08:05 UTC, fedcba9, full');
+    expect(rows[0]).toContain('2026-12-02 08:05 UTC, fedcba9, full, load 3.0 on 2 CPUs');
     expect(rows[3]).toContain('20,000 rows 64 producers');
-    expect(rows[3]).toContain('2026-12-01 11:30 UTC, 0123456, quick');
+    expect(rows[3]).toContain('2026-12-01 11:30 UTC, 0123456, quick, load 0.4 on 2 CPUs');
   });
 
   it('gives the same text when the same run is written twice', () => {
