@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createAiProvider } from '../../jobs/ai/index.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
-import { scheduleHousekeeping } from '../../jobs/housekeeping.ts';
+import { scheduleHousekeeping } from '../../jobs/handlers/jobs-housekeeping.ts';
 import { createWorkers, type Workers } from '../../jobs/workers.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';

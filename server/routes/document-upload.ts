@@ -1,19 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Logger } from 'pino';
-import type { Sql } from '../../sql/client.ts';
-import { deleteDocument, type NewChapter } from '../../sql/queries/documents.ts';
-import type { JobQueues } from '../../jobs/queues.ts';
-import { runInSlices, type Sliced } from '../../jobs/text/slices.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, invalidRequest } from '../errors.ts';
-import { splitChaptersInSlices, type SplitChapter } from '../split-chapters.ts';
-import { insertDocumentWithinQuota, type UploadQuota } from '../upload-quota.ts';
+import { storeUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
 import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields, unsupportedEncoding } from '../upload-input.ts';
 import { DocumentSchema, documentView, errorResponses, storableText as text } from './schemas.ts';
-
-/** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
-export const MAX_CHAPTERS = 10_000;
 
 const CreateJson = z
   .object({
@@ -61,17 +51,7 @@ const createDocument = createRoute({
   },
 });
 
-export interface UploadDeps {
-  sql: Sql;
-  queues: JobQueues;
-  logger: Logger;
-  /** Largest chapter, in UTF-8 bytes (MAX_CHAPTER_BYTES): an upload may not make a chapter its writer could never save again. */
-  maxChapterBytes: number;
-  /** Per-user quotas of queued work; unset: none. */
-  uploadQuota?: UploadQuota;
-}
-
-/** `POST /api/documents`: store the manuscript, split into chapters, and enqueue their processing. */
+/** `POST /api/documents`: the manuscript read from JSON or a form, then stored, split and enqueued (services/upload.ts). */
 export function uploadRoutes(deps: UploadDeps) {
   const app = createRouter();
 
@@ -79,38 +59,8 @@ export function uploadRoutes(deps: UploadDeps) {
   // with the same schemas by hand and registers them for the OpenAPI reference.
   app.openAPIRegistry.registerPath(createDocument);
   app.post('/api/documents', async (c) => {
-    const user = c.get('user');
     const input = await readUpload(c.req.raw, () => c.req.json());
-    // In slices, stopping at the first chapter past the limit: a 10 MiB upload never freezes the event loop.
-    const parts = await splitChaptersInSlices(input.content, input.kind, { limit: MAX_CHAPTERS });
-    if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
-    if (parts.length > MAX_CHAPTERS) {
-      throw invalidRequest([{ field: 'content', message: `At most ${MAX_CHAPTERS} chapters per manuscript; this one has more.` }]);
-    }
-    // Sized and given ids in slices too: 10,000 chapters' worth of UUIDs and byte counts is itself tens of ms.
-    const chapters = await runInSlices(chapterRows(parts, deps.maxChapterBytes));
-    const documentId = randomUUID();
-    const jobId = randomUUID();
-    // 429 past the user's quota of queued work, with nothing written.
-    const document = await insertDocumentWithinQuota(deps.sql, deps.uploadQuota, {
-      id: documentId,
-      ownerId: user.id,
-      title: input.title,
-      kind: input.kind,
-      wordCount: parts.reduce((n, p) => n + p.wordCount, 0),
-      jobId,
-      chapters,
-    });
-    // Enqueued after the commit, so no worker can look for rows that are not visible yet.
-    // If Redis refuses, the rows go again: the client gets a 503 and nothing stays half-written.
-    try {
-      await deps.queues.enqueueIngest({ documentId, jobId, requestId: c.get('requestId'), userId: user.id });
-    } catch (error) {
-      await deleteDocument(deps.sql, documentId).catch((err) => deps.logger.error({ err, documentId }, 'could not remove a document whose jobs were refused'));
-      throw error;
-    }
-    // The same requestId is in the jobs' data, so the worker's lines about this upload carry it too.
-    deps.logger.info({ requestId: c.get('requestId'), documentId, jobId, chapters: chapters.length, userId: user.id }, 'document uploaded');
+    const { document, chapters, jobId } = await storeUpload(deps, input, { userId: c.get('user').id, requestId: c.get('requestId') });
     return c.json(
       {
         document: documentView(document),
@@ -122,12 +72,6 @@ export function uploadRoutes(deps: UploadDeps) {
   });
 
   return app;
-}
-
-interface UploadInput {
-  title: string;
-  kind: 'book' | 'screenplay';
-  content: string;
 }
 
 /**
@@ -161,20 +105,4 @@ function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw invalidRequest(parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
   return parsed.data;
-}
-
-/** The upload's chapter rows, each with its id; a 413 naming the first chapter past MAX_CHAPTER_BYTES (no upload makes a chapter its writer could never save). */
-function* chapterRows(parts: SplitChapter[], maxChapterBytes: number): Sliced<NewChapter[]> {
-  const rows: NewChapter[] = [];
-  for (const p of parts) {
-    const bytes = Buffer.byteLength(p.content);
-    if (bytes > maxChapterBytes) {
-      throw new AppError('payload_too_large', 413, `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
-        field: 'content', chapter_index: p.index, limit_bytes: maxChapterBytes, size_bytes: bytes,
-      });
-    }
-    rows.push({ id: randomUUID(), index: p.index, title: p.title, content: p.content, wordCount: p.wordCount });
-    if (rows.length % 256 === 0) yield;
-  }
-  return rows;
 }

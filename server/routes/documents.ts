@@ -1,15 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
-import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
-import { deleteDocument, findDocument, listDocumentsForUser } from '../../sql/queries/documents.ts';
-import { listChapterKeys } from '../../sql/queries/chapters.ts';
+import { listDocumentsForUser } from '../../sql/queries/documents.ts';
 import { addMember, findAccess } from '../../sql/queries/members.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
-import { uploadRoutes, type UploadDeps } from './document-upload.ts';
+import { removeDocument } from '../services/documents.ts';
+import type { UploadDeps } from '../services/upload.ts';
+import { uploadRoutes } from './document-upload.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, documentView, errorResponses, storableText as text } from './schemas.ts';
 
 export interface DocumentRoutesDeps extends UploadDeps {
@@ -95,16 +95,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
 
   app.openapi(deleteDocumentRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const access = await findAccess(deps.sql, id, c.get('user').id);
-    if (!access) throw notFound();
-    if (access !== 'owner') throw forbidden('Only the owner can delete a document.');
-    const [chapters, document] = await Promise.all([listChapterKeys(deps.sql, id), findDocument(deps.sql, id)]);
-    if (!(await deleteDocument(deps.sql, id))) throw notFound();
-    // The rows are gone, so any job still running finds nothing and stops; these clean-ups are best effort.
-    await Promise.allSettled([
-      deps.queues.cancelIngest(id, document?.job_id ?? '', chapters),
-      deps.publisher.forgetDocument(id),
-    ]);
+    await removeDocument(deps, id, c.get('user').id);
     return c.body(null, 204);
   });
 
