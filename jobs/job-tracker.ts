@@ -68,6 +68,11 @@ export interface JobTracker {
   close(): Promise<void>;
 }
 
+/**
+ * Longer than ~60 lines on purpose: the batched writer, the rows it changed and the finish hooks are one state
+ * shared by `queued`, `report`, `flush` and `close`; each inner function is short, and splitting the factory
+ * would mean passing that state around or making it public.
+ */
 export function createJobTracker(options: JobTrackerOptions): JobTracker {
   const logger = options.logger.child({ component: 'job-tracker' });
   const changed = new WeakMap<TrackedRecord[], JobRow[]>();
