@@ -8,7 +8,9 @@
  * (`realtime/client/`) and the editor page (`realtime/page/`), imports only
  * `domain/`, each other and the event contract (`realtime/events.ts`, types
  * and constants shared with the gateway): nothing that runs on the server.
- * Type-only imports count too. No module imports itself through a cycle.
+ * `domain/` does no I/O (no fs, network, processes, PostgreSQL, Redis,
+ * queues or logger). Type-only imports count too. No module imports itself
+ * through a cycle.
  */
 const LAYERS = ['server', 'jobs', 'realtime', 'sql', 'domain'];
 
@@ -37,6 +39,17 @@ module.exports = {
       to: {
         path: '^(server|jobs|realtime|sql)/',
         pathNot: ['^realtime/(client|page)/', '^realtime/events\\.ts$'],
+      },
+    },
+    {
+      name: 'domain-has-no-io',
+      comment:
+        'domain/ is pure logic: no files, sockets, processes or stores (give it the data, or take the I/O to the folder that does it)',
+      severity: 'error',
+      from: { path: '^domain/' },
+      to: {
+        dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        path: '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|cluster|worker_threads)(/|$)|(^|/)node_modules/(ioredis|postgres|bullmq|socket\\.io|socket\\.io-client|pino|hono|@hono|esbuild|@bull-board)/',
       },
     },
     {
