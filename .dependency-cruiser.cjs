@@ -3,14 +3,13 @@
  *
  *   server → jobs → realtime → sql → domain
  *
- * A folder imports only itself and folders to its right; `domain/` (pure
- * logic, no I/O) imports nothing of the project. The browser code, the SDK
- * (`realtime/client/`) and the editor page (`realtime/page/`), imports only
- * `domain/`, each other and the event contract (`realtime/events.ts`, types
- * and constants shared with the gateway): nothing that runs on the server.
- * `domain/` does no I/O (no fs, network, processes, PostgreSQL, Redis,
- * queues or logger). Type-only imports count too. No module imports itself
- * through a cycle.
+ * A folder imports only itself and folders to its right; `domain/` imports
+ * nothing of the project and no I/O module (files, network, processes,
+ * PostgreSQL, Redis, queues, logger). The browser code (the SDK in
+ * `realtime/client/`, the editor page in `realtime/page/`) imports only
+ * `domain/`, itself and the event contract (`realtime/events.ts`, types and
+ * constants shared with the gateway): nothing that runs on the server.
+ * Type-only imports count too. No module reaches itself through a cycle.
  */
 const LAYERS = ['server', 'jobs', 'realtime', 'sql', 'domain'];
 
@@ -64,6 +63,5 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    reporterOptions: { text: { highlightFocused: true } },
   },
 };
