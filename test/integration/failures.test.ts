@@ -100,6 +100,12 @@ describe('a chapter whose processing fails', () => {
   });
 });
 
+/** Times jobs of `type` went back to wait for a store (herald_job_store_waits_total), from the process's own metrics. */
+async function storeWaits(h: TestHerald, type: string): Promise<number> {
+  const metric = (await h.herald.metricsSnapshot()).find((m) => m.name === 'herald_job_store_waits_total');
+  return metric?.values.filter((v) => v.labels.type === type).reduce((n, v) => n + v.value, 0) ?? 0;
+}
+
 describe('a chapter job running while PostgreSQL refuses connections', () => {
   let h: TestHerald;
   let open!: () => void;
@@ -140,7 +146,7 @@ describe('a chapter job running while PostgreSQL refuses connections', () => {
       await admin.unsafe(`alter database "${h.db.name}" allow_connections false`);
       await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${h.db.name}`;
       open(); // the jobs go on and find the database gone when they store their results
-      await new Promise((r) => setTimeout(r, 3000));
+      await waitFor('each of the three chapter jobs to go back and wait for PostgreSQL', async () => (await storeWaits(h, 'chapter.process')) >= 3);
     } finally {
       await admin.unsafe(`alter database "${h.db.name}" allow_connections true`);
       await admin.end();

@@ -92,12 +92,11 @@ describe('job tracker', () => {
       const job = await queue.add('chapter.process', {}, { jobId: 'chapter-c-v1' });
       await admin.unsafe(`alter database "${db.name}" allow_connections false`);
       await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${db.name}`;
-      const started = Date.now();
+      // Resolves while PostgreSQL still refuses: the first write failed and the retries go on in the background.
+      // (Were the caller held up until PostgreSQL came back, this would never resolve: connections open only below.)
       await own.report(recordOf(job, 'completed'));
-      expect(Date.now() - started).toBeLessThan(5000); // the first write failed; the retries go on in the background
-      await new Promise((r) => setTimeout(r, 1500));
       await admin.unsafe(`alter database "${db.name}" allow_connections true`);
-      await waitFor('the completed state to be written by a retry', async () => (await statusOf('chapter-c-v1')) === 'completed', 20_000);
+      await waitFor('the completed state to be written by a retry', async () => (await statusOf('chapter-c-v1')) === 'completed');
     } finally {
       await admin.unsafe(`alter database "${db.name}" allow_connections true`);
       await admin.end();

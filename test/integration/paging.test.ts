@@ -11,6 +11,7 @@ interface JobsPage {
 
 const cursorOf = (text: string) => Buffer.from(text).toString('base64url');
 
+// Refused limits, offsets and cursors are test/unit/http-validation.test.ts.
 describe('GET /api/documents/:id/jobs pages with a cursor', () => {
   let h: TestHerald;
   let documentId: string;
@@ -87,28 +88,6 @@ describe('GET /api/documents/:id/jobs pages with a cursor', () => {
     expect((await getPage('?limit=50')).jobs.every((j) => !before.includes(j.id))).toBe(true);
   });
 
-  it.each([
-    ['limit=0', 'limit'],
-    ['limit=501', 'limit'],
-    ['limit=-1', 'limit'],
-    ['limit=2.5', 'limit'],
-    ['limit=abc', 'limit'],
-    ['limit=1e3', 'limit'],
-    ['limit=99999999999999999999', 'limit'],
-    ['cursor=not-a-cursor', 'cursor'],
-    [`cursor=${cursorOf(`2026-02-30T00:00:00.000000Z|${randomUUID()}`)}`, 'cursor'],
-    [`cursor=${cursorOf(`0000-01-01T00:00:00.000000Z|${randomUUID()}`)}`, 'cursor'],
-    [`cursor=${cursorOf('2026-01-01T00:00:00.000000Z|not-a-uuid')}`, 'cursor'],
-    [`cursor=${cursorOf(`2026-01-01 00:00:00|${randomUUID()}`)}`, 'cursor'],
-    [`cursor=${'A'.repeat(201)}`, 'cursor'],
-  ])('refuses %s: 400 invalid_request naming %s', async (query, field) => {
-    const res = await h.api('pat', `/api/documents/${documentId}/jobs?${query}`);
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; details: { field: string }[] } };
-    expect(body.error.code).toBe('invalid_request');
-    expect([...new Set(body.error.details.map((d) => d.field))]).toEqual([field]);
-  });
-
   it('takes a well-formed cursor from before any job as the end of the list', async () => {
     const page = await getPage(`?cursor=${cursorOf(`1970-01-01T00:00:00.000000Z|${randomUUID()}`)}`);
     expect(page).toEqual({ jobs: [], next_cursor: null });
@@ -118,35 +97,9 @@ describe('GET /api/documents/:id/jobs pages with a cursor', () => {
     const first = await getPage('?limit=1');
     expect((await h.api('stranger', `/api/documents/${documentId}/jobs?cursor=${first.next_cursor}`)).status).toBe(404);
   });
-});
-
-describe('integer query parameters have bounds', () => {
-  let h: TestHerald;
-
-  beforeAll(async () => {
-    h = await startTestHerald({ roles: ['api'] });
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  it.each([
-    ['limit=0', 'limit'],
-    ['limit=201', 'limit'],
-    ['offset=-1', 'offset'],
-    ['offset=2147483648', 'offset'],
-    ['offset=99999999999999999999', 'offset'],
-    ['offset=Infinity', 'offset'],
-  ])('GET /api/notifications?%s is a 400 naming %s', async (query, field) => {
-    const res = await h.api('nat', `/api/notifications?${query}`);
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; details: { field: string }[] } };
-    expect(body.error).toMatchObject({ code: 'invalid_request' });
-    expect([...new Set(body.error.details.map((d) => d.field))]).toEqual([field]);
-  });
 
   it('answers the largest offset with an empty page', async () => {
-    const res = await h.api('nat', '/api/notifications?limit=200&offset=2147483647');
+    const res = await h.api('pat', '/api/notifications?limit=200&offset=2147483647');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ notifications: [], next_offset: null });
   });

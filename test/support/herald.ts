@@ -6,6 +6,8 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { TEST_AUTH_SECRET, TEST_REDIS_URL } from './env.ts';
 import { removePrefix, testPrefix } from './redis.ts';
 
+export { manuscript } from './manuscript.ts';
+
 export interface TestHerald {
   herald: Herald;
   url: string;
@@ -75,24 +77,4 @@ export async function startTestHerald(options: TestHeraldOptions = {}): Promise<
       }
     },
   };
-}
-
-/** A manuscript of `chapters` Markdown chapters of about `wordsPerChapter` words each. */
-export function manuscript(chapters: number, wordsPerChapter = 60): string {
-  const words = ['river', 'lantern', 'Mara', 'whispered', 'storm', 'harbour', 'the', 'letter', 'Tomas', 'quietly', 'ship', 'night'];
-  const parts: string[] = [];
-  for (let c = 0; c < chapters; c++) {
-    const sentences: string[] = [];
-    let n = 0;
-    let s = 0;
-    while (n < wordsPerChapter) {
-      const len = 8 + ((c + s) % 7);
-      const sentence = Array.from({ length: len }, (_, i) => words[(c * 7 + s * 3 + i) % words.length]).join(' ');
-      sentences.push(sentence[0]!.toUpperCase() + sentence.slice(1) + '.');
-      n += len;
-      s++;
-    }
-    parts.push(`# Chapter ${c + 1}\n\n${sentences.join(' ')}\n`);
-  }
-  return parts.join('\n');
 }
