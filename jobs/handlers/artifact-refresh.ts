@@ -1,11 +1,12 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Sql } from '../sql/client.ts';
-import { clearRefreshPending, loadDirtyVersions, storeArtifacts, type StoredArtifact } from '../sql/queries/artifacts.ts';
-import { loadChaptersWithSummaries, type ChapterWithSummary } from '../sql/queries/chapters.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { JobPayloads } from './contracts.ts';
-import { buildCharacterSheet, buildOutline } from './package/full.ts';
+import type { Sql } from '../../sql/client.ts';
+import { clearRefreshPending, loadDirtyVersions, storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { loadChaptersWithSummaries, type ChapterWithSummary } from '../../sql/queries/chapters.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { JobPayloads } from '../contracts.ts';
+import type { StoredArtifact } from '../../domain/package/artifacts.ts';
+import { buildCharacterSheet, buildOutline } from '../../domain/package/full.ts';
 
 export interface ArtifactWorkerDeps {
   sql: Sql;

@@ -1,13 +1,13 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { findSummaryState, recordSummaryEmbedding, upsertChapterResults, type SummaryState } from '../sql/queries/chapter-results.ts';
-import { findChapter, type ChapterRow } from '../sql/queries/chapters.ts';
-import { settleDocumentStatus } from '../sql/queries/documents.ts';
-import type { EventToPublish, Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import { cosineSimilarity } from './ai/similarity.ts';
-import type { JobPayloads } from './contracts.ts';
+import type { Sql } from '../../sql/client.ts';
+import { findSummaryState, recordSummaryEmbedding, upsertChapterResults, type SummaryState } from '../../sql/queries/chapter-results.ts';
+import { findChapter, type ChapterRow } from '../../sql/queries/chapters.ts';
+import { settleDocumentStatus } from '../../sql/queries/documents.ts';
+import type { EventToPublish, Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import { cosineSimilarity } from '../../domain/similarity.ts';
+import type { JobPayloads } from '../contracts.ts';
 
 export interface SummaryWorkerDeps {
   sql: Sql;

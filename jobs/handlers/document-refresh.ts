@@ -1,17 +1,17 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { storeArtifacts } from '../sql/queries/artifacts.ts';
-import { listChapterKeys, loadChaptersWithSummaries } from '../sql/queries/chapters.ts';
-import { findDocument } from '../sql/queries/documents.ts';
-import { storeRefreshedPackage } from '../sql/queries/packages.ts';
-import { settleRefresh } from '../sql/queries/refreshes.ts';
-import { quoteTitle, type Notifier } from '../realtime/notifier.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { JobPayloads } from './contracts.ts';
-import { buildFullPackage } from './package/full.ts';
-import { resummarizeChapter } from './summary-worker.ts';
+import type { Sql } from '../../sql/client.ts';
+import { storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { listChapterKeys, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { storeRefreshedPackage } from '../../sql/queries/packages.ts';
+import { settleRefresh } from '../../sql/queries/refreshes.ts';
+import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { buildFullPackage } from '../../domain/package/full.ts';
+import { resummarizeChapter } from './chapter-refresh.ts';
 
 export interface RefreshWorkerDeps {
   sql: Sql;

@@ -1,13 +1,13 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { BatchWriter } from './batch-writer.ts';
-import type { ChapterLoader } from './chapter-loader.ts';
-import type { JobPayloads } from './contracts.ts';
-import { holdsLock, lockOf } from './job-lock.ts';
-import { createProgressReporter } from './progress-reporter.ts';
-import type { ChapterOutcome } from './result-writer.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { BatchWriter } from '../batch-writer.ts';
+import type { ChapterLoader } from '../chapter-loader.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { holdsLock, lockOf } from '../job-lock.ts';
+import { createProgressReporter } from '../progress-reporter.ts';
+import type { ChapterOutcome } from '../result-writer.ts';
 
 export interface ChapterWorkerDeps {
   /** Reads the chapter, batched with the other jobs' reads. */
