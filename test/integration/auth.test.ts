@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SubscribeAck } from '../../realtime/events.ts';
 import { runTsx } from '../support/child-process.ts';
 import { TEST_AUTH_SECRET } from '../support/env.ts';
@@ -99,6 +99,20 @@ describe('auth: tokens on REST and on the socket handshake', () => {
     const token = await sign({ sub: 'alice', exp: now() - 60 }, TEST_AUTH_SECRET, 'HS256');
     const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
     expect(body.error.message).toMatch(/expired/i);
+  });
+
+  it('refuses a token it accepted before once the token has expired (a checked token is remembered only until its exp)', async () => {
+    const token = await sign({ sub: 'alice', exp: now() + 60 }, TEST_AUTH_SECRET, 'HS256');
+    expect((await getWithToken(h, '/api/documents', token)).status).toBe(200);
+    expect((await getWithToken(h, '/api/documents', token)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 120_000);
+      const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
+      expect(body.error.message).toMatch(/expired/i);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('says a token without exp needs one, and stores no user for it', async () => {
