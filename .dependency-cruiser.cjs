@@ -3,12 +3,13 @@
  *
  *   server → jobs → realtime → sql → domain
  *
- * A folder imports only itself and folders to its right; `domain/` (pure
- * logic, no I/O) imports nothing of the project. The browser code, the SDK
- * (`realtime/client/`) and the editor page (`realtime/page/`), imports only
- * `domain/`, each other and the event contract (`realtime/events.ts`, types
- * and constants shared with the gateway): nothing that runs on the server.
- * Type-only imports count too. No module imports itself through a cycle.
+ * A folder imports only itself and folders to its right; `domain/` imports
+ * nothing of the project and no I/O module (files, network, processes,
+ * PostgreSQL, Redis, queues, logger). The browser code (the SDK in
+ * `realtime/client/`, the editor page in `realtime/page/`) imports only
+ * `domain/`, itself and the event contract (`realtime/events.ts`, types and
+ * constants shared with the gateway): nothing that runs on the server.
+ * Type-only imports count too. No module reaches itself through a cycle.
  */
 const LAYERS = ['server', 'jobs', 'realtime', 'sql', 'domain'];
 
@@ -40,6 +41,17 @@ module.exports = {
       },
     },
     {
+      name: 'domain-has-no-io',
+      comment:
+        'domain/ is pure logic: no files, sockets, processes or stores (give it the data, or take the I/O to the folder that does it)',
+      severity: 'error',
+      from: { path: '^domain/' },
+      to: {
+        dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        path: '^(node:)?(fs|net|http|https|http2|child_process|dgram|dns|tls|cluster|worker_threads)(/|$)|(^|/)node_modules/(ioredis|postgres|bullmq|socket\\.io|socket\\.io-client|pino|hono|@hono|esbuild|@bull-board)/',
+      },
+    },
+    {
       name: 'no-circular',
       comment: 'a module reaches itself again through its imports: break the cycle (move what both need into a module of its own)',
       severity: 'error',
@@ -51,6 +63,5 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    reporterOptions: { text: { highlightFocused: true } },
   },
 };

@@ -8,7 +8,7 @@ import type { JobPayloads } from '../contracts.ts';
 import type { StoredArtifact } from '../../domain/package/artifacts.ts';
 import { buildCharacterSheet, buildOutline } from '../../domain/package/full.ts';
 
-export interface ArtifactWorkerDeps {
+export interface ArtifactRefreshDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -27,7 +27,7 @@ export const OUTLINE_WAIT_MAX_MS = 5 * 60_000;
  */
 export async function refreshArtifact(
   job: Job<JobPayloads['artifact.refresh']>,
-  deps: ArtifactWorkerDeps,
+  deps: ArtifactRefreshDeps,
   signal: AbortSignal,
   token: string | undefined,
 ) {

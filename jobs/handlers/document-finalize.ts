@@ -2,12 +2,12 @@ import type { Job } from 'bullmq';
 import { failUnfinishedChapters } from '../../sql/queries/chapter-results.ts';
 import { settleDocumentStatus } from '../../sql/queries/documents.ts';
 import type { JobPayloads } from '../contracts.ts';
-import type { DocumentWorkerDeps } from './document-ingest.ts';
+import type { DocumentIngestDeps } from './document-ingest.ts';
 
 const UNFINISHED = 'processing ended without a result';
 
 /** What finalizing reads and publishes through (the windows: to drop the document's frozen chapter order). */
-export type DocumentFinalizeDeps = Pick<DocumentWorkerDeps, 'sql' | 'publisher' | 'notifier' | 'windows'>;
+export type DocumentFinalizeDeps = Pick<DocumentIngestDeps, 'sql' | 'publisher' | 'notifier' | 'windows'>;
 
 /**
  * Runs after every chapter job of an upload has finished (the flow's parent),

@@ -8,7 +8,7 @@ import { JOB_QUEUE, type JobPayloads } from '../contracts.ts';
 import { windowFor, type IngestWindows } from '../ingest-window.ts';
 import type { JobQueues } from '../queues.ts';
 
-export interface DocumentWorkerDeps {
+export interface DocumentIngestDeps {
   sql: Sql;
   publisher: Publisher;
   queues: JobQueues;
@@ -26,7 +26,7 @@ export interface DocumentWorkerDeps {
  * (BullMQ adds a flow in one step): a window computed again could differ,
  * and one document's chain must keep one window size.
  */
-export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, deps: DocumentWorkerDeps) {
+export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, deps: DocumentIngestDeps) {
   const { documentId, finalizeJobId, requestId, userId } = job.data;
   const [chapters, inFlight] = await Promise.all([
     listChapterKeys(deps.sql, documentId),

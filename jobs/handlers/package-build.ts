@@ -12,7 +12,7 @@ import { waitAndRetry } from './artifact-refresh.ts';
 import type { JobPayloads } from '../contracts.ts';
 import { buildFullPackage } from '../../domain/package/full.ts';
 
-export interface PackageWorkerDeps {
+export interface PackageBuildDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -29,7 +29,7 @@ export interface PackageWorkerDeps {
  */
 export async function buildPackage(
   job: Job<JobPayloads['package.build']>,
-  deps: PackageWorkerDeps,
+  deps: PackageBuildDeps,
   signal: AbortSignal,
   token: string | undefined,
 ) {
