@@ -37,7 +37,7 @@ const PART_TARGET_WORDS = 2000;
 /** A paragraph longer than this is cut at sentence ends instead of kept whole. */
 const PARAGRAPH_MAX_WORDS = 4000;
 /** Paragraphs packParts handles between two yields (about a millisecond of work). */
-const PARAGRAPHS_PER_STEP = 512;
+export const PARAGRAPHS_PER_STEP = 512;
 
 const WORD_START = /^[\p{L}\p{N}]/u;
 /** Bytes of UTF-16 read back into one string at a time by normaliseNewlines (a millisecond or two). */
@@ -67,7 +67,12 @@ export function splitChapters(content: string, kind: ManuscriptKind, options: Sp
 
 /** `splitChapters` in slices of a few milliseconds, letting the event loop run between them. */
 export function splitChaptersInSlices(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
-  return runInSlices(splitSteps(content, kind, options.limit ?? Infinity));
+  return runInSlices(splitChapterSteps(content, kind, options));
+}
+
+/** `splitChapters` as work that yields every SLICE_CHARS characters or PARAGRAPHS_PER_STEP paragraphs (see slices.ts). */
+export function splitChapterSteps(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Sliced<SplitChapter[]> {
+  return splitSteps(content, kind, options.limit ?? Infinity);
 }
 
 function* splitSteps(content: string, kind: ManuscriptKind, limit: number): Sliced<SplitChapter[]> {
