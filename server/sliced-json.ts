@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Sliced } from '../jobs/text/slices.ts';
+import type { Sliced } from '../domain/text/slices.ts';
 
 /**
- * `JSON.parse` of a large body, as work that yields (jobs/text/slices.ts).
+ * `JSON.parse` of a large body, as work that yields (domain/text/slices.ts).
  * One `JSON.parse` of a 10 MiB manuscript holds the event loop for 50 ms to
  * well over 100 ms (escaped newlines and tabs are the slow path), so the long
  * string literals are decoded apart, a piece of PIECE_CHARS at a time, and

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runAll, runInSlices } from '../../jobs/text/slices.ts';
+import { runAll, runInSlices } from '../../domain/text/slices.ts';
 import { createLongStringLog, LONG_STRING_CHARS, parseJsonSteps, PIECE_CHARS } from '../../server/sliced-json.ts';
 
 /** The long literals of `text`, found the way json-body.ts's shape scan finds them. */
