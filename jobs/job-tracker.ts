@@ -33,9 +33,9 @@ type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boo
  * upload's events and halve how far back `since` can replay. Its failure,
  * its cancel and whatever a person steered are pushed.
  */
-function announced(row: JobRow, records: TrackedRecord[]): boolean {
+function announced(row: JobRow, steered: ReadonlySet<string>): boolean {
   if (row.type !== 'chapter.process') return true;
-  return row.status === 'failed' || row.status === 'cancelled' || records.some((r) => r.id === row.id && r.steered);
+  return row.status === 'failed' || row.status === 'cancelled' || steered.has(row.id);
 }
 
 export interface JobTrackerOptions {
@@ -115,8 +115,10 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       changed.delete(records);
       for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
       const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
+      // A set, not a scan of the batch per row: a 500-row batch scanned for each row was 1 % of an ingest's worker CPU.
+      const steered = new Set(records.filter((r) => r.steered).map((r) => r.id));
       const events = rows
-        .filter((r) => r.document_id !== null && announced(r, records))
+        .filter((r) => r.document_id !== null && announced(r, steered))
         // A chapter job's routine statuses are chapter.status events: only its announced one is pushed.
         .flatMap((r) => [...(r.type === 'chapter.process' ? [] : passed.get(r.id) ?? []), r.status].map((status) => ({
           documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },
