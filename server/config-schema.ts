@@ -160,7 +160,7 @@ const jobsAndEventsVariables = {
   JOB_TRACKING: onOff('on').describe('Writes a `jobs` row for every job; `off` only to measure what tracking costs.'),
   EVENT_STREAM_MAXLEN: int(10, 1_000_000).default(2000).describe('Events kept per document for `since` replay (approximate).'),
   EVENT_HISTORY_TTL_SECONDS: int(60, 3650 * 86_400).default(7 * 86_400)
-    .describe("Seconds a document's event history and live state stay in Redis after its last event. Default 7 days; a client that comes back later gets a fresh snapshot."),
+    .describe("Seconds a document's event history and live state stay in Redis after its last event. A client that comes back after that gets a fresh snapshot. Default 7 days."),
   OUTBOX_POLL_MS: int(10, 600_000).default(1000)
     .describe('How often the outbox relay looks for rows when no NOTIFY woke it (after a Redis outage, a missed notification), and its pause after Redis refused.'),
   NOTIFICATION_LIMIT: int(1, 100_000).default(20)
