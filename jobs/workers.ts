@@ -39,8 +39,8 @@ export interface WorkerDeps {
   ai: AiProvider;
   logger: Logger;
   concurrency: number;
-  /** BullMQ's lockDuration and stalledInterval: a dead worker's jobs run again elsewhere after this. Default 30 s. */
-  lockMs?: number;
+  /** BullMQ's lockDuration and stalledInterval: a dead worker's jobs run again elsewhere after this (JOB_LOCK_MS). */
+  lockMs: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   /** Finished `jobs` rows older than this are deleted by housekeeping. */
   retentionDays: number;
@@ -118,11 +118,10 @@ export function createWorkers(deps: WorkerDeps): Workers {
   };
   // Recorded on each job it runs (BullMQ's processedBy, shown in the admin board): which machine and process ran it.
   const processName = `${hostname()}:${process.pid}`;
-  const lock = deps.lockMs ?? 30_000;
   const workers = Object.values(QUEUES).map((name) => {
     const worker = new Worker(name, processor, {
       connection: deps.connection, prefix: deps.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
-      lockDuration: lock, stalledInterval: lock,
+      lockDuration: deps.lockMs, stalledInterval: deps.lockMs,
     });
     trackWorkerJobs(worker, deps.tracker, cancelled);
     if (logger.isLevelEnabled('debug')) {

@@ -26,19 +26,21 @@ export interface GatewayDeps {
   /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
   authenticate(token: string): Promise<{ id: string; name: string | null; expiresAt?: number | null }>;
   logger: Logger;
-  /** Documents one socket may watch at once. Default 100. */
-  maxSubscriptionsPerSocket?: number;
-  /** Messages one socket may send. Default 20/s, bursts of 120. */
-  rateLimit?: RateLimit;
-  /** Largest message a socket may send (Socket.IO's maxHttpBufferSize). Default 64 KiB. */
-  maxMessageBytes?: number;
-  /** Origins besides the server's own whose pages may open sockets; `*` for any. Default none. */
-  corsOrigins?: readonly string[];
+  /** Documents one socket may watch at once (SOCKET_MAX_SUBSCRIPTIONS). */
+  maxSubscriptionsPerSocket: number;
+  /** Messages one socket may send (SOCKET_RATE_LIMIT, SOCKET_RATE_BURST). */
+  rateLimit: RateLimit;
+  /** Largest message a socket may send, Socket.IO's maxHttpBufferSize (SOCKET_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** Origins besides the server's own whose pages may open sockets; `*` for any; empty: none (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
   onDelivered?: (event: FeedEvent, recipients: number) => void;
-  /** Sockets one user may hold at once across every gateway (`too_many_sockets` past it). Default 20. */
-  maxSocketsPerUser?: number;
-  /** How long a gateway's claim on a socket's slot lasts unless renewed; a dead gateway's lapse after it. Default 30 s. */
-  socketClaimTtlMs?: number;
+  /** Sockets one user may hold at once across every gateway, `too_many_sockets` past it (SOCKET_MAX_PER_USER). */
+  maxSocketsPerUser: number;
+  /** How long a gateway's claim on a socket's slot lasts unless renewed; a dead gateway's lapse after it (SOCKET_CLAIM_TTL_MS). */
+  socketClaimTtlMs: number;
+  /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  historyTtlSeconds: number;
 }
 
 export interface Gateway {
@@ -74,11 +76,10 @@ const room = (documentId: string) => `doc:${documentId}`;
  */
 export function createGateway(deps: GatewayDeps): Gateway {
   const logger = deps.logger.child({ component: 'gateway' });
-  const maxSubscriptions = deps.maxSubscriptionsPerSocket ?? 100;
-  const corsOrigins = deps.corsOrigins ?? [];
+  const { corsOrigins } = deps;
   const io: Gateway['io'] = new Server(deps.httpServer, {
     serveClient: false,
-    maxHttpBufferSize: deps.maxMessageBytes ?? 64 * 1024,
+    maxHttpBufferSize: deps.maxMessageBytes,
     allowRequest: originGuard(corsOrigins),
     ...(corsOrigins.length > 0 && { cors: { origin: corsOrigins.includes('*') ? '*' : [...corsOrigins] } }),
   });
@@ -89,8 +90,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     redis: deps.redis,
     prefix: deps.prefix,
     logger,
-    maxPerUser: deps.maxSocketsPerUser ?? 20,
-    claimTtlMs: deps.socketClaimTtlMs ?? 30_000,
+    maxPerUser: deps.maxSocketsPerUser,
+    claimTtlMs: deps.socketClaimTtlMs,
     openSockets: () => [...io.of('/').sockets.values()].map((s) => ({ userId: s.data.userId, socketId: s.id })),
   });
 
@@ -175,9 +176,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const feedRegistry = { acquire: acquireFeed, release: releaseFeed };
 
   io.on('connection', (socket) => {
-    const subscriptions = new SocketSubscriptions(maxSubscriptions, feedRegistry);
+    const subscriptions = new SocketSubscriptions(deps.maxSubscriptionsPerSocket, feedRegistry);
     revocations.track(socket, (documentId) => subscriptions.release(documentId));
-    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, admission, logger);
+    limitMessageRate(socket, deps.rateLimit, admission, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
 
     socket.on('subscribe', async (raw, ack) => {
@@ -191,7 +192,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const again = subscriptions.has(document_id);
         const slot = subscriptions.take(document_id, hasAccess);
         if (!slot) {
-          return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${maxSubscriptions} documents per socket.` } });
+          return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${deps.maxSubscriptionsPerSocket} documents per socket.` } });
         }
         const feed = await slot;
         if (!feed) return ack({ ok: false, error: NOT_FOUND });
@@ -253,7 +254,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return;
       }
     }
-    const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id);
+    const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id, deps.historyTtlSeconds);
     if (!loaded) return ack({ ok: false, error: NOT_FOUND });
     await feed.advanceTo(loaded.epoch, loaded.seq);
     ack({

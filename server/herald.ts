@@ -26,7 +26,7 @@ import { createApp } from './app.ts';
 import { answerParserErrors } from './client-errors.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { loadBrowserAssets } from './browser-bundles.ts';
-import type { Config, Role } from './config.ts';
+import { poolSizeFor, type Config, type Role } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type Metrics, type MetricsSnapshot } from './metrics.ts';
 import { createRateLimiter, createTokenBucket, failOpen } from './rate-limit.ts';
@@ -80,7 +80,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     const redisWarning = await probeRedis(config.redisUrl);
     if (redisWarning) logger.warn(redisWarning);
 
-    const sql = createSql(config.databaseUrl, { max: has('worker') ? 20 : 10 });
+    const sql = createSql(config.databaseUrl, { max: poolSizeFor(config, roles) });
     closers.push(() => sql.end({ timeout: 5 }));
     const applied = await migrate(sql);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -90,7 +90,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     closers.push(() => quit(redis));
     const metrics = createMetrics();
     metrics.sources.more = options.moreMetrics;
-    const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
+    const publisher = createPublisher({
+      redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, ttlSeconds: config.events.ttlSeconds, onPublished: metrics.published,
+    });
     const notifier = createNotifier({
       sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications,
     });
@@ -157,6 +159,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       ...(has('api') && {
         api: {
           sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs, outboxDispatcher,
+          historyTtlSeconds: config.events.ttlSeconds,
           refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
           adminUsers: config.adminUsers,
           maxMembersPerDocument: config.sharing.maxMembersPerDocument,
@@ -202,6 +205,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
         onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
         maxSocketsPerUser: config.sockets.maxPerUser,
         socketClaimTtlMs: config.sockets.claimTtlMs,
+        historyTtlSeconds: config.events.ttlSeconds,
       });
       metrics.sources.sockets = () => gateway!.io.engine.clientsCount;
       metrics.sources.subscriptions = () => gateway!.subscriptions;

@@ -31,6 +31,8 @@ export interface DocumentRoutesDeps {
   maxChapterBytes: number;
   /** Per-user quotas of queued work; unset: none. */
   uploadQuota?: UploadQuota;
+  /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  historyTtlSeconds: number;
 }
 
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
@@ -171,7 +173,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
-      const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id).then(
+      const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id, deps.historyTtlSeconds).then(
         (s) => s?.snapshot,
         // Without Redis the stored rows still answer; only live progress is missing.
         (error) => (isUnavailable(error) ? loadStoredSnapshot(deps.sql, id) : Promise.reject(error)),
