@@ -8,21 +8,22 @@ import type { ChapterHistoryRetention } from '../sql/queries/chapter-versions.ts
 import type { Notifier } from '../realtime/notifier.ts';
 import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
-import { refreshArtifact } from './artifact-worker.ts';
+import { refreshArtifact } from './handlers/artifact-refresh.ts';
 import { createChapterLoader, type ChapterLoader } from './chapter-loader.ts';
-import { processChapter } from './chapter-worker.ts';
+import { processChapter } from './handlers/chapter-process.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
-import { finalizeDocument, ingestDocument } from './document-worker.ts';
+import { finalizeDocument } from './handlers/document-finalize.ts';
+import { ingestDocument } from './handlers/document-ingest.ts';
 import { createIngestWindows } from './ingest-window.ts';
-import { runHousekeeping } from './housekeeping.ts';
+import { runHousekeeping } from './handlers/jobs-housekeeping.ts';
 import { listenForCancels } from './job-cancel.ts';
 import type { JobTracker } from './job-tracker.ts';
 import { recordOf } from './job-records.ts';
-import { buildPackage } from './package-worker.ts';
+import { buildPackage } from './handlers/package-build.ts';
 import type { JobQueues } from './queues.ts';
-import { refreshDocument } from './refresh-worker.ts';
+import { refreshDocument } from './handlers/document-refresh.ts';
 import { createResultWriter } from './result-writer.ts';
-import { refreshSummary } from './summary-worker.ts';
+import { refreshSummary } from './handlers/chapter-refresh.ts';
 import { cancelKey, trackWorkerJobs, type CancelledJobs } from './worker-events.ts';
 
 export interface WorkerDeps {

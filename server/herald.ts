@@ -9,7 +9,7 @@ import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
 import { countStuckJobs } from '../sql/queries/jobs.ts';
 import { QUEUES } from '../jobs/contracts.ts';
-import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
+import { scheduleHousekeeping } from '../jobs/handlers/jobs-housekeeping.ts';
 import { createIngestWindows } from '../jobs/ingest-window.ts';
 import { createJobControl } from '../jobs/job-control.ts';
 import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';

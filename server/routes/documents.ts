@@ -1,20 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
-import { deleteDocument, findDocument, listDocumentsForUser, type DocumentRow, type NewChapter } from '../../sql/queries/documents.ts';
-import { listChapterKeys } from '../../sql/queries/chapters.ts';
+import { listDocumentsForUser, type DocumentRow } from '../../sql/queries/documents.ts';
 import { addMember, findAccess } from '../../sql/queries/members.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
-import { splitChaptersInSlices, type SplitChapter } from '../split-chapters.ts';
-import { runInSlices, type Sliced } from '../../jobs/text/slices.ts';
-import { insertDocumentWithinQuota, type UploadQuota } from '../upload-quota.ts';
+import { removeDocument } from '../services/documents.ts';
+import { storeUpload, type UploadInput } from '../services/upload.ts';
+import type { UploadQuota } from '../services/upload-quota.ts';
 import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields, unsupportedEncoding } from '../upload-input.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
@@ -34,9 +32,6 @@ export interface DocumentRoutesDeps {
   /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
   historyTtlSeconds: number;
 }
-
-/** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
-export const MAX_CHAPTERS = 10_000;
 
 /** Text PostgreSQL can store: no NUL characters. */
 const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
@@ -98,38 +93,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
   // with the same schemas by hand and registers them for the OpenAPI reference.
   app.openAPIRegistry.registerPath(createDocument);
   app.post('/api/documents', async (c) => {
-    const user = c.get('user');
     const input = await readUpload(c.req.raw, () => c.req.json());
-    // In slices, stopping at the first chapter past the limit: a 10 MiB upload never freezes the event loop.
-    const parts = await splitChaptersInSlices(input.content, input.kind, { limit: MAX_CHAPTERS });
-    if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
-    if (parts.length > MAX_CHAPTERS) {
-      throw invalidRequest([{ field: 'content', message: `At most ${MAX_CHAPTERS} chapters per manuscript; this one has more.` }]);
-    }
-    // Sized and given ids in slices too: 10,000 chapters' worth of UUIDs and byte counts is itself tens of ms.
-    const chapters = await runInSlices(chapterRows(parts, deps.maxChapterBytes));
-    const documentId = randomUUID();
-    const jobId = randomUUID();
-    // 429 past the user's quota of queued work, with nothing written.
-    const document = await insertDocumentWithinQuota(deps.sql, deps.uploadQuota, {
-      id: documentId,
-      ownerId: user.id,
-      title: input.title,
-      kind: input.kind,
-      wordCount: parts.reduce((n, p) => n + p.wordCount, 0),
-      jobId,
-      chapters,
-    });
-    // Enqueued after the commit, so no worker can look for rows that are not visible yet.
-    // If Redis refuses, the rows go again: the client gets a 503 and nothing stays half-written.
-    try {
-      await deps.queues.enqueueIngest({ documentId, jobId, requestId: c.get('requestId'), userId: user.id });
-    } catch (error) {
-      await deleteDocument(deps.sql, documentId).catch((err) => deps.logger.error({ err, documentId }, 'could not remove a document whose jobs were refused'));
-      throw error;
-    }
-    // The same requestId is in the jobs' data, so the worker's lines about this upload carry it too.
-    deps.logger.info({ requestId: c.get('requestId'), documentId, jobId, chapters: chapters.length, userId: user.id }, 'document uploaded');
+    const { document, chapters, jobId } = await storeUpload(deps, input, { userId: c.get('user').id, requestId: c.get('requestId') });
     return c.json(
       {
         document: documentView(document),
@@ -193,16 +158,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const access = await findAccess(deps.sql, id, c.get('user').id);
-      if (!access) throw notFound();
-      if (access !== 'owner') throw forbidden('Only the owner can delete a document.');
-      const [chapters, document] = await Promise.all([listChapterKeys(deps.sql, id), findDocument(deps.sql, id)]);
-      if (!(await deleteDocument(deps.sql, id))) throw notFound();
-      // The rows are gone, so any job still running finds nothing and stops; these clean-ups are best effort.
-      await Promise.allSettled([
-        deps.queues.cancelIngest(id, document?.job_id ?? '', chapters),
-        deps.publisher.forgetDocument(id),
-      ]);
+      await removeDocument(deps, id, c.get('user').id);
       return c.body(null, 204);
     },
   );
@@ -237,12 +193,6 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
   );
 
   return app;
-}
-
-interface UploadInput {
-  title: string;
-  kind: 'book' | 'screenplay';
-  content: string;
 }
 
 /**
@@ -289,20 +239,4 @@ function documentView(d: DocumentRow) {
     created_at: d.created_at.toISOString(),
     updated_at: d.updated_at.toISOString(),
   };
-}
-
-/** The upload's chapter rows, each with its id; a 413 naming the first chapter past MAX_CHAPTER_BYTES (no upload makes a chapter its writer could never save). */
-function* chapterRows(parts: SplitChapter[], maxChapterBytes: number): Sliced<NewChapter[]> {
-  const rows: NewChapter[] = [];
-  for (const p of parts) {
-    const bytes = Buffer.byteLength(p.content);
-    if (bytes > maxChapterBytes) {
-      throw new AppError('payload_too_large', 413, `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
-        field: 'content', chapter_index: p.index, limit_bytes: maxChapterBytes, size_bytes: bytes,
-      });
-    }
-    rows.push({ id: randomUUID(), index: p.index, title: p.title, content: p.content, wordCount: p.wordCount });
-    if (rows.length % 256 === 0) yield;
-  }
-  return rows;
 }

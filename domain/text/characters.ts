@@ -1,4 +1,4 @@
-import { STOPWORDS } from '../ai/builtin.ts';
+import { STOPWORDS } from './stopwords.ts';
 import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
 
 /**

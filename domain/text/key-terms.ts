@@ -1,4 +1,4 @@
-import { STOPWORDS } from '../ai/builtin.ts';
+import { STOPWORDS } from './stopwords.ts';
 
 /** A term and how often the document uses it. */
 export interface KeyTerm {

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../sql/client.ts';
-import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../sql/queries/chapter-digests.ts';
-import { findDocument } from '../sql/queries/documents.ts';
-import { findAccess } from '../sql/queries/members.ts';
-import { insertOutbox } from '../sql/queries/outbox.ts';
-import { storeEssentialPackage } from '../sql/queries/packages.ts';
-import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../jobs/package/essential.ts';
-import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
-import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
-import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
-import { forbidden, notFound, rateLimited } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { Sql } from '../../sql/client.ts';
+import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { insertOutbox } from '../../sql/queries/outbox.ts';
+import { findPackage, storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { loadArtifacts } from '../../sql/queries/artifacts.ts';
+import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
+import { withFreshArtifacts } from '../../domain/package/full.ts';
+import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
+import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
+import { forbidden, notFound, rateLimited } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 
 export interface PackageRequest {
   documentId: string;
@@ -86,4 +88,17 @@ function* digestEach(chapters: { id: string; version: number; content: string }[
     yield;
   }
   return rows;
+}
+
+/**
+ * The latest stored package (essential until the full one replaces it), with
+ * the outline and sheets replaced by any artifact refreshed since its build.
+ *
+ * @throws AppError not_found (no access, or no package built yet).
+ */
+export async function readPackage(sql: Sql, documentId: string, userId: string) {
+  if (!(await findAccess(sql, documentId, userId))) throw notFound();
+  const [stored, artifacts] = await Promise.all([findPackage(sql, documentId), loadArtifacts(sql, documentId)]);
+  if (!stored) throw notFound();
+  return withFreshArtifacts(stored.content, artifacts);
 }

@@ -1,4 +1,4 @@
-import type { DocumentState } from '../index.ts';
+import type { DocumentState } from '../client/index.ts';
 import type { ToastSpec } from './toasts.ts';
 
 /**

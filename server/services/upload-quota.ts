@@ -1,6 +1,6 @@
-import type { Sql } from '../sql/client.ts';
-import { countWorkInFlight, insertDocument, type DocumentRow, type NewDocument, type WorkInFlight } from '../sql/queries/documents.ts';
-import { rateLimited } from './errors.ts';
+import type { Sql } from '../../sql/client.ts';
+import { countWorkInFlight, insertDocument, type DocumentRow, type NewDocument, type WorkInFlight } from '../../sql/queries/documents.ts';
+import { rateLimited } from '../errors.ts';
 
 /** Per-user quotas of queued work (MAX_QUEUED_CHAPTERS_PER_USER, MAX_UPLOADS_IN_FLIGHT_PER_USER). */
 export interface UploadQuota {

@@ -1,19 +1,19 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { storeArtifacts } from '../sql/queries/artifacts.ts';
-import { listChapterKeys, loadChaptersWithSummaries } from '../sql/queries/chapters.ts';
-import { findDocument } from '../sql/queries/documents.ts';
-import { storeRefreshedPackage } from '../sql/queries/packages.ts';
-import { settleRefresh } from '../sql/queries/refreshes.ts';
-import { quoteTitle, type Notifier } from '../realtime/notifier.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { JobPayloads } from './contracts.ts';
-import { buildFullPackage } from './package/full.ts';
-import { resummarizeChapter } from './summary-worker.ts';
+import type { Sql } from '../../sql/client.ts';
+import { storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { listChapterKeys, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { storeRefreshedPackage } from '../../sql/queries/packages.ts';
+import { settleRefresh } from '../../sql/queries/refreshes.ts';
+import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { buildFullPackage } from '../../domain/package/full.ts';
+import { resummarizeChapter } from './chapter-refresh.ts';
 
-export interface RefreshWorkerDeps {
+export interface DocumentRefreshDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -31,7 +31,7 @@ const CHAPTER_PARALLELISM = 4;
  * and `package.full`. The abort signal is checked between steps, so a
  * cancel stops it before the next chapter; progress is reported per chapter.
  */
-export async function refreshDocument(job: Job<JobPayloads['document.refresh']>, deps: RefreshWorkerDeps, signal: AbortSignal) {
+export async function refreshDocument(job: Job<JobPayloads['document.refresh']>, deps: DocumentRefreshDeps, signal: AbortSignal) {
   const { documentId } = job.data;
   const chapters = await listChapterKeys(deps.sql, documentId);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
@@ -65,7 +65,7 @@ export async function refreshDocument(job: Job<JobPayloads['document.refresh']>,
  * other lanes too (their calls are aborted), so a failed attempt leaves no
  * model call running behind it.
  */
-async function resummarizeAll(job: Job, chapters: { id: string }[], deps: RefreshWorkerDeps, signal: AbortSignal): Promise<void> {
+async function resummarizeAll(job: Job, chapters: { id: string }[], deps: DocumentRefreshDeps, signal: AbortSignal): Promise<void> {
   const local = new AbortController();
   const forward = () => local.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });

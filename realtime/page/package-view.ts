@@ -1,4 +1,4 @@
-import type { PackageStage } from '../index.ts';
+import type { PackageStage } from '../client/index.ts';
 import { $, h } from './dom.ts';
 
 type Content = Record<string, unknown>;

@@ -5,7 +5,7 @@
  * SLICE_CHARS characters, so the API can split a 10 MiB upload in slices
  * (`splitChaptersInSlices`) without freezing its event loop.
  */
-import { runAll, runInSlices, SLICE_CHARS, type Sliced } from '../jobs/text/slices.ts';
+import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
 
 /** One chapter cut from a manuscript, in upload order. */
 export interface SplitChapter {

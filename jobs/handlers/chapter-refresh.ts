@@ -1,15 +1,15 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { findSummaryState, recordSummaryEmbedding, upsertChapterResults, type SummaryState } from '../sql/queries/chapter-results.ts';
-import { findChapter, type ChapterRow } from '../sql/queries/chapters.ts';
-import { settleDocumentStatus } from '../sql/queries/documents.ts';
-import type { EventToPublish, Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import { cosineSimilarity } from './ai/similarity.ts';
-import type { JobPayloads } from './contracts.ts';
+import type { Sql } from '../../sql/client.ts';
+import { findSummaryState, recordSummaryEmbedding, upsertChapterResults, type SummaryState } from '../../sql/queries/chapter-results.ts';
+import { findChapter, type ChapterRow } from '../../sql/queries/chapters.ts';
+import { settleDocumentStatus } from '../../sql/queries/documents.ts';
+import type { EventToPublish, Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import { cosineSimilarity } from '../../domain/similarity.ts';
+import type { JobPayloads } from '../contracts.ts';
 
-export interface SummaryWorkerDeps {
+export interface ChapterRefreshDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -38,7 +38,7 @@ export type SummaryRefreshResult =
  */
 export async function refreshSummary(
   job: Job<JobPayloads['chapter.refresh']>,
-  deps: SummaryWorkerDeps,
+  deps: ChapterRefreshDeps,
   signal: AbortSignal,
 ): Promise<SummaryRefreshResult> {
   return resummarizeChapter({ chapterId: job.data.chapterId, attempts: job.attemptsMade + 1 }, deps, signal);
@@ -52,7 +52,7 @@ export interface SummaryRequest {
 }
 
 /** The refresh itself, shared by `chapter.refresh` and the manual `document.refresh`. */
-export async function resummarizeChapter(request: SummaryRequest, deps: SummaryWorkerDeps, signal: AbortSignal): Promise<SummaryRefreshResult> {
+export async function resummarizeChapter(request: SummaryRequest, deps: ChapterRefreshDeps, signal: AbortSignal): Promise<SummaryRefreshResult> {
   const chapter = await findChapter(deps.sql, request.chapterId);
   if (!chapter) return { skipped: 'chapter_deleted' };
   const before = await findSummaryState(deps.sql, chapter.id);
@@ -88,7 +88,7 @@ async function previousSimilarity(ai: AiProvider, before: SummaryState | undefin
   return previous.length === next.length ? cosineSimilarity(previous, next) : null;
 }
 
-async function publishRefreshed(deps: SummaryWorkerDeps, chapter: ChapterRow, summary: string, firstResult: boolean): Promise<void> {
+async function publishRefreshed(deps: ChapterRefreshDeps, chapter: ChapterRow, summary: string, firstResult: boolean): Promise<void> {
   const documentId = chapter.document_id;
   const events: EventToPublish[] = [
     {

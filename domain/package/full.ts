@@ -1,10 +1,26 @@
-import type { ChapterWithSummary } from '../../sql/queries/chapters.ts';
-import type { StoredArtifact } from '../../sql/queries/artifacts.ts';
-import type { AiProvider } from '../ai/provider.ts';
+import type { StoredArtifact } from './artifacts.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
 import type { TextKind } from '../text/characters.ts';
 import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';
 import { splitPassages } from '../text/passages.ts';
+
+/** The one model call the package builders make (jobs/ai's providers have it). */
+export interface Summarizer {
+  /** A short summary of the text. Empty text gives an empty summary. */
+  summarize(text: string, options?: { signal?: AbortSignal }): Promise<string>;
+}
+
+/** A chapter with its text and its stored summary, if any (`summary_version`: the chapter version it came from). */
+export interface SummarizedChapter {
+  id: string;
+  index: number;
+  title: string;
+  content: string;
+  word_count: number;
+  version: number;
+  summary: string | null;
+  summary_version: number | null;
+}
 
 /** The document-level summary, built from the chapter summaries. */
 export interface OutlineContent {
@@ -35,7 +51,7 @@ export interface FullPackage extends Omit<EssentialPackage, 'stage' | 'chapters'
 /** What the full build reads: the document and its chapters with their texts and stored summaries. */
 export interface FullPackageSource {
   document: { id: string; title: string; kind: TextKind };
-  chapters: ChapterWithSummary[];
+  chapters: SummarizedChapter[];
 }
 
 /** Characters that get a sheet in the full package. */
@@ -48,7 +64,7 @@ const CHARACTER_CONTEXT_CHARS = 8000;
  * each with the chapter versions it came from. The model calls run in
  * parallel: one for the outline, one per character.
  */
-export async function buildFullPackage(ai: AiProvider, source: FullPackageSource, signal?: AbortSignal) {
+export async function buildFullPackage(ai: Summarizer, source: FullPackageSource, signal?: AbortSignal) {
   const essential = buildEssentialPackage(factsFromTexts(source), new Date());
   const names = topCharacters(source.chapters.map((c) => c.content), source.document.kind, SHEET_CHARACTERS).map((c) => c.name);
   const [outline, ...sheets] = await Promise.all([
@@ -70,7 +86,7 @@ export async function buildFullPackage(ai: AiProvider, source: FullPackageSource
 }
 
 /** The outline from the stored chapter summaries; its sources are the versions those summaries came from. */
-export async function buildOutline(ai: AiProvider, chapters: ChapterWithSummary[], signal?: AbortSignal): Promise<StoredArtifact> {
+export async function buildOutline(ai: Summarizer, chapters: SummarizedChapter[], signal?: AbortSignal): Promise<StoredArtifact> {
   const text = chapters
     .filter((c) => c.summary)
     .map((c) => `${c.title}. ${c.summary}`)
@@ -86,7 +102,7 @@ export async function buildOutline(ai: AiProvider, chapters: ChapterWithSummary[
 
 /** A character's sheet from the passages that mention them; its sources are the chapter texts read. */
 export async function buildCharacterSheet(
-  ai: AiProvider,
+  ai: Summarizer,
   name: string,
   chapters: { id: string; index: number; content: string; version: number }[],
   signal?: AbortSignal,

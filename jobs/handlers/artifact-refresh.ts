@@ -1,13 +1,14 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Sql } from '../sql/client.ts';
-import { clearRefreshPending, loadDirtyVersions, storeArtifacts, type StoredArtifact } from '../sql/queries/artifacts.ts';
-import { loadChaptersWithSummaries, type ChapterWithSummary } from '../sql/queries/chapters.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { JobPayloads } from './contracts.ts';
-import { buildCharacterSheet, buildOutline } from './package/full.ts';
+import type { Sql } from '../../sql/client.ts';
+import { clearRefreshPending, loadDirtyVersions, storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { loadChaptersWithSummaries, type ChapterWithSummary } from '../../sql/queries/chapters.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { JobPayloads } from '../contracts.ts';
+import type { StoredArtifact } from '../../domain/package/artifacts.ts';
+import { buildCharacterSheet, buildOutline } from '../../domain/package/full.ts';
 
-export interface ArtifactWorkerDeps {
+export interface ArtifactRefreshDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -26,7 +27,7 @@ export const OUTLINE_WAIT_MAX_MS = 5 * 60_000;
  */
 export async function refreshArtifact(
   job: Job<JobPayloads['artifact.refresh']>,
-  deps: ArtifactWorkerDeps,
+  deps: ArtifactRefreshDeps,
   signal: AbortSignal,
   token: string | undefined,
 ) {

@@ -3,7 +3,7 @@
  * every tab of the browser), the compose form, the manuscript list, the
  * live document view and the toasts.
  */
-import { connectShared, type ConnectionStatus, type DocumentState, type DocumentStore } from '../index.ts';
+import { connectShared, type ConnectionStatus, type DocumentState, type DocumentStore } from '../client/index.ts';
 import { createApi, type UploadResult } from './api.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
 import { createDocList } from './doc-list.ts';

@@ -1,16 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import type { BatchWriter } from './batch-writer.ts';
-import type { ChapterLoader } from './chapter-loader.ts';
-import type { JobPayloads } from './contracts.ts';
-import { holdsLock, lockOf } from './job-lock.ts';
-import { createProgressReporter } from './progress-reporter.ts';
-import type { ChapterOutcome } from './result-writer.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { BatchWriter } from '../batch-writer.ts';
+import type { ChapterLoader } from '../chapter-loader.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { holdsLock, lockOf } from '../job-lock.ts';
+import { createProgressReporter } from '../progress-reporter.ts';
+import type { ChapterOutcome } from '../result-writer.ts';
 
-export interface ChapterWorkerDeps {
+export interface ChapterProcessDeps {
   /** Reads the chapter, batched with the other jobs' reads. */
   chapters: ChapterLoader;
   publisher: Publisher;
@@ -35,7 +35,7 @@ export type ChapterJobResult =
  */
 export async function processChapter(
   job: Job<JobPayloads['chapter.process']>,
-  deps: ChapterWorkerDeps,
+  deps: ChapterProcessDeps,
   signal: AbortSignal,
   /** The run's lock token: a run that lost its lock (stalled, re-run elsewhere) publishes and writes nothing more. */
   token?: string,
@@ -95,7 +95,7 @@ async function analyse(text: string, ai: AiProvider, signal: AbortSignal, report
 
 async function reportFailure(
   job: Job<JobPayloads['chapter.process']>,
-  deps: ChapterWorkerDeps,
+  deps: ChapterProcessDeps,
   chapter: { id: string; index: number; version: number; document_id: string },
   error: unknown,
   token: string | undefined,

@@ -1,18 +1,18 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { storeArtifacts } from '../sql/queries/artifacts.ts';
-import { countUnfinishedChapters, loadChaptersWithSummaries } from '../sql/queries/chapters.ts';
-import { findDocument } from '../sql/queries/documents.ts';
-import { abandonFullBuild, isPendingFullBuild, storeFullPackage } from '../sql/queries/packages.ts';
-import { quoteTitle, type Notifier } from '../realtime/notifier.ts';
-import type { Publisher } from '../realtime/publisher.ts';
-import type { AiProvider } from './ai/provider.ts';
-import { waitAndRetry } from './artifact-worker.ts';
-import type { JobPayloads } from './contracts.ts';
-import { buildFullPackage } from './package/full.ts';
+import type { Sql } from '../../sql/client.ts';
+import { storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { countUnfinishedChapters, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { abandonFullBuild, isPendingFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
+import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import { waitAndRetry } from './artifact-refresh.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { buildFullPackage } from '../../domain/package/full.ts';
 
-export interface PackageWorkerDeps {
+export interface PackageBuildDeps {
   sql: Sql;
   publisher: Publisher;
   ai: AiProvider;
@@ -29,7 +29,7 @@ export interface PackageWorkerDeps {
  */
 export async function buildPackage(
   job: Job<JobPayloads['package.build']>,
-  deps: PackageWorkerDeps,
+  deps: PackageBuildDeps,
   signal: AbortSignal,
   token: string | undefined,
 ) {

@@ -1,12 +1,12 @@
 import { Job } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Sql } from '../sql/client.ts';
-import { pruneChapterHistory, type ChapterHistoryRetention } from '../sql/queries/chapter-versions.ts';
-import { deleteFinishedJobs, endVanishedJob, findOpenJobsUnchangedFor, type JobRecord } from '../sql/queries/jobs.ts';
-import { JOB_QUEUE, QUEUES, type JobPayloads, type QueueName } from './contracts.ts';
-import { recordOf } from './job-records.ts';
-import type { JobTracker } from './job-tracker.ts';
-import { jobOptions, type JobPolicy, type JobQueues } from './queues.ts';
+import type { Sql } from '../../sql/client.ts';
+import { pruneChapterHistory, type ChapterHistoryRetention } from '../../sql/queries/chapter-versions.ts';
+import { deleteFinishedJobs, endVanishedJob, findOpenJobsUnchangedFor, type JobRecord } from '../../sql/queries/jobs.ts';
+import { JOB_QUEUE, QUEUES, type JobPayloads, type QueueName } from '../contracts.ts';
+import { recordOf } from '../job-records.ts';
+import type { JobTracker } from '../job-tracker.ts';
+import { jobOptions, type JobPolicy, type JobQueues } from '../queues.ts';
 
 /** The job schedulers' ids: one schedule each per deployment, however many processes upsert them. */
 export const HOUSEKEEPING_SCHEDULER_ID = 'jobs-housekeeping';

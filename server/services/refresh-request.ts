@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '../sql/client.ts';
-import { findAccess } from '../sql/queries/members.ts';
-import { insertOutbox } from '../sql/queries/outbox.ts';
-import { findPendingRefresh, insertRefresh } from '../sql/queries/refreshes.ts';
-import { PRIORITY } from '../jobs/contracts.ts';
-import { outboxJob } from '../jobs/outbox.ts';
-import { forbidden, notFound, rateLimited } from './errors.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { Sql } from '../../sql/client.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { insertOutbox } from '../../sql/queries/outbox.ts';
+import { findPendingRefresh, insertRefresh, listRefreshes } from '../../sql/queries/refreshes.ts';
+import { PRIORITY } from '../../jobs/contracts.ts';
+import { outboxJob } from '../../jobs/outbox.ts';
+import { forbidden, notFound, rateLimited } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
 
 export interface RefreshRequest {
   documentId: string;
@@ -42,4 +42,16 @@ export async function requestRefresh(sql: Sql, limiter: RateLimiter, request: Re
   // Another request for the document won the race between the check and the insert: join it.
   const winner = await findPendingRefresh(sql, documentId);
   return winner ? { jobId: winner.job_id, deduplicated: true } : { jobId, deduplicated: false };
+}
+
+/**
+ * The document's refreshes, newest first. A pending one whose job has
+ * already ended is settled first, so the history never shows it pending.
+ *
+ * @throws AppError not_found (no access).
+ */
+export async function listRefreshHistory(sql: Sql, documentId: string, userId: string) {
+  if (!(await findAccess(sql, documentId, userId))) throw notFound();
+  await findPendingRefresh(sql, documentId); // settles a pending one whose job already ended
+  return listRefreshes(sql, documentId);
 }

@@ -1,4 +1,4 @@
-import type { DocumentSnapshot } from '../index.ts';
+import type { DocumentSnapshot } from '../client/index.ts';
 
 /** A document as `GET /api/documents` lists it. */
 export interface DocumentSummary {

@@ -1,4 +1,4 @@
-import { documentCompletion, type ChapterState, type DocumentState } from '../index.ts';
+import { documentCompletion, type ChapterState, type DocumentState } from '../client/index.ts';
 import { $, h } from './dom.ts';
 import { renderPackage } from './package-view.ts';
 

@@ -1,5 +1,5 @@
-import { AppError, rateLimited } from './errors.ts';
-import type { TokenBucket } from './rate-limit.ts';
+import { AppError, rateLimited } from '../errors.ts';
+import type { TokenBucket } from '../rate-limit.ts';
 
 /**
  * A save costs one token per started 64 KiB of text: a typical chapter (a few

@@ -1,4 +1,4 @@
-import type { DocumentStatus } from '../index.ts';
+import type { DocumentStatus } from '../client/index.ts';
 import type { DocumentSummary } from './api.ts';
 import { $, h } from './dom.ts';
 

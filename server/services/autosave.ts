@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { Sql } from '../sql/client.ts';
-import { isPgError } from '../sql/errors.ts';
-import { applySaveStatement, type DirtyMark } from '../sql/queries/autosave.ts';
+import type { Sql } from '../../sql/client.ts';
+import { isPgError } from '../../sql/errors.ts';
+import { applySaveStatement, type DirtyMark } from '../../sql/queries/autosave.ts';
 import {
   findAutosaveContext, findAutosaveOp, insertAutosaveOp, type AutosaveAnswer, type AutosaveContext, type KeptAutosaveOp,
-} from '../sql/queries/autosave-ops.ts';
-import { findChapterHead } from '../sql/queries/chapters.ts';
-import type { DocumentKind } from '../sql/queries/documents.ts';
-import { outboxEvent, outboxJob, summaryRefreshJob } from '../jobs/outbox.ts';
-import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
-import type { ArtifactStalePayload } from '../realtime/events.ts';
-import { extractCharactersInSlices } from '../jobs/text/characters.ts';
+} from '../../sql/queries/autosave-ops.ts';
+import { findChapterHead } from '../../sql/queries/chapters.ts';
+import type { DocumentKind } from '../../sql/queries/documents.ts';
+import { outboxEvent, outboxJob, summaryRefreshJob } from '../../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
+import type { ArtifactStalePayload } from '../../realtime/events.ts';
+import { extractCharactersInSlices } from '../../domain/text/characters.ts';
 import { admitSave, type AutosaveLimits } from './autosave-limits.ts';
-import type { FreshnessConfig } from './config.ts';
-import { AppError, forbidden, notFound } from './errors.ts';
-import { countWords } from './split-chapters.ts';
+import type { FreshnessConfig } from '../config.ts';
+import { AppError, forbidden, notFound } from '../errors.ts';
+import { countWords } from '../../domain/text/split-chapters.ts';
 
-export type { AutosaveAnswer } from '../sql/queries/autosave-ops.ts';
+export type { AutosaveAnswer } from '../../sql/queries/autosave-ops.ts';
 
 export interface AutosaveDeps {
   sql: Sql;
