@@ -9,6 +9,8 @@ export type Role = (typeof ROLES)[number];
  * The validated environment in the shape the code uses, grouped by the part
  * that reads it; each part receives its slice. The variables, their defaults
  * and meanings are in server/config-schema.ts (and docs/configuration.md).
+ * The mapping is one object literal, long but flat, so `Config` is inferred
+ * from it whole.
  */
 const configSchema = envSchema
   .superRefine((e, ctx) => {
