@@ -62,7 +62,7 @@ function acceptedValues(v: VariableSchema): string {
 }
 
 const formatNumber = (n: number | undefined) => (n === undefined ? 'any' : n.toLocaleString('en-US'));
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function main(argv: string[]): void {
   const rendered = renderConfigDocs();
