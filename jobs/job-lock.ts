@@ -1,4 +1,15 @@
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * The one place that knows how BullMQ keeps a running job's lock. BullMQ has
+ * no public call that tells whether a token still holds a job (`extendLock`
+ * would renew it as a side effect), so a run reads the lock key itself: a
+ * string at `<prefix>:<queue>:<job id>:lock` holding the run's token, the
+ * key BullMQ's `Job#extendLock` and `moveToFinished` check. Redis is passed
+ * in (the workers' own connection), never taken from the job's protected
+ * `queue`. test/integration/job-lock.test.ts fails if BullMQ's layout changes.
+ */
 
 /** A run's claim on its job: BullMQ's lock key and the token this run holds it with. */
 export interface JobLock {
@@ -14,16 +25,13 @@ export interface JobLock {
  * and runs it again elsewhere, so the late run must neither publish nor
  * write (found by the stall drill).
  */
-export function lockOf(job: Job, token: string | undefined): JobLock | undefined {
+export function lockOf(job: Pick<Job, 'prefix' | 'queueName' | 'id'>, token: string | undefined): JobLock | undefined {
   if (token === undefined || job.id === undefined) return undefined;
   return { key: `${job.prefix}:${job.queueName}:${job.id}:lock`, token };
 }
 
-/** Whether this run still holds its job's BullMQ lock (one GET; the result writer checks a whole batch in one MGET instead). */
-export async function holdsLock(job: Job, token: string | undefined): Promise<boolean> {
-  const lock = lockOf(job, token);
+/** Whether a run still holds its job's lock (one GET; the result writer checks a whole batch in one MGET instead). */
+export async function holdsLock(redis: Redis, lock: JobLock | undefined): Promise<boolean> {
   if (!lock) return true;
-  // BullMQ keeps the worker's Redis client on the job's queue (protected, hence the index access).
-  const client = await job['queue'].client;
-  return (await client.get(lock.key)) === lock.token;
+  return (await redis.get(lock.key)) === lock.token;
 }

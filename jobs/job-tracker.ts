@@ -46,8 +46,8 @@ export interface JobTrackerOptions {
   maxQueuedRows: number;
   /** Called when a report waits for room in the full writer (backpressure). */
   onWriterWait?: () => void;
-  /** Off: nothing is written (to measure what tracking costs). Default on. */
-  enabled?: boolean;
+  /** Off: nothing is written, to measure what tracking costs (JOB_TRACKING). */
+  enabled: boolean;
   /** Called once per row that reached a final status in this process. */
   onFinished?: (finished: JobFinished) => void;
 }
@@ -134,7 +134,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       logger.warn({ err }, 'job finished hook failed');
     }
   };
-  const enabled = options.enabled ?? true;
+  const { enabled } = options;
   let closing = false;
   // A write that fails (PostgreSQL down or restarting) is tried again in the background with backoff, for about
   // two minutes, so a job's row catches up with what happened meanwhile; the caller is never held up by it.

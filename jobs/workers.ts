@@ -50,8 +50,8 @@ export interface WorkerJobs {
 
 export interface WorkerSettings {
   concurrency: number;
-  /** BullMQ's lockDuration and stalledInterval: a dead worker's jobs run again elsewhere after this. Default 30 s. */
-  lockMs?: number;
+  /** BullMQ's lockDuration and stalledInterval: a dead worker's jobs run again elsewhere after this (JOB_LOCK_MS). */
+  lockMs: number;
   /** How long `close` lets running jobs finish before handing them back. Default 10 s. */
   closeGraceMs?: number;
   /** Chapter jobs one user keeps queued (INGEST_WINDOW_PER_USER, jobs/ingest-window.ts). Unset: an upload queues every chapter at once. */
@@ -191,11 +191,10 @@ function startQueueWorkers(processor: Processor, cancelled: CancelledJobs, deps:
   };
   // Recorded on each job it runs (BullMQ's processedBy, shown in the admin board): which machine and process ran it.
   const processName = `${hostname()}:${process.pid}`;
-  const lock = lockMs ?? 30_000;
   return Object.values(QUEUES).map((name) => {
     const worker = new Worker(name, processor, {
       connection: deps.stores.connection, prefix: deps.stores.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
-      lockDuration: lock, stalledInterval: lock,
+      lockDuration: lockMs, stalledInterval: lockMs,
     });
     trackWorkerJobs(worker, deps.jobs.tracker, cancelled);
     if (logger.isLevelEnabled('debug')) {
@@ -216,7 +215,7 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
   return {
     'chapter.process': (job, signal, token) =>
       windows.around(job, () =>
-        processChapter(job, { chapters, publisher, ai, results, logger }, signal, token)),
+        processChapter(job, { chapters, publisher, ai, results, logger, redis: connection }, signal, token)),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

@@ -24,19 +24,21 @@ export interface GatewayDeps {
   /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
   authenticate: HandshakeAuthDeps['authenticate'];
   logger: Logger;
-  /** Documents one socket may watch at once. Default 100. */
-  maxSubscriptionsPerSocket?: number;
-  /** Messages one socket may send. Default 20/s, bursts of 120. */
-  rateLimit?: RateLimit;
-  /** Largest message a socket may send (Socket.IO's maxHttpBufferSize). Default 64 KiB. */
-  maxMessageBytes?: number;
-  /** Origins besides the server's own whose pages may open sockets; `*` for any. Default none. */
-  corsOrigins?: readonly string[];
+  /** Documents one socket may watch at once (SOCKET_MAX_SUBSCRIPTIONS). */
+  maxSubscriptionsPerSocket: number;
+  /** Messages one socket may send (SOCKET_RATE_LIMIT, SOCKET_RATE_BURST). */
+  rateLimit: RateLimit;
+  /** Largest message a socket may send, Socket.IO's maxHttpBufferSize (SOCKET_MAX_MESSAGE_BYTES). */
+  maxMessageBytes: number;
+  /** Origins besides the server's own whose pages may open sockets; `*` for any; empty: none (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
   onDelivered?: (event: FeedEvent, recipients: number) => void;
-  /** Sockets one user may hold at once across every gateway (`too_many_sockets` past it). Default 20. */
-  maxSocketsPerUser?: number;
-  /** How long a gateway's claim on a socket's slot lasts unless renewed; a dead gateway's lapse after it. Default 30 s. */
-  socketClaimTtlMs?: number;
+  /** Sockets one user may hold at once across every gateway, `too_many_sockets` past it (SOCKET_MAX_PER_USER). */
+  maxSocketsPerUser: number;
+  /** How long a gateway's claim on a socket's slot lasts unless renewed; a dead gateway's lapse after it (SOCKET_CLAIM_TTL_MS). */
+  socketClaimTtlMs: number;
+  /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  historyTtlSeconds: number;
 }
 
 export interface Gateway {
@@ -63,8 +65,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     redis: deps.redis,
     prefix: deps.prefix,
     logger,
-    maxPerUser: deps.maxSocketsPerUser ?? 20,
-    claimTtlMs: deps.socketClaimTtlMs ?? 30_000,
+    maxPerUser: deps.maxSocketsPerUser,
+    claimTtlMs: deps.socketClaimTtlMs,
     openSockets: () => [...io.of('/').sockets.values()].map((s) => ({ userId: s.data.userId, socketId: s.id })),
   });
 
@@ -80,10 +82,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
   io.use(authenticateHandshake({ authenticate: deps.authenticate, admission }));
   io.on('connection', (socket) => {
     const subscriptions = serveSubscriptions(socket, {
-      sql: deps.sql, redis: deps.redis, prefix: deps.prefix, logger, feeds, maxSubscriptions: deps.maxSubscriptionsPerSocket ?? 100,
+      sql: deps.sql, redis: deps.redis, prefix: deps.prefix, logger, feeds, maxSubscriptions: deps.maxSubscriptionsPerSocket, historyTtlSeconds: deps.historyTtlSeconds,
     });
     revocations.track(socket, (documentId) => subscriptions.release(documentId));
-    limitMessageRate(socket, deps.rateLimit ?? { perSecond: 20, burst: 120 }, admission, logger);
+    limitMessageRate(socket, deps.rateLimit, admission, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
     socket.on('disconnect', () => {
       subscriptions.releaseAll();
@@ -114,10 +116,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
 /** Socket.IO on the HTTP server: no client bundle served, messages capped, browsers only from allowed origins. */
 function attachSocketServer(deps: GatewayDeps): Gateway['io'] {
-  const corsOrigins = deps.corsOrigins ?? [];
+  const { corsOrigins } = deps;
   return new Server(deps.httpServer, {
     serveClient: false,
-    maxHttpBufferSize: deps.maxMessageBytes ?? 64 * 1024,
+    maxHttpBufferSize: deps.maxMessageBytes,
     allowRequest: originGuard(corsOrigins),
     ...(corsOrigins.length > 0 && { cors: { origin: corsOrigins.includes('*') ? '*' : [...corsOrigins] } }),
   });

@@ -40,14 +40,14 @@ export interface NotifierDeps {
   redis: Redis;
   prefix: string;
   logger: Logger;
-  /** Per document and recipient; the excess is dropped. Default 20 per 10 minutes. */
-  limit?: NotificationLimit;
+  /** Per document and recipient; the excess is dropped (NOTIFICATION_LIMIT, NOTIFICATION_WINDOW_SECONDS). */
+  limit: NotificationLimit;
   onSent?: (kind: string) => void;
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const channel = notificationChannel(deps.prefix);
-  const limit = deps.limit ?? { limit: 20, windowSeconds: 600 };
+  const { limit } = deps;
   const push = async (rows: (NotificationRow & { push: boolean })[]) => {
     const wanted = rows.filter((r) => r.push);
     if (wanted.length === 0) return;

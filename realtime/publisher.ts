@@ -48,21 +48,20 @@ export interface PublisherOptions {
   prefix: string;
   /** Events kept per document for replay (approximate). */
   streamMaxLen: number;
-  /** Seconds a document's history outlives its last event. Default 7 days. */
-  ttlSeconds?: number;
+  /** Seconds a document's history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  ttlSeconds: number;
   onPublished?: (name: DocumentEventName) => void;
 }
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const redis = withHeraldCommands(options.redis);
-  const ttl = options.ttlSeconds ?? 7 * 24 * 3600;
 
   const argsFor = (e: EventToPublish) => {
     const keys = documentKeys(options.prefix, e.documentId);
     const { payload, body } = boundEvent(e.name, { document_id: e.documentId, at: new Date().toISOString() }, e.payload);
     const patch = statePatchFor(e.name, payload);
     const guard = patch.guardVersion ?? '';
-    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, ttl, guard, e.idempotencyKey ?? '', ...patch.fields] as const;
+    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, options.ttlSeconds, guard, e.idempotencyKey ?? '', ...patch.fields] as const;
   };
 
   const outcome = (name: DocumentEventName, [seq, epoch, duplicate]: [number, string, number]): PublishedEvent => {

@@ -15,7 +15,7 @@ export interface SnapshotWithSeq {
 }
 
 /** Reads the live state and its seq in one atomic step, creating the epoch of a document with no history yet. */
-export async function readLiveState(redis: Redis, prefix: string, documentId: string, ttlSeconds = 7 * 24 * 3600): Promise<LiveState> {
+export async function readLiveState(redis: Redis, prefix: string, documentId: string, ttlSeconds: number): Promise<LiveState> {
   const keys = documentKeys(prefix, documentId);
   const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, randomUUID(), ttlSeconds);
   return parseLiveState(flat);
@@ -27,8 +27,8 @@ export async function readLiveState(redis: Redis, prefix: string, documentId: st
  * also on its way as an event with a higher seq, and applying a status twice
  * is harmless, while missing one is not. Undefined when the document is gone.
  */
-export async function loadSnapshot(sql: Sql, redis: Redis, prefix: string, documentId: string): Promise<SnapshotWithSeq | undefined> {
-  const live = await readLiveState(redis, prefix, documentId);
+export async function loadSnapshot(sql: Sql, redis: Redis, prefix: string, documentId: string, historyTtlSeconds: number): Promise<SnapshotWithSeq | undefined> {
+  const live = await readLiveState(redis, prefix, documentId, historyTtlSeconds);
   const snapshot = await loadStoredSnapshot(sql, documentId, live);
   return snapshot && { snapshot, seq: live.seq, epoch: live.epoch };
 }

@@ -98,6 +98,8 @@ export interface SubscriptionDeps {
   feeds: Pick<FeedRegistry, 'acquire' | 'release'>;
   /** Documents one socket may watch at once. */
   maxSubscriptions: number;
+  /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  historyTtlSeconds: number;
 }
 
 /**
@@ -165,7 +167,7 @@ async function joinFeed(
   request: SubscribeRequest,
   ack: (response: SubscribeAck) => void,
   stillHeld: () => boolean,
-  deps: Pick<SubscriptionDeps, 'sql' | 'redis' | 'prefix'>,
+  deps: Pick<SubscriptionDeps, 'sql' | 'redis' | 'prefix' | 'historyTtlSeconds'>,
 ): Promise<void> {
   if (socket.disconnected) return;
   if (!stillHeld()) return ack({ ok: false, error: UNSUBSCRIBED });
@@ -185,7 +187,7 @@ async function joinFeed(
       return;
     }
   }
-  const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id);
+  const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id, deps.historyTtlSeconds);
   if (!loaded) return ack({ ok: false, error: NOT_FOUND });
   await feed.advanceTo(loaded.epoch, loaded.seq);
   ack({

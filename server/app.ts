@@ -27,14 +27,14 @@ export interface AppDeps {
   authenticate: Authenticate;
   maxUploadBytes: number;
   health: HealthDeps;
-  /** Origins besides the server's own whose pages may call the API; `*` for any. Default none. */
-  corsOrigins?: readonly string[];
+  /** Origins besides the server's own whose pages may call the API; `*` for any; empty: none (CORS_ORIGINS). */
+  corsOrigins: readonly string[];
   /** The REST API's parts; absent in a process without the `api` role (it still answers /health). */
   api?: DocumentRoutesDeps & ChapterRoutesDeps & PackageRoutesDeps & JobRoutesDeps & RefreshRoutesDeps & QueueRoutesDeps & MemberRoutesDeps;
   /** The process's metrics: GET /metrics and HTTP durations. */
   metrics?: Metrics;
   /** Requests of one user this process runs at once, and how many may wait (USER_REQUEST_CONCURRENCY, USER_REQUEST_QUEUE). */
-  userConcurrency?: UserConcurrencyOptions;
+  userConcurrency: UserConcurrencyOptions;
   /** Bearer token GET /metrics requires (METRICS_TOKEN); absent: open. */
   metricsToken?: string | undefined;
   /** Extra routes mounted before the API's auth (the Bull Board), given the app. */
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps) {
 
   if (deps.api) {
     app.route('/', editorRoutes());
-    const origins = deps.corsOrigins ?? [];
+    const origins = deps.corsOrigins;
     // Before auth, so a preflight is answered without a token. No origins configured: no CORS headers, same-origin only.
     if (origins.length > 0) {
       app.use('/api/*', cors({ origin: origins.includes('*') ? '*' : [...origins], allowHeaders: ['authorization', 'content-type'], maxAge: 600 }));
@@ -73,7 +73,7 @@ export function createApp(deps: AppDeps) {
       }),
       bearerAuth(deps.authenticate),
       // One user's requests take turns (before their bodies are read), so no user holds the whole event loop.
-      limitUserConcurrency(deps.userConcurrency ?? { concurrency: 4, queue: 64 }),
+      limitUserConcurrency(deps.userConcurrency),
       // Reads JSON bodies in slices and refuses ones whose parse alone would freeze the event loop.
       jsonBodyInSlices(),
     );

@@ -11,7 +11,7 @@ import { countStuckJobs } from '../sql/queries/jobs.ts';
 import { createApp } from './app.ts';
 import { answerParserErrors } from './client-errors.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
-import type { Config, Role } from './config.ts';
+import { poolSizeFor, type Config, type Role } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type MetricsSnapshot } from './metrics.ts';
 import type { HealthCheck } from './routes/health.ts';
@@ -72,7 +72,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
   });
 
   try {
-    const stores = stack.push(await connectStores(config, { logger, poolSize: has('worker') ? 20 : 10 }));
+    const stores = stack.push(await connectStores(config, { logger, poolSize: poolSizeFor(config, roles) }));
     const core = stack.push(startCore(config, { stores, metrics, logger, relay: has('api') || has('worker') }));
     running.jobs = core.jobs;
     await core.ready();

@@ -4,9 +4,6 @@ import { ensureDatabase, redactUrl } from '../sql/client.ts';
 /** A start-up failure a person can act on: printed as one line, exit code 1, no stack trace. */
 export class StartupError extends Error {}
 
-const START_POSTGRES = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start';
-const START_REDIS = 'redis-server --daemonize yes --port 6379 --save "" --appendonly no';
-
 /** Creates the database when missing; a PostgreSQL that does not answer becomes a StartupError. */
 export async function preparePostgres(url: string): Promise<void> {
   try {
@@ -16,7 +13,7 @@ export async function preparePostgres(url: string): Promise<void> {
     const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'CONNECT_TIMEOUT'].includes(e.code ?? '');
     throw new StartupError(
       unreachable
-        ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}). Start it (for example: ${START_POSTGRES}) or set DATABASE_URL.`
+        ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}). Start PostgreSQL, or set DATABASE_URL to one that is running.`
         : `PostgreSQL at ${redactUrl(url)} could not be prepared: ${e.message ?? e.code}. Check DATABASE_URL and that its user may create the database.`,
     );
   }
@@ -42,7 +39,7 @@ export async function probeRedis(url: string): Promise<string | undefined> {
   } catch (error) {
     const e = firstError ?? (error as { code?: string; message?: string });
     throw new StartupError(
-      `Redis is not reachable at ${redactUrl(url)} (${e.code ?? e.message}). Start it (for example: ${START_REDIS}) or set REDIS_URL.`,
+      `Redis is not reachable at ${redactUrl(url)} (${e.code ?? e.message}). Start Redis, or set REDIS_URL to one that is running.`,
     );
   } finally {
     probe.disconnect();

@@ -4,16 +4,16 @@ export type Sql = postgres.Sql<Record<string, never>>;
 export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
 
 export interface SqlOptions {
-  /** Connections in the pool. */
-  max?: number;
+  /** Connections in the pool (DATABASE_POOL_SIZE, server/config.ts's poolSizeFor). */
+  max: number;
   /** Statement timeout in milliseconds, so no request hangs on a stuck query. */
   statementTimeoutMs?: number;
 }
 
 /** A postgres.js pool. Nothing connects until the first query. */
-export function createSql(url: string, options: SqlOptions = {}): Sql {
+export function createSql(url: string, options: SqlOptions): Sql {
   return postgres(url, {
-    max: options.max ?? 10,
+    max: options.max,
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 30,

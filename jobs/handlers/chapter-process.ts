@@ -1,4 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
@@ -17,6 +18,8 @@ export interface ChapterProcessDeps {
   results: BatchWriter<ChapterOutcome>;
   /** The worker's logger, shared by every chapter job (no child per job: its lines name the job themselves). */
   logger: Logger;
+  /** The workers' Redis connection, to check the run still holds its job's lock. */
+  redis: Redis;
 }
 
 export type ChapterJobResult =
@@ -47,7 +50,7 @@ export async function processChapter(
   const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
   // Coalescing is per chapter, and a chapter version runs in one job at a time, so the job holds its own.
   // Only a chapter still running after the coalescing interval publishes progress, so this GET is rare.
-  const owned = () => holdsLock(job, token);
+  const owned = () => holdsLock(deps.redis, lockOf(job, token));
   const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger, canPublish: owned });
   const report = (percent: number) => progress.report(documentId, { ...base, status: 'processing', progress: percent });
 
@@ -105,7 +108,7 @@ async function reportFailure(
     'chapter processing failed',
   );
   if (!final) {
-    if (!(await holdsLock(job, token))) return;
+    if (!(await holdsLock(deps.redis, lockOf(job, token)))) return;
     await deps.publisher.publish(chapter.document_id, 'chapter.status', {
       chapter_id: chapter.id,
       index: chapter.index,

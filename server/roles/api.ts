@@ -50,6 +50,7 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
       refreshLimiter: createRateLimiter(redis, { prefix, name: 'refresh', ...config.refresh }),
       adminUsers: config.adminUsers,
       maxMembersPerDocument: config.sharing.maxMembersPerDocument,
+      historyTtlSeconds: config.events.ttlSeconds,
       maxChapterBytes: config.autosave.maxChapterBytes,
       uploadQuota: { maxQueuedChapters: config.ingest.maxQueuedChapters, maxUploadsInFlight: config.ingest.maxUploadsInFlight },
       autosaveLimits: {

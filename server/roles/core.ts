@@ -36,7 +36,7 @@ export interface CoreOptions {
 export function startCore(config: Config, { stores: { sql, redis }, metrics, logger, relay: withRelay }: CoreOptions): Core {
   const prefix = config.redisPrefix;
   const stack = createShutdownStack(logger);
-  const publisher = createPublisher({ redis, prefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
+  const publisher = createPublisher({ redis, prefix, streamMaxLen: config.events.streamMaxLen, ttlSeconds: config.events.ttlSeconds, onPublished: metrics.published });
   const notifier = createNotifier({ sql, redis, prefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications });
   const tracker = stack.push(createJobTracker({
     sql, publisher, logger, enabled: config.jobs.tracking,

@@ -36,6 +36,7 @@ export async function startGatewayRole(config: Config, deps: GatewayRoleDeps): P
       authenticate: deps.authenticate,
       logger: deps.logger,
       maxSubscriptionsPerSocket: config.gateway.maxSubscriptions,
+      historyTtlSeconds: config.events.ttlSeconds,
       rateLimit: config.gateway.rateLimit,
       maxMessageBytes: config.gateway.maxMessageBytes,
       corsOrigins: config.corsOrigins,

@@ -16,6 +16,8 @@ export interface DocumentRoutesDeps extends UploadDeps {
   redis: Redis;
   prefix: string;
   publisher: Publisher;
+  /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
+  historyTtlSeconds: number;
   /** Members one document may have besides its owner. */
   maxMembersPerDocument: number;
 }
@@ -84,7 +86,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
   app.openapi(getDocumentRoute, async (c) => {
     const { id } = c.req.valid('param');
     if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
-    const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id).then(
+    const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id, deps.historyTtlSeconds).then(
       (s) => s?.snapshot,
       // Without Redis the stored rows still answer; only live progress is missing.
       (error) => (isUnavailable(error) ? loadStoredSnapshot(deps.sql, id) : Promise.reject(error)),

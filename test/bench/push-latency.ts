@@ -21,6 +21,7 @@ import { createPublisher } from '../../realtime/publisher.ts';
 import { postJson, REDIS_URL, startBenchHerald, type BenchContext } from './harness.ts';
 import type { Figure, Latency } from './stats.ts';
 import { rssKiB, startBareRelay, startHeraldProcess, startSwarm, type ServerProcess, type Swarm } from './realtime/processes.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 const quick = process.argv.includes('--quick');
 const PLAN = {
@@ -134,7 +135,7 @@ async function latencyPhase(setup: Setup, target: Target, server: ServerProcess,
 }
 
 async function publishAtRate(setup: Setup, kind: 'herald' | 'bare', redis: Redis, rate = PLAN.eventsPerSecond, seconds = PLAN.seconds): Promise<void> {
-  const publisher = createPublisher({ redis, prefix: setup.prefix, streamMaxLen: 2000 });
+  const publisher = createPublisher({ redis, prefix: setup.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   const total = seconds * rate;
   const start = now();
   for (let i = 0; i < total; i++) {

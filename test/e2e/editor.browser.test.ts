@@ -5,6 +5,7 @@ import { createPublisher } from '../../realtime/publisher.ts';
 import { chapterStatuses, launchChromium, recordChapterStatuses, saveScreenshot, waitForChapters, watchPageErrors } from '../support/browser.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 describe('the editor page in Chromium', () => {
   let h: TestHerald;
@@ -46,7 +47,7 @@ describe('the editor page in Chromium', () => {
     // The package events come from the packaging jobs; published here directly: essential first, then full.
     const documentId = new URL(page.url()).searchParams.get('document')!;
     const redis = new Redis(TEST_REDIS_URL);
-    const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100 });
+    const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     await publisher.publish(documentId, 'package.essential', { package: { stage: 'essential', synopsis: 'Mara waits at the harbour.' } });
     await page.locator('.stage-badge[data-stage=essential]').waitFor();
     await page.locator('.package-body', { hasText: 'Mara waits at the harbour.' }).waitFor();

@@ -11,6 +11,7 @@ import { TEST_REDIS_URL } from '../support/env.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, seqs, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 type Package = Record<string, any> & { stage: string };
 
@@ -101,7 +102,7 @@ describe('bounded events', () => {
     const { documentId, chapters } = await upload(h, 'bea', manuscript(1));
     const socket = await socketFor('bea');
     expect((await socket.subscribe({ document_id: documentId })).ok).toBe(true);
-    const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100 });
+    const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     const chapterId = chapters[0]!.id;
     await publisher.publishMany([
       { documentId, name: 'chapter.status', payload: { chapter_id: chapterId, index: 0, status: 'failed', progress: 100, error: 'E'.repeat(200_000) } },

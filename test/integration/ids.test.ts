@@ -6,6 +6,7 @@ import { TEST_REDIS_URL } from '../support/env.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 /** Ids are UUIDs compared without regard to case: an upper-case id names the same document on every REST route. */
 describe('upper-case ids on REST', () => {
@@ -17,7 +18,7 @@ describe('upper-case ids on REST', () => {
     // No worker: an upload's jobs stay queued, so a DELETE has jobs to cancel.
     h = await startTestHerald({ roles: ['api', 'gateway'] });
     redis = new Redis(TEST_REDIS_URL);
-    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000 });
+    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { TEST_DATABASE_URL } from '../support/env.ts';
 import { createTestRedis, removePrefix, testPrefix } from '../support/redis.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 describe('job tracker', () => {
   const prefix = testPrefix();
@@ -24,8 +25,8 @@ describe('job tracker', () => {
     db = await createTestDatabase();
     redis = createTestRedis();
     queue = new Queue('chapters', { connection: redis, prefix });
-    const publisher = createPublisher({ redis, prefix, streamMaxLen: 100 });
-    tracker = createJobTracker({ sql: db.sql, publisher, logger: pino({ level: 'silent' }), maxBatchRows: 100, maxQueuedRows: 1000 });
+    const publisher = createPublisher({ redis, prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
+    tracker = createJobTracker({ sql: db.sql, publisher, logger: pino({ level: 'silent' }), maxBatchRows: 100, maxQueuedRows: 1000, enabled: true });
   });
   afterAll(async () => {
     await tracker?.close();
@@ -85,7 +86,7 @@ describe('job tracker', () => {
   it('records a state reported while PostgreSQL refuses connections once it accepts them again, without holding up the caller', async () => {
     const sql = createSql(db.url, { max: 1 });
     const own = createJobTracker({
-      sql, publisher: createPublisher({ redis, prefix, streamMaxLen: 100 }), logger: pino({ level: 'silent' }), maxBatchRows: 100, maxQueuedRows: 1000,
+      sql, publisher: createPublisher({ redis, prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds }), logger: pino({ level: 'silent' }), maxBatchRows: 100, maxQueuedRows: 1000, enabled: true,
     });
     const admin = postgres(TEST_DATABASE_URL, { max: 1, onnotice: () => {} });
     try {

@@ -9,6 +9,7 @@ import { manuscript, startTestHerald, type TestHerald } from '../support/herald.
 import { recordStore, upload, waitForStoreDone } from '../support/sdk.ts';
 import { connectClient, connectError, type ClientSocket } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 describe('per-socket limits, token expiry and origins', () => {
   let h: TestHerald;
@@ -27,7 +28,7 @@ describe('per-socket limits, token expiry and origins', () => {
       },
     });
     redis = new Redis(TEST_REDIS_URL);
-    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000 });
+    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     for (let i = 0; i < 3; i++) docs.push(await upload(h, 'ola', manuscript(1)));
   });
   afterAll(async () => {

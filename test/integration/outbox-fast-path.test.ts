@@ -10,6 +10,7 @@ import { manuscript, startTestHerald, type TestHerald } from '../support/herald.
 import { createTestRedis, removePrefix, testPrefix } from '../support/redis.ts';
 import { connectClient, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 type Ok = Extract<SubscribeAck, { ok: true }>;
 
@@ -35,7 +36,7 @@ describe('publish-event.lua with an idempotency key', () => {
   });
 
   it('publishes a key once and answers its first seq to every later try', async () => {
-    const publisher = createPublisher({ redis, prefix, streamMaxLen: 100 });
+    const publisher = createPublisher({ redis, prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     const documentId = randomUUID();
     const event = { documentId, name: 'chapter.updated' as const, payload: { chapter_id: randomUUID(), version: 2, by: 'ola' } };
     const [first] = await publisher.publishMany([{ ...event, idempotencyKey: '41' }]);

@@ -10,6 +10,7 @@ import { failUnfinishedChapters } from '../../sql/queries/chapter-results.ts';
 import { insertDocument } from '../../sql/queries/documents.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { createTestRedis, removePrefix, testPrefix } from '../support/redis.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 /** The chapter writer on its own: real PostgreSQL and Redis, rows as the chapter worker hands them over. */
 describe('the chapter result writer', () => {
@@ -21,7 +22,7 @@ describe('the chapter result writer', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     redis = createTestRedis();
-    const publisher = createPublisher({ redis, prefix, streamMaxLen: 1000 });
+    const publisher = createPublisher({ redis, prefix, streamMaxLen: 1000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     writer = createResultWriter({ sql: db.sql, redis, publisher, logger: pino({ level: 'silent' }), maxBatchRows: 100, maxQueuedRows: 1000 });
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { manuscript, startTestHerald, type TestHerald } from '../support/herald.
 import { connectClient } from '../support/socket.ts';
 import { range, recordStore, serverSockets, upload, waitForStoreDone } from '../support/sdk.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 describe('HeraldClient (the SDK) against a real gateway', () => {
   let h: TestHerald;
@@ -24,7 +25,7 @@ describe('HeraldClient (the SDK) against a real gateway', () => {
     // Slow the AI down a little, so an ingest is still running when the connection is cut.
     h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '40', WORKER_CONCURRENCY: '2' } });
     redis = new Redis(TEST_REDIS_URL);
-    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000 });
+    publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.close();

@@ -13,6 +13,7 @@ import { startTestHerald, type TestHerald } from '../support/herald.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { connectClient, connectError, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 type Ok = Extract<SubscribeAck, { ok: true }>;
 
@@ -52,7 +53,7 @@ describe('socket caps under concurrency and across gateways', () => {
     main = await startTestHerald({ roles: ['api', 'gateway'], env });
     second = await startTestHerald({ roles: ['gateway'], db: main.db, prefix: main.prefix, env });
     redis = new Redis(TEST_REDIS_URL);
-    publisher = createPublisher({ redis, prefix: main.prefix, streamMaxLen: 2000 });
+    publisher = createPublisher({ redis, prefix: main.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterAll(async () => {
     for (const client of open) client.close();

@@ -31,8 +31,8 @@ export default async function setup({ provide }: { provide: (key: 'templateDatab
     await admin`select pg_advisory_unlock(7303412002)`;
   } catch (error) {
     throw new Error(
-      `Tests need PostgreSQL at ${TEST_DATABASE_URL} (set TEST_DATABASE_URL to change it); start it with ` +
-        `"pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start". Cause: ${(error as Error).message}`,
+      `Tests need PostgreSQL at ${TEST_DATABASE_URL}: start PostgreSQL, or set TEST_DATABASE_URL to one that is running. ` +
+        `Cause: ${(error as Error).message}`,
     );
   } finally {
     await admin.end();

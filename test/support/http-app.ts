@@ -58,6 +58,7 @@ export function createUnitApp(options: UnitAppOptions = {}): UnitApp {
       publisher: store('publisher'),
       logger: pino({ level: 'silent' }),
       freshness: config.freshness,
+      historyTtlSeconds: config.events.ttlSeconds,
       jobs: store('jobs'),
       outboxDispatcher: undefined,
       refreshLimiter: store('refreshLimiter'),

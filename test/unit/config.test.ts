@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseRoles } from '../../server/config.ts';
+import { ConfigError, loadConfig, parseRoles, poolSizeFor } from '../../server/config.ts';
 
 describe('configuration', () => {
   it('uses the contract’s defaults', () => {
@@ -44,6 +44,23 @@ describe('configuration', () => {
   it('requires AUTH_SECRET in production and an API key for the openai provider', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_SECRET/);
     expect(() => loadConfig({ AI_PROVIDER: 'openai' })).toThrow(/AI_API_KEY/);
+  });
+
+  it('sizes the PostgreSQL pool by role unless DATABASE_POOL_SIZE says otherwise', () => {
+    const defaults = loadConfig({});
+    expect(poolSizeFor(defaults, ['api', 'gateway', 'worker'])).toBe(20);
+    expect(poolSizeFor(defaults, ['worker'])).toBe(20);
+    expect(poolSizeFor(defaults, ['api', 'gateway'])).toBe(10);
+    const sized = loadConfig({ DATABASE_POOL_SIZE: '4' });
+    expect(poolSizeFor(sized, ['worker'])).toBe(4);
+    expect(poolSizeFor(sized, ['api'])).toBe(4);
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it('keeps a document’s event history for 7 days after its last event by default', () => {
+    expect(loadConfig({}).events).toEqual({ streamMaxLen: 2000, ttlSeconds: 7 * 86_400 });
+    expect(loadConfig({ EVENT_HISTORY_TTL_SECONDS: '3600' }).events.ttlSeconds).toBe(3600);
+    expect(() => loadConfig({ EVENT_HISTORY_TTL_SECONDS: 'week' })).toThrow(/EVENT_HISTORY_TTL_SECONDS/);
   });
 
   it('parses roles', () => {

@@ -6,6 +6,7 @@ import { createApp, type AppDeps } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { AppError } from '../../server/errors.ts';
 import { createMetrics } from '../../server/metrics.ts';
+import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
 const METRICS_TOKEN = 'scrape-me-please-0123456789';
 
@@ -21,6 +22,8 @@ function app(overrides: Partial<AppDeps> = {}) {
       throw new AppError('unauthenticated', 401, 'bad token');
     },
     maxUploadBytes: 1024 * 1024,
+    corsOrigins: DEFAULT_CONFIG.corsOrigins,
+    userConcurrency: DEFAULT_CONFIG.userRequests,
     health: { checks: [], stuckJobs: async () => 0 },
     metrics: createMetrics(),
     api: {} as NonNullable<AppDeps['api']>,
