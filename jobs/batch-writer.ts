@@ -59,6 +59,11 @@ interface Pending<Row> {
   waiters: Waiter[];
 }
 
+/**
+ * Longer than ~60 lines on purpose: the pending rows, the write in flight, the timer and the producers waiting
+ * for room are one state machine shared by `add`, `flush` and `close`; each inner function is short, and
+ * splitting the factory would mean passing that state around or making it public.
+ */
 export function createBatchWriter<Row>(options: BatchWriterOptions<Row>): BatchWriter<Row> {
   const mode = options.mode ?? 'group';
   const minRows = options.minRows ?? 50;

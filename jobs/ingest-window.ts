@@ -106,6 +106,11 @@ export function windowFor(userWindow: number, documentsInFlight: number): number
   return Math.max(1, Math.floor(userWindow / Math.max(1, documentsInFlight)));
 }
 
+/**
+ * Longer than ~60 lines on purpose: the per-document chapter cache is one state shared by `prepare`,
+ * `forget`, `around` and `release`; each inner function is short, and splitting the factory would mean passing
+ * that state around or making it public.
+ */
 export function createIngestWindows(options: IngestWindowsOptions): IngestWindows {
   const { sql, queues } = options;
   const capacity = options.cachedDocuments ?? 32;

@@ -33,9 +33,9 @@ type TrackedRecord = JobRecord & { passed?: JobRecord['status'][]; steered?: boo
  * upload's events and halve how far back `since` can replay. Its failure,
  * its cancel and whatever a person steered are pushed.
  */
-function announced(row: JobRow, records: TrackedRecord[]): boolean {
+function announced(row: JobRow, steered: ReadonlySet<string>): boolean {
   if (row.type !== 'chapter.process') return true;
-  return row.status === 'failed' || row.status === 'cancelled' || records.some((r) => r.id === row.id && r.steered);
+  return row.status === 'failed' || row.status === 'cancelled' || steered.has(row.id);
 }
 
 export interface JobTrackerOptions {
@@ -68,6 +68,11 @@ export interface JobTracker {
   close(): Promise<void>;
 }
 
+/**
+ * Longer than ~60 lines on purpose: the batched writer, the rows it changed and the finish hooks are one state
+ * shared by `queued`, `report`, `flush` and `close`; each inner function is short, and splitting the factory
+ * would mean passing that state around or making it public.
+ */
 export function createJobTracker(options: JobTrackerOptions): JobTracker {
   const logger = options.logger.child({ component: 'job-tracker' });
   const changed = new WeakMap<TrackedRecord[], JobRow[]>();
@@ -110,8 +115,10 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       changed.delete(records);
       for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
       const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
+      // A set, not a scan of the batch per row: a 500-row batch scanned for each row was 1 % of an ingest's worker CPU.
+      const steered = new Set(records.filter((r) => r.steered).map((r) => r.id));
       const events = rows
-        .filter((r) => r.document_id !== null && announced(r, records))
+        .filter((r) => r.document_id !== null && announced(r, steered))
         // A chapter job's routine statuses are chapter.status events: only its announced one is pushed.
         .flatMap((r) => [...(r.type === 'chapter.process' ? [] : passed.get(r.id) ?? []), r.status].map((status) => ({
           documentId: r.document_id!, name: 'job.update' as const, payload: { job: { ...jobView(r), status } },

@@ -45,6 +45,10 @@ const HOUSEKEEPING_MS = 10 * 60_000;
  * idempotency key, so publish-event.lua sends it once). While Redis is down,
  * every attempt fails fast and rows wait; the poll timer retries.
  * Any number of relays may run against one database (see claimOutbox).
+ *
+ * Longer than ~60 lines on purpose: the wake-up flag, the batch in flight, the pause after a failure and the
+ * timers are one state shared by `start`, `wake` and `stop`; each inner function is short, and splitting the
+ * factory would mean passing that state around or making it public.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const logger = options.logger.child({ component: 'outbox-relay' });

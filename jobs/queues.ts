@@ -88,6 +88,10 @@ export interface JobQueues {
 /**
  * Give it a connection with `enableOfflineQueue: false`: with Redis down an
  * enqueue then fails at once (the API answers 503) instead of hanging.
+ *
+ * Longer than ~60 lines on purpose: the queues, the flow producer and the job policy are one state shared by
+ * every enqueue and `close`; each inner function is short, and splitting the factory would mean passing that
+ * state around or making it public.
  */
 export function createJobQueues(connection: Redis, prefix: string, policy: JobPolicy, hooks: JobQueueHooks = {}): JobQueues {
   const queues = new Map<QueueName, Queue>(

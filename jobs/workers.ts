@@ -216,7 +216,7 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
   return {
     'chapter.process': (job, signal, token) =>
       windows.around(job, () =>
-        processChapter(job, { chapters, publisher, ai, results, logger: jobLogger(logger, job) }, signal, token)),
+        processChapter(job, { chapters, publisher, ai, results, logger }, signal, token)),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

@@ -50,6 +50,10 @@ export interface AccessRevocations {
  * reaches them. A socket that joins the room afterwards (its subscribe was
  * already past the access check) is checked again against PostgreSQL, which
  * waits for the removal to commit, and leaves too if the access is gone.
+ *
+ * Longer than ~60 lines on purpose: the tracked sockets and the revocation channel are one state shared by the
+ * message handler, `track` and the re-check on join; each inner function is short, and splitting the factory
+ * would mean passing that state around or making it public.
  */
 export function watchAccessRevocations(deps: {
   io: HeraldServer;

@@ -36,15 +36,23 @@ export function boundEvent<N extends DocumentEventName>(name: N, envelope: { doc
   const budget = MAX_EVENT_BYTES - SEQ_ROOM;
   const serialize = (p: DocumentEventPayloads[N]) => JSON.stringify({ ...envelope, ...p });
   let body = serialize(payload);
-  if (Buffer.byteLength(body) <= budget) return { payload, body };
+  if (fits(body, budget)) return { payload, body };
   if (name === 'package.essential' || name === 'package.full') {
     payload = { ...payload, package: abridgePackage((payload as PackagePayload).package) } as DocumentEventPayloads[N];
     body = serialize(payload);
-    if (Buffer.byteLength(body) <= budget) return { payload, body };
+    if (fits(body, budget)) return { payload, body };
   }
   const cut = shrinkToFit({ ...envelope, ...payload } as Record<string, unknown>, budget);
   const { document_id: _id, at: _at, ...rest } = cut;
   return { payload: rest as unknown as DocumentEventPayloads[N], body: JSON.stringify(cut) };
+}
+
+/**
+ * Whether a string's UTF-8 form is at most `budget` bytes. A UTF-16 unit is at most 3 UTF-8 bytes, so a
+ * short body (every chapter status, every progress event) fits without counting its bytes.
+ */
+function fits(body: string, budget: number): boolean {
+  return body.length * 3 <= budget || Buffer.byteLength(body) <= budget;
 }
 
 /** The package without its lists: stage, ids, title, kind, counts, description, built_at, and `abridged: true`. */

@@ -57,6 +57,10 @@ const CUT_OFF = 1;
  * under its own limits, and a subscribe needs Redis anyway. Failing closed
  * would turn a Redis blip into every reconnecting client being refused at
  * once. The heartbeat records the socket as soon as Redis answers again.
+ *
+ * Longer than ~60 lines on purpose: the claims, the heartbeat timer and the fail-open state are one state
+ * shared by `admit`, `release`, `flag` and `close`; each inner function is short, and splitting the factory would mean
+ * passing that state around or making it public.
  */
 export function createSocketAdmission(options: SocketAdmissionOptions): SocketAdmission {
   const { prefix, logger, maxPerUser, claimTtlMs } = options;

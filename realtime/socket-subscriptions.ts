@@ -1,9 +1,9 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Sql } from '../sql/client.ts';
 import { findAccess } from '../sql/queries/members.ts';
-import type { Redis } from 'ioredis';
 import { readHistoryAfter, type DocumentFeed } from './document-feed.ts';
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import type { FeedRegistry } from './feed-registry.ts';

@@ -16,6 +16,8 @@ export interface AuthUser {
 export type Authenticate = (token: string) => Promise<AuthUser>;
 
 const SEEN_CACHE_MAX = 10_000;
+/** Tokens whose signature was checked, kept per authenticator (a token is a few hundred bytes). */
+const VERIFIED_CACHE_MAX = 10_000;
 
 /** C0 and C1 control characters (NUL, newlines, escapes): never part of a user id or a display name. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
@@ -31,10 +33,11 @@ const MAX_EXP_SECONDS = 8.64e12;
  */
 export function createAuthenticator(secret: string, sql: Sql): Authenticate {
   const seen = new Map<string, string | null>();
+  const verified = createVerifiedTokens(secret);
   return async (token) => {
     let payload: Record<string, unknown>;
     try {
-      payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
+      payload = await verified.verify(token);
     } catch (error) {
       const expired = (error as Error).name === 'JwtTokenExpired';
       throw new AppError('unauthenticated', 401, expired ? 'The token has expired; get a new one.' : 'The token is not valid.');
@@ -57,6 +60,33 @@ export function createAuthenticator(secret: string, sql: Sql): Authenticate {
       seen.set(user.id, user.name);
     }
     return user;
+  };
+}
+
+/**
+ * Verifies HS256 tokens, remembering the ones that passed. A client sends
+ * the same token with every request, and checking its signature again
+ * (WebCrypto: a key import and an HMAC on the thread pool, a hop to another
+ * thread per request) was 3 % of the API process's CPU while a big upload
+ * ingested; a hop that, on a busy machine, waits for a core. A remembered
+ * token is the same string, signed with the same secret, so only its
+ * expiry can change: once `exp` has passed it goes through the full check
+ * again (which refuses it as expired). Only tokens that passed are kept, so
+ * made-up tokens cannot fill the memory.
+ */
+function createVerifiedTokens(secret: string) {
+  const passed = new Map<string, Record<string, unknown>>();
+  return {
+    async verify(token: string): Promise<Record<string, unknown>> {
+      const known = passed.get(token);
+      if (known && typeof known.exp === 'number' && known.exp > Date.now() / 1000) return known;
+      passed.delete(token);
+      const payload = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
+      // Insertion order is age: past the bound, the oldest entry goes.
+      if (passed.size >= VERIFIED_CACHE_MAX) passed.delete(passed.keys().next().value!);
+      passed.set(token, payload);
+      return payload;
+    },
   };
 }
 

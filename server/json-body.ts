@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
-import { SLICE_MS } from '../domain/text/slices.ts';
+import { runInSlices, SLICE_MS } from '../domain/text/slices.ts';
+import { createLongStringLog, parseJsonSteps } from './sliced-json.ts';
 import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
 
 /**
@@ -27,25 +28,37 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  * run every SLICE_MS, and refuses with 400 `invalid_request` a body whose
  * shape would make `JSON.parse` itself block for long (more than
  * JSON_MAX_VALUES values or JSON_MAX_STRUCTURE_CHARS outside its strings).
- * What it read becomes the request's cached text, which `c.req.json()` and
- * the validators parse: that parse then only has strings to copy (~20 ms for 10 MiB).
+ * Then it parses the body in slices too (sliced-json.ts: one `JSON.parse`
+ * of a 10 MiB manuscript is itself 50 ms and more), and `c.req.json()`,
+ * which the routes and the validators call, answers with that value. A
+ * body that is not JSON makes `c.req.json()` reject, as it would have.
  */
 export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const body = c.req.raw.body;
     if (body && !c.req.raw.bodyUsed && isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) {
-      const text = await readJsonText(body);
-      // Hono keeps the promise of each body reading there (its type names the value), and parses `json()` from `text`.
+      const { text, longStrings } = await readJsonText(body);
+      // Hono keeps the promise of each body reading there (its type names the value).
       c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
+      let parsed: Promise<unknown>;
+      try {
+        parsed = Promise.resolve(await runInSlices(parseJsonSteps(text, longStrings)));
+      } catch (error) {
+        parsed = Promise.reject(error);
+        parsed.catch(() => undefined); // Only a route that reads the body answers the error.
+      }
+      // Hono's own `json()` would parse the whole text again in one go.
+      c.req.json = <T>() => parsed as Promise<T>;
     }
     await next();
   };
 }
 
-/** The body as text, decoded in slices; throws invalid_request when its shape is past the limits. */
-async function readJsonText(body: ReadableStream<Uint8Array>): Promise<string> {
+/** The body as text, decoded in slices, with its long string literals; throws invalid_request when its shape is past the limits. */
+async function readJsonText(body: ReadableStream<Uint8Array>): Promise<{ text: string; longStrings: number[] }> {
   const decoder = new TextDecoder();
-  const shape = createShapeCheck();
+  const longStrings = createLongStringLog();
+  const shape = createShapeCheck(longStrings);
   const parts: string[] = [];
   let sliceStart = performance.now();
   const reader = body.getReader();
@@ -71,7 +84,7 @@ async function readJsonText(body: ReadableStream<Uint8Array>): Promise<string> {
   const rest = decoder.decode();
   shape.scan(rest);
   parts.push(rest);
-  return parts.join('');
+  return { text: parts.join(''), longStrings: longStrings.ranges };
 }
 
 /**
@@ -79,7 +92,9 @@ async function readJsonText(body: ReadableStream<Uint8Array>): Promise<string> {
  * that counts values and structure characters. It does not validate:
  * `JSON.parse` still does, on a body now known to be cheap to parse.
  */
-function createShapeCheck() {
+function createShapeCheck(strings: ReturnType<typeof createLongStringLog>) {
+  /** Characters scanned before the current piece. */
+  let offset = 0;
   let inString = false;
   let escaped = false;
   let values = 0;
@@ -99,18 +114,23 @@ function createShapeCheck() {
         if (inString) {
           if (escaped) escaped = false;
           else if (c === 0x5c /* \ */) escaped = true;
-          else if (c === 0x22 /* " */) inString = false;
+          else if (c === 0x22 /* " */) {
+            inString = false;
+            strings.close(offset + i);
+          }
           continue;
         }
         structure++;
         if (c === 0x22) {
           inString = true;
+          strings.open(offset + i);
           values++;
         } else if (c === 0x7b /* { */ || c === 0x5b /* [ */ || c === 0x2c /* , */) {
           values++;
         }
         if (values > JSON_MAX_VALUES || structure > JSON_MAX_STRUCTURE_CHARS) refuse();
       }
+      offset += text.length;
     },
   };
 }

@@ -65,6 +65,10 @@ const CRASH_LOOP_EXITS = 5;
  * it with backoff when it dies. Its stdout and stderr are this process's own
  * (pino writes each line whole, so the JSON lines of both stay lines), and it
  * stops itself if this process dies (its IPC channel closes).
+ *
+ * Longer than ~60 lines on purpose: the child, its readiness, the restart backoff and the pending metrics
+ * requests are one state shared by `start`, `stop`, `metrics`, the health check and the exit handler; each inner function is
+ * short, and splitting the factory would mean passing that state around or making it public.
  */
 export function createWorkerSupervisor(options: WorkerSupervisorOptions): WorkerSupervisor {
   const { logger } = options;

@@ -36,6 +36,8 @@ export const TITLE_MAX_CHARS = 500;
 const PART_TARGET_WORDS = 2000;
 /** A paragraph longer than this is cut at sentence ends instead of kept whole. */
 const PARAGRAPH_MAX_WORDS = 4000;
+/** Paragraphs packParts handles between two yields (about a millisecond of work). */
+export const PARAGRAPHS_PER_STEP = 512;
 
 const WORD_START = /^[\p{L}\p{N}]/u;
 /** Bytes of UTF-16 read back into one string at a time by normaliseNewlines (a millisecond or two). */
@@ -65,17 +67,30 @@ export function splitChapters(content: string, kind: ManuscriptKind, options: Sp
 
 /** `splitChapters` in slices of a few milliseconds, letting the event loop run between them. */
 export function splitChaptersInSlices(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
-  return runInSlices(splitSteps(content, kind, options.limit ?? Infinity));
+  return runInSlices(splitChapterSteps(content, kind, options));
+}
+
+/** `splitChapters` as work that yields every SLICE_CHARS characters or PARAGRAPHS_PER_STEP paragraphs (see slices.ts). */
+export function splitChapterSteps(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Sliced<SplitChapter[]> {
+  return splitSteps(content, kind, options.limit ?? Infinity);
 }
 
 function* splitSteps(content: string, kind: ManuscriptKind, limit: number): Sliced<SplitChapter[]> {
   const text = yield* normaliseNewlines(content);
-  const { sections, paragraphs } = yield* scanLines(text, kind, limit);
-  const chapters = sections.length > 0 ? sections : yield* packParts(text, paragraphs, limit);
+  const { sections, preface } = yield* scanLines(text, kind, limit);
+  // No headings: parts of about PART_TARGET_WORDS, from the first non-blank line to the last (none: no chapters).
+  const chapters = sections.length > 0 || preface.start < 0 ? sections : yield* packParts(text, preface, limit);
   const split: SplitChapter[] = [];
+  let counted = 0;
   for (const { title, content: { start, end } } of chapters) {
     const body = start >= 0 ? text.slice(start, end) : '';
     split.push({ index: split.length, title, content: body, wordCount: start >= 0 ? yield* countWordsSliced(text, start, end) : 0 });
+    // 10,000 short chapters are 10 MiB to count too: a yield every SLICE_CHARS, across chapters as within one.
+    counted += end - start;
+    if (counted >= SLICE_CHARS) {
+      counted = 0;
+      yield;
+    }
   }
   return split;
 }
@@ -143,18 +158,14 @@ function* countWordsSliced(text: string, start: number, end: number): Sliced<num
 }
 
 /**
- * One pass over the lines: builds the headed sections (plus a Preface for text
- * before the first heading) and, until a heading is seen, the paragraphs that
- * the no-heading fallback needs. Stops at the first section past `limit`.
+ * One pass over the lines: builds the headed sections (plus a Preface for
+ * text before the first heading), and gives the range of that text (start
+ * -1: none). Stops at the first section past `limit`.
  */
-function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{ sections: Section[]; paragraphs: number[] }> {
+function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{ sections: Section[]; preface: Range }> {
   const preface: Section = { title: 'Preface', content: { start: -1, end: -1 } };
   const sections: Section[] = [];
-  // Flat start, end pairs: a manuscript of one-word paragraphs has millions, and as
-  // objects they cost the API major garbage collections of hundreds of milliseconds.
-  const paragraphs: number[] = [];
   let current = preface;
-  let previousBlank = true;
   let nextYield = SLICE_CHARS;
   for (let lineStart = 0; lineStart <= text.length; ) {
     if (lineStart >= nextYield) {
@@ -168,22 +179,38 @@ function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{
       current = { title, content: { start: -1, end: -1 } };
       sections.push(current);
       if (sections.length + (preface.content.start >= 0 ? 1 : 0) > limit) break;
-    } else {
-      const blank = isBlank(text, lineStart, lineEnd);
-      if (!blank) {
-        if (current.content.start < 0) current.content.start = lineStart;
-        current.content.end = lineEnd;
-        if (sections.length === 0) {
-          if (previousBlank) paragraphs.push(lineStart, lineEnd);
-          else paragraphs[paragraphs.length - 1] = lineEnd;
-        }
-      }
-      previousBlank = blank;
+    } else if (!isBlank(text, lineStart, lineEnd)) {
+      if (current.content.start < 0) current.content.start = lineStart;
+      current.content.end = lineEnd;
     }
     lineStart = lineEnd + 1;
   }
   if (sections.length > 0 && preface.content.start >= 0) sections.unshift(preface);
-  return { sections, paragraphs };
+  return { sections, preface: preface.content };
+}
+
+/**
+ * The next paragraph (a run of non-blank lines) from `from` up to `to`, or
+ * undefined past the last. A second pass over a text without headings,
+ * rather than a list kept by scanLines: 10 MiB of one-word paragraphs is
+ * millions of them, and one growing array of millions held the event loop
+ * for hundreds of milliseconds each time it was copied to grow.
+ */
+function* nextParagraph(text: string, from: number, to: number): Sliced<Range | undefined> {
+  let paragraph: Range | undefined;
+  let nextYield = from + SLICE_CHARS;
+  for (let lineStart = from; lineStart < to; ) {
+    if (lineStart >= nextYield) {
+      yield;
+      nextYield = lineStart + SLICE_CHARS;
+    }
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    if (!isBlank(text, lineStart, lineEnd)) paragraph = paragraph ? { start: paragraph.start, end: lineEnd } : { start: lineStart, end: lineEnd };
+    else if (paragraph) return paragraph;
+    lineStart = lineEnd + 1;
+  }
+  return paragraph;
 }
 
 /** The chapter title (at most TITLE_MAX_CHARS) if the line starts a chapter, else undefined. */
@@ -228,7 +255,7 @@ function markdownTitle(text: string, start: number, end: number): string | undef
  * the current part unless that would overshoot the target by more than
  * stopping short of it does. Oversized paragraphs arrive as sentence runs.
  */
-function* packParts(text: string, paragraphs: number[], limit: number): Sliced<Section[]> {
+function* packParts(text: string, within: Range, limit: number): Sliced<Section[]> {
   const parts: Section[] = [];
   let part: Range | undefined;
   let words = 0;
@@ -237,9 +264,13 @@ function* packParts(text: string, paragraphs: number[], limit: number): Sliced<S
     part = undefined;
     words = 0;
   };
-  let scanned = 0;
-  for (let p = 0; p < paragraphs.length; p += 2) {
-    const paragraph = { start: paragraphs[p]!, end: paragraphs[p + 1]! };
+  let yieldedAt = within.start;
+  let paragraphs = 0;
+  for (
+    let paragraph = yield* nextParagraph(text, within.start, within.end);
+    paragraph;
+    paragraph = yield* nextParagraph(text, paragraph.end + 1, within.end)
+  ) {
     for (const unit of yield* splitOversized(text, paragraph)) {
       const unitWords = yield* countWordsSliced(text, unit.start, unit.end);
       if (part && words + unitWords - PART_TARGET_WORDS > PART_TARGET_WORDS - words) close();
@@ -248,9 +279,11 @@ function* packParts(text: string, paragraphs: number[], limit: number): Sliced<S
       if (words >= PART_TARGET_WORDS) close();
       if (parts.length > limit) return parts;
     }
-    scanned += paragraph.end - paragraph.start + 2;
-    if (scanned >= SLICE_CHARS) {
-      scanned = 0;
+    // By position, so the blank lines between paragraphs count too, and by count: each paragraph costs a few
+    // generators, and SLICE_CHARS of one-word paragraphs is ten thousand of them.
+    if (paragraph.end - yieldedAt >= SLICE_CHARS || ++paragraphs >= PARAGRAPHS_PER_STEP) {
+      yieldedAt = paragraph.end;
+      paragraphs = 0;
       yield;
     }
   }

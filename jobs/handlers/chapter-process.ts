@@ -15,6 +15,7 @@ export interface ChapterProcessDeps {
   publisher: Publisher;
   ai: AiProvider;
   results: BatchWriter<ChapterOutcome>;
+  /** The worker's logger, shared by every chapter job (no child per job: its lines name the job themselves). */
   logger: Logger;
 }
 
@@ -99,7 +100,10 @@ async function reportFailure(
 ): Promise<void> {
   const message = error instanceof Error ? error.message : String(error);
   const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-  deps.logger.warn({ err: error, chapterId: chapter.id, attempt: job.attemptsMade + 1, final }, 'chapter processing failed');
+  deps.logger.warn(
+    { err: error, jobId: job.id, job: job.name, requestId: job.data.requestId, chapterId: chapter.id, attempt: job.attemptsMade + 1, final },
+    'chapter processing failed',
+  );
   if (!final) {
     if (!(await holdsLock(job, token))) return;
     await deps.publisher.publish(chapter.document_id, 'chapter.status', {

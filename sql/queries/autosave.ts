@@ -58,6 +58,9 @@ export interface DirtyMark {
  * Lock order, forced by the data dependencies: chapter row, dirty marks,
  * artifact rows (sorted), document row last, so it is held the shortest;
  * storeArtifacts takes dirty marks before artifact rows as well.
+ *
+ * Longer than ~60 lines on purpose: it is one SQL statement (a chain of CTEs), so a save is one round trip
+ * and one snapshot; split into several statements, the locks above would be taken across round trips.
  */
 export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<SavedChapter | null> {
   const fixed = s.outbox;

@@ -24,15 +24,45 @@ export async function listUndigestedChapters(sql: Sql, documentId: string): Prom
     where c.document_id = ${documentId} and g.chapter_id is null`;
 }
 
-/** Stores digests in one statement; a digest never replaces one of a newer version. */
+/** Most digests one statement carries. */
+const DIGESTS_PER_STATEMENT = 500;
+/**
+ * Most characters of openings and name lists one statement carries:
+ * postgres.js builds a statement's parameters in one synchronous step, and
+ * the digests of a 10,000-chapter document in one statement held the event
+ * loop for well over 100 ms.
+ */
+const DIGEST_CHARS_PER_STATEMENT = 256 * 1024;
+
+/**
+ * Stores digests, a statement per batch (the event loop runs between them);
+ * a digest never replaces one of a newer version. Not one transaction: each
+ * row stands alone, and a batch that fails leaves its chapters to be
+ * digested again by the next package.
+ */
 export async function upsertDigests(sql: Sql | TransactionSql, rows: DigestRow[]): Promise<void> {
-  if (rows.length === 0) return;
+  let batch: { row: DigestRow; names: string }[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    const names = JSON.stringify(row.names);
+    if (batch.length > 0 && (batch.length >= DIGESTS_PER_STATEMENT || chars + names.length + row.opening.length > DIGEST_CHARS_PER_STATEMENT)) {
+      await upsertDigestBatch(sql, batch);
+      batch = [];
+      chars = 0;
+    }
+    batch.push({ row, names });
+    chars += names.length + row.opening.length;
+  }
+  if (batch.length > 0) await upsertDigestBatch(sql, batch);
+}
+
+async function upsertDigestBatch(sql: Sql | TransactionSql, batch: { row: DigestRow; names: string }[]): Promise<void> {
   await sql`
     insert into chapter_digests as g (chapter_id, version, opening, names)
     select u.chapter_id, u.version, u.opening, u.names::jsonb
     from unnest(
-      ${sql.array(rows.map((r) => r.chapterId))}::uuid[], ${sql.array(rows.map((r) => r.version))}::int[],
-      ${sql.array(rows.map((r) => r.opening))}::text[], ${sql.array(rows.map((r) => JSON.stringify(r.names)))}::text[]
+      ${sql.array(batch.map((b) => b.row.chapterId))}::uuid[], ${sql.array(batch.map((b) => b.row.version))}::int[],
+      ${sql.array(batch.map((b) => b.row.opening))}::text[], ${sql.array(batch.map((b) => b.names))}::text[]
     ) as u(chapter_id, version, opening, names)
     join chapters c on c.id = u.chapter_id
     on conflict (chapter_id) do update set version = excluded.version, opening = excluded.opening, names = excluded.names

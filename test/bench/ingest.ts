@@ -61,37 +61,46 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
   // database and a quieter machine) read 869 ch/s against 578 for one worker process; alternated, they were level.
   const baseline = baselineSetup();
   const builtinCpu: number[] = [];
-  const runs = await measure(ctx, [...SETUPS, ...(baseline ? [baseline] : [])], body, options, () =>
+  const setups = chosenSetups();
+  const runs = await measure(ctx, [...setups, ...(baseline ? [baseline] : [])], body, options, () =>
     builtinCpu.push(builtinCpuSecondsPerChapter(body)),
   );
-  const [, tracked, , , before] = runs;
+  const tracked = runs[setups.findIndex((s) => s.scenario === 'ingest-1proc')];
+  const before = baseline ? runs.at(-1) : undefined;
 
-  const results = SETUPS.map((setup, i) => ({ setup, ...runs[i]! }));
-  const perSetup = (i: number) => median(results[i]!.rates);
-  const extra = [cpuFigure(tracked!, median(builtinCpu), options), ...(baseline && before ? [baselineFigure(baseline, before, tracked!, options)] : [])];
-  return [...results.map(({ setup, rates, runsMs, uploadsMs }, i) => {
+  const results = setups.map((setup, i) => ({ setup, ...runs[i]! }));
+  const perSetup = (i: number) => median(results[i]?.rates ?? []);
+  const extra = tracked ? [cpuFigure(tracked, median(builtinCpu), options), ...(baseline && before ? [baselineFigure(baseline, before, tracked, options)] : [])] : [];
+  return [...results.map(({ setup, rates, runsMs, uploadsMs, cpuSecondsPerChapter }, i) => {
     const rate = median(rates);
     const isUntracked = setup.env?.JOB_TRACKING === 'off';
     // Each setup against the one before; the untracked one against the tracked 1-worker-process setup.
-    const against = isUntracked ? 1 : i - 1;
-    const label = isUntracked ? 'tracked (1 worker proc)' : i === 1 ? 'in-process' : '1 worker proc';
-    const base = i === 0 ? undefined : { label, amount: perSetup(against), unit: 'ch/s', ratio: rate / perSetup(against) };
-    const overhead = 1 - perSetup(1) / rate;
+    const oneProc = setups.findIndex((s) => s.scenario === 'ingest-1proc');
+    const against = isUntracked ? oneProc : i - 1;
+    const label = isUntracked ? 'tracked (1 worker proc)' : setups[against]?.workerProcesses === 0 ? 'in-process' : '1 worker proc';
+    const base = against < 0 ? undefined : { label, amount: perSetup(against), unit: 'ch/s', ratio: rate / perSetup(against) };
+    const overhead = 1 - perSetup(oneProc) / rate;
     return {
       figure: '2. Ingest throughput',
       setup:
         `${options.chapters} chapters (~${Math.round((options.chapters * options.wordsPerChapter) / 1000)}k words), upload → ` +
         `document.progress completed on a websocket client; ${setup.label}; WORKER_CONCURRENCY=${options.concurrency}, builtin AI; ` +
         `median of ${rates.length} after 1 warm-up, runs alternated with the other setups`,
-      value: { amount: rate, unit: 'ch/s', note: `median (best ${Math.round(Math.max(...rates))})` },
+      value: { amount: rate, unit: 'ch/s', note: `median (best ${Math.round(Math.max(...rates))})${workerCpuNote(cpuSecondsPerChapter)}` },
       ...(setup.workerProcesses === 1 && !isUntracked && { goal: { text: `>= ${INGEST_GOAL_CHAPTERS_PER_S} ch/s`, met: rate >= INGEST_GOAL_CHAPTERS_PER_S } }),
       ...(isUntracked && {
         goal: { text: `tracking costs < ${TRACKING_GOAL_OVERHEAD * 100}% (here ${(overhead * 100).toFixed(1)}%)`, met: overhead < TRACKING_GOAL_OVERHEAD },
       }),
       ...(base && { baseline: base }),
-      detail: { chaptersPerSecond: rates, runsMs, uploadsMs, best: Math.max(...rates), workerProcesses: setup.workerProcesses },
+      detail: { chaptersPerSecond: rates, runsMs, uploadsMs, best: Math.max(...rates), workerProcesses: setup.workerProcesses, workerCpuSecondsPerChapter: cpuSecondsPerChapter },
     };
   }), ...extra];
+}
+
+/** `; worker CPU 1.234 ms/ch` (median of the runs), or nothing when the worker ran in the bench process. */
+function workerCpuNote(cpuSecondsPerChapter: number[]): string {
+  const cpu = median(cpuSecondsPerChapter);
+  return Number.isFinite(cpu) ? `; worker CPU ${(cpu * 1000).toFixed(3)} ms/ch` : '';
 }
 
 /** The worker process's CPU per chapter (from /proc, whole runs) against the builtin AI's own, timed in this process between runs. */
@@ -120,6 +129,18 @@ function baselineFigure(setup: Setup, before: Runs, after: Runs, options: Ingest
     baseline: { label: 'baseline tree', amount: old, unit: 'ch/s', ratio: rate / old },
     detail: { after: after.rates, before: before.rates, cpuAfter: after.cpuSecondsPerChapter, cpuBefore: before.cpuSecondsPerChapter },
   };
+}
+
+/**
+ * BENCH_INGEST_SETUPS=1proc,untracked runs only those setups (the scenario names without `ingest-`), e.g. for a
+ * paired before/after against BENCH_BASELINE_ROOT with nothing else in between; default every setup.
+ */
+function chosenSetups(): Setup[] {
+  const asked = process.env.BENCH_INGEST_SETUPS?.split(',').filter(Boolean);
+  if (!asked) return SETUPS;
+  const unknown = asked.filter((a) => !SETUPS.some((s) => s.scenario === `ingest-${a}`));
+  if (unknown.length > 0) throw new Error(`BENCH_INGEST_SETUPS: unknown setup ${unknown.join(', ')}; use ${SETUPS.map((s) => s.scenario.slice(7)).join(', ')}`);
+  return SETUPS.filter((s) => asked.includes(s.scenario.slice(7)));
 }
 
 /** CPU seconds per chapter of the builtin provider's summary + embedding over the upload's chapters, in this process. */

@@ -51,7 +51,7 @@ const writeDocs = process.argv.includes('--write-docs');
 const PERFORMANCE_DOC = join(REPO_ROOT, 'docs', 'performance.md');
 const PLAN = {
   upload: { uploads: quick ? 10 : 20, warmups: 2, chapters: 300, wordsPerChapter: 500 },
-  ingest: { repeats: quick ? 1 : 9, chapters: 300, wordsPerChapter: 500, concurrency: 64 },
+  ingest: { repeats: Number(process.env.BENCH_INGEST_REPEATS ?? (quick ? 1 : 9)), chapters: 300, wordsPerChapter: 500, concurrency: 64 },
   writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
   autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },

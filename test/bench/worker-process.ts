@@ -17,7 +17,8 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 30_000;
+// A worker starting on a machine busy with other work (tsx compiling the tree cold) took over 30 s.
+const READY_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** `root`: the source tree to run the worker from (default this one; another for a paired baseline). */

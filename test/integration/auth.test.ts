@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sign } from 'hono/jwt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SubscribeAck } from '../../realtime/events.ts';
 import { runTsx } from '../support/child-process.ts';
 import { BAD_TOKENS, now } from '../support/bad-tokens.ts';
@@ -58,6 +58,20 @@ describe('auth: tokens on REST and on the socket handshake', () => {
   it.each(BAD_TOKENS)('refuses %s on the socket (connect_error)', async (_, makeToken) => {
     const err = await connectError(h.url, { token: await makeToken() });
     expect(err.data?.code).toBe('unauthenticated');
+  });
+
+  it('refuses a token it accepted before once the token has expired (a checked token is remembered only until its exp)', async () => {
+    const token = await sign({ sub: 'alice', exp: now() + 60 }, TEST_AUTH_SECRET, 'HS256');
+    expect((await getWithToken(h, '/api/documents', token)).status).toBe(200);
+    expect((await getWithToken(h, '/api/documents', token)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 120_000);
+      const body = await expectError(await getWithToken(h, '/api/documents', token), 401, 'unauthenticated');
+      expect(body.error.message).toMatch(/expired/i);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stores no user for a refused token', async () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../domain/text/characters.ts';
 import { digestChapter, digestChapterSteps } from '../../domain/package/essential.ts';
 import { runInSlices, SLICE_CHARS } from '../../domain/text/slices.ts';
-import { splitChapters, splitChaptersInSlices } from '../../domain/text/split-chapters.ts';
+import { PARAGRAPHS_PER_STEP, splitChapters, splitChaptersInSlices, splitChapterSteps } from '../../domain/text/split-chapters.ts';
 
 /** A deterministic pseudo-random text of about `chars` characters: names, apostrophes, accents, astral letters, blank lines. */
 function prose(chars: number, seed = 7): string {
@@ -93,5 +93,26 @@ describe('splitting in slices', () => {
   it('packs a long text without headings the same in slices as in one go', async () => {
     const text = prose(SLICE_CHARS * 8, 11).replace(/#/g, '');
     expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
+  });
+
+  /** Runs the split to its end and counts its yields: each is a point where runInSlices may hand the event loop back. */
+  const yieldsOf = (...args: Parameters<typeof splitChapterSteps>) => {
+    const steps = splitChapterSteps(...args);
+    let yields = 0;
+    while (!steps.next().done) yields++;
+    return yields;
+  };
+
+  it('yields while counting the words of many short chapters, not only while scanning their lines', () => {
+    const text = Array.from({ length: 2000 }, (_, i) => `# Chapter ${i}\n${'Mara saw Tomas. '.repeat(64)}`).join('\n');
+    const pieces = Math.floor(text.length / SLICE_CHARS);
+    // One pass over the lines and one over the words, each yielding every SLICE_CHARS.
+    expect(yieldsOf(text, 'book')).toBeGreaterThanOrEqual(2 * pieces - 2);
+  });
+
+  it('yields every PARAGRAPHS_PER_STEP one-word paragraphs, however few characters they take', () => {
+    const paragraphs = 200_000;
+    expect(yieldsOf('a\n\n'.repeat(paragraphs), 'book')).toBeGreaterThanOrEqual(Math.floor(paragraphs / PARAGRAPHS_PER_STEP));
+    expect(splitChapters('a\n\n'.repeat(paragraphs), 'book')).toHaveLength(paragraphs / 2000);
   });
 });
