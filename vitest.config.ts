@@ -21,10 +21,26 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/leak-check.ts'],
           pool: 'forks',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/leak-check.ts'],
+          pool: 'forks',
+          // Each test starts `npm start` (tsx compiling the server in a new process) or a browser, often several:
+          // seconds each before the first request, so a minute per test and per hook.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
     ],

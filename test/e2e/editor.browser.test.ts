@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { Redis } from 'ioredis';
 import { createPublisher } from '../../realtime/publisher.ts';
 import { chapterStatuses, launchChromium, recordChapterStatuses, saveScreenshot, waitForChapters, watchPageErrors } from '../support/browser.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
@@ -46,7 +45,7 @@ describe('the editor page in Chromium', () => {
 
     // The package events come from the packaging jobs; published here directly: essential first, then full.
     const documentId = new URL(page.url()).searchParams.get('document')!;
-    const redis = new Redis(TEST_REDIS_URL);
+    const redis = createTestRedis();
     const publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 100, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     await publisher.publish(documentId, 'package.essential', { package: { stage: 'essential', synopsis: 'Mara waits at the harbour.' } });
     await page.locator('.stage-badge[data-stage=essential]').waitFor();

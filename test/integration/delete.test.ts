@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -12,7 +12,7 @@ describe('deleting a document mid-ingest', () => {
 
   beforeAll(async () => {
     h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '20', WORKER_CONCURRENCY: '2' } });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     redis?.disconnect();

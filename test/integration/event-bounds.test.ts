@@ -7,7 +7,7 @@ import type { DocumentEvent } from '../../realtime/events.ts';
 import { documentKeys } from '../../realtime/keys.ts';
 import { createPublisher } from '../../realtime/publisher.ts';
 import { upload } from '../support/documents.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, seqs, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -34,7 +34,7 @@ describe('bounded events', () => {
 
   beforeAll(async () => {
     h = await startTestHerald({ roles: ['api', 'gateway'], env: { PACKAGE_LIMIT: '3', PACKAGE_WINDOW_SECONDS: '600' } });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { SubscribeAck } from '../../realtime/events.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, seqs, waitForDocumentDone } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -18,7 +18,7 @@ describe('several gateways on one Redis', () => {
     const env = { AI_SIMULATED_LATENCY_MS: '4', WORKER_CONCURRENCY: '4' };
     main = await startTestHerald({ env });
     second = await startTestHerald({ roles: ['gateway'], db: main.db, prefix: main.prefix, env });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     redis?.disconnect();
@@ -46,7 +46,8 @@ describe('several gateways on one Redis', () => {
     expect(tail(a).length).toBeGreaterThan(20);
     a.close();
     b.close();
-  });
+    // A 20-chapter ingest through the whole pipeline, watched from two gateways.
+  }, 30_000);
 
   it('catches a client up when the gateway’s pub/sub connection is killed mid-ingest', async () => {
     const token = await main.token('lee');

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublisher, type Publisher } from '../../realtime/publisher.ts';
 import { share, upload } from '../support/documents.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -17,7 +17,7 @@ describe('upper-case ids on REST', () => {
   beforeAll(async () => {
     // No worker: an upload's jobs stay queued, so a DELETE has jobs to cancel.
     h = await startTestHerald({ roles: ['api', 'gateway'] });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterAll(async () => {

@@ -108,7 +108,9 @@ describe('job tracker', () => {
 
   it('brings rows left open by a process that died in line with BullMQ: completed, still waiting, or gone from the queue', async () => {
     const documents = new Queue('documents', { connection: redis, prefix });
-    const worker = new Worker('documents', null, { connection: redis.duplicate({ maxRetriesPerRequest: null }), prefix });
+    // BullMQ leaves a connection it was given open when it closes: this one is closed below.
+    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    const worker = new Worker('documents', null, { connection, prefix });
     try {
       const done = await documents.add('document.finalize', {}, { jobId: 'reconcile-done' });
       const waiting = await documents.add('document.finalize', {}, { jobId: 'reconcile-waiting' });
@@ -135,6 +137,7 @@ describe('job tracker', () => {
     } finally {
       await worker.close();
       await documents.close();
+      connection.disconnect();
     }
   });
 });

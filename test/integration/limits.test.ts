@@ -4,7 +4,7 @@ import { io } from 'socket.io-client';
 import { HeraldClient } from '../../realtime/client/index.ts';
 import type { AuthExpiredPayload, UnsubscribeAck } from '../../realtime/events.ts';
 import { createPublisher, type Publisher } from '../../realtime/publisher.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { recordStore, upload, waitForStoreDone } from '../support/sdk.ts';
 import { connectClient, connectError, type ClientSocket } from '../support/socket.ts';
@@ -27,7 +27,7 @@ describe('per-socket limits, token expiry and origins', () => {
         CORS_ORIGINS: 'https://app.example',
       },
     });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
     for (let i = 0; i < 3; i++) docs.push(await upload(h, 'ola', manuscript(1)));
   });

@@ -5,7 +5,7 @@ import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
 import { share, upload } from '../support/documents.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -121,7 +121,7 @@ describe('essential then full', () => {
   beforeAll(async () => {
     ai = gatedProvider();
     h = await startTestHerald({ ai });
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    redis = createTestRedis();
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -4,7 +4,7 @@ import { documentKeys } from '../../realtime/keys.ts';
 import type { DocumentSnapshot, SubscribeAck } from '../../realtime/events.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, seqs, waitForDocumentDone } from '../support/socket.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 
 type Ok = Extract<SubscribeAck, { ok: true }>;
 
@@ -17,7 +17,7 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
     // Approximate trimming drops whole stream nodes (100 entries): history is kept up to ~200 events here, so an
     // 8-chapter ingest (with its jobs' job.update events) always resumes and a 150-chapter one (300+ events) is trimmed.
     h = await startTestHerald({ env: { EVENT_STREAM_MAXLEN: '100' } });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     redis?.disconnect();

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { HeraldClient } from '../../realtime/client/index.ts';
 import { documentKeys } from '../../realtime/keys.ts';
 import { createPublisher, type Publisher } from '../../realtime/publisher.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
 import { range, recordStore, serverSockets, upload, waitForStoreDone } from '../support/sdk.ts';
@@ -24,7 +24,7 @@ describe('HeraldClient (the SDK) against a real gateway', () => {
   beforeAll(async () => {
     // Slow the AI down a little, so an ingest is still running when the connection is cut.
     h = await startTestHerald({ env: { AI_SIMULATED_LATENCY_MS: '40', WORKER_CONCURRENCY: '2' } });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     publisher = createPublisher({ redis, prefix: h.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterEach(() => {

@@ -8,7 +8,7 @@ import type { Sql } from '../../sql/client.ts';
 import { insertDocument } from '../../sql/queries/documents.ts';
 import { upsertUser } from '../../sql/queries/users.ts';
 import { startHeraldProcess } from '../support/cluster.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis.ts';
 import { connectClient, connectError, type RecordingClient } from '../support/socket.ts';
@@ -52,7 +52,7 @@ describe('socket caps under concurrency and across gateways', () => {
   beforeAll(async () => {
     main = await startTestHerald({ roles: ['api', 'gateway'], env });
     second = await startTestHerald({ roles: ['gateway'], db: main.db, prefix: main.prefix, env });
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     publisher = createPublisher({ redis, prefix: main.prefix, streamMaxLen: 2000, ttlSeconds: DEFAULT_CONFIG.events.ttlSeconds });
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import type { AiProvider } from '../../jobs/ai/provider.ts';
 import type { SummaryRefreshResult } from '../../jobs/handlers/chapter-refresh.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
 import { autosave, upload } from '../support/documents.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, waitForDocumentDone } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -57,7 +57,7 @@ describe('summary refresh on edit', () => {
   beforeAll(async () => {
     ai = countingProvider();
     h = await startTestHerald({ ai, env: { SUMMARY_DEBOUNCE_MS: '600' } });
-    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    redis = createTestRedis();
     queue = new Queue('chapters', { connection: redis, prefix: h.prefix });
   });
   const releases: (() => void)[] = [];

@@ -2,9 +2,9 @@
  * Every text function runs in linear time on hostile input: each 1 MB input
  * below (long runs of spaces, one huge line, repeated heading prefixes, many
  * short headings, many blank lines, long runs of punctuation) must finish
- * within a generous CPU budget. Linear code needs tens of milliseconds; a
- * quadratic regression needs minutes, so the budget catches it without being
- * a timing test.
+ * within the test's timeout. Linear code needs tens of milliseconds; a
+ * quadratic regression needs minutes, so the timeout catches it without a
+ * timing assertion.
  */
 import { describe, expect, it } from 'vitest';
 import { embedText, summarizeText } from '../../jobs/ai/builtin.ts';
@@ -14,8 +14,6 @@ import { keyTerms } from '../../domain/text/key-terms.ts';
 import { countWords, splitChapters } from '../../domain/text/split-chapters.ts';
 
 const MB = 1 << 20;
-/** CPU time one call may take on 1 MB. */
-const BUDGET_MS = 1000;
 
 /** `unit` repeated to about 1 MB. */
 const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length));
@@ -60,10 +58,9 @@ const FUNCTIONS: Record<string, (text: string) => unknown> = {
 };
 
 describe.each(Object.entries(FUNCTIONS))('%s on 1 MB of hostile text', (_, run) => {
-  it.each(Object.keys(INPUTS))('%s: within the CPU budget', (name) => {
-    const before = process.cpuUsage();
-    run(INPUTS[name]!);
-    const used = process.cpuUsage(before);
-    expect((used.user + used.system) / 1000).toBeLessThan(BUDGET_MS);
+  // Linear code needs tens of milliseconds here, a quadratic regression minutes: the test's timeout (15 s) is the
+  // budget, so no figure is asserted (test/bench/event-loop-block.ts measures them).
+  it.each(Object.keys(INPUTS))('%s: finishes', (name) => {
+    expect(() => run(INPUTS[name]!)).not.toThrow();
   });
 });

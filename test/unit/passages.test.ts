@@ -19,10 +19,8 @@ describe('splitPassages', () => {
 
   it('is linear on runs that make backtracking regexes slow', () => {
     for (const text of ['!'.repeat(1_000_000) + '\n\n', `\n${' '.repeat(1_000_000)}x`, '\n '.repeat(500_000), '.'.repeat(500_000) + ' '.repeat(500_000)]) {
-      const cpu = process.cpuUsage();
-      splitPassages(text);
-      const { user, system } = process.cpuUsage(cpu);
-      expect((user + system) / 1000).toBeLessThan(1000); // generous: linear code takes a few ms on 1 MB
+      // Linear code takes a few ms on 1 MB, a backtracking regex minutes: the test's timeout is the budget.
+      expect(splitPassages(text).length).toBeGreaterThan(0);
     }
   });
 });
