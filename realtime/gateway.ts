@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
 import { z } from 'zod';
+import { requireAccess } from '../domain/access.ts';
+import { AppError, notFound, type ErrorCode } from '../domain/errors.ts';
 import type { Sql } from '../sql/client.ts';
 import { findAccess } from '../sql/queries/members.ts';
 import { watchAccessRevocations } from './access-revocation.ts';
@@ -23,7 +25,7 @@ export interface GatewayDeps {
   /** A connection of the gateway's own for pub/sub (a subscribed connection can run nothing else). */
   subscriber: Redis;
   prefix: string;
-  /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
+  /** Resolves the handshake token to a user; throws an AppError (`unauthenticated`) when it is not valid. */
   authenticate(token: string): Promise<{ id: string; name: string | null; expiresAt?: number | null }>;
   logger: Logger;
   /** Documents one socket may watch at once. Default 100. */
@@ -62,7 +64,6 @@ const subscribeSchema = z.object({
 });
 const unsubscribeSchema = z.object({ document_id: documentIdSchema });
 
-const NOT_FOUND: ErrorBody = { code: 'not_found', message: 'No such document, or it is not shared with you.' };
 const UNSUBSCRIBED: ErrorBody = { code: 'unsubscribed', message: 'Unsubscribed before this subscription completed.' };
 const room = (documentId: string) => `doc:${documentId}`;
 
@@ -159,7 +160,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   io.use(async (socket, next) => {
     const token: unknown = socket.handshake.auth?.token;
     try {
-      if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
+      if (typeof token !== 'string' || token === '') throw new AppError('unauthenticated', 'A token is required: io(url, { auth: { token } }).');
       const user = await deps.authenticate(token);
       await admission.admit(user.id, socket.id);
       socket.data.userId = user.id;
@@ -186,23 +187,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (!parsed.success) return ack(invalid(parsed.error));
       const request = parsed.data;
       const { document_id } = request;
-      const hasAccess = async () => Boolean(await findAccess(deps.sql, document_id, socket.data.userId));
+      // Throws not_found when the user may not read the document (or it does not exist).
+      const mayRead = async () => Boolean(requireAccess(await findAccess(deps.sql, document_id, socket.data.userId), 'read'));
       try {
         const again = subscriptions.has(document_id);
-        const slot = subscriptions.take(document_id, hasAccess);
-        if (!slot) {
-          return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${maxSubscriptions} documents per socket.` } });
-        }
-        const feed = await slot;
-        if (!feed) return ack({ ok: false, error: NOT_FOUND });
+        const slot = subscriptions.take(document_id, mayRead);
+        if (!slot) throw new AppError('too_many_subscriptions', `At most ${maxSubscriptions} documents per socket.`);
+        const feed = (await slot)!;
         if (again) {
           // Subscribing again (to resync) checks access anew, then rejoins after its replay or snapshot.
-          if (!(await hasAccess())) return ack({ ok: false, error: NOT_FOUND });
+          await mayRead();
           socket.leave(room(document_id));
         }
         await feed.run(() => joinFeed(socket, feed, request, ack, () => subscriptions.holds(document_id, slot)));
       } catch (error) {
-        logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
+        if (!(error instanceof AppError)) logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
         ack({ ok: false, error: toErrorBody(error, 'unavailable') });
       }
     });
@@ -254,7 +253,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     }
     const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id);
-    if (!loaded) return ack({ ok: false, error: NOT_FOUND });
+    if (!loaded) return ack({ ok: false, error: notFound('No such document, or it is not shared with you.').toBody() });
     await feed.advanceTo(loaded.epoch, loaded.seq);
     ack({
       ok: true,
@@ -305,11 +304,9 @@ function invalid(error: z.ZodError): SubscribeAck {
   };
 }
 
-function toErrorBody(error: unknown, fallback: string): ErrorBody {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  if (e && typeof e.code === 'string' && /^[a-z_]+$/.test(e.code) && typeof e.message === 'string') {
-    return { code: e.code, message: e.message };
-  }
+/** An AppError's code and message; anything else (a dependency's failure) is `fallback`, without its details. */
+function toErrorBody(error: unknown, fallback: Extract<ErrorCode, 'unavailable' | 'unauthenticated'>): ErrorBody {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
   return { code: fallback, message: fallback === 'unavailable' ? 'A dependency is unavailable; try again shortly.' : 'Not allowed.' };
 }
 

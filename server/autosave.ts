@@ -110,7 +110,7 @@ function replay(kept: KeptAutosaveOp, request: HashedRequest): AutosaveAnswer {
   const sameBody = kept.request_hash === null || kept.request_hash === request.requestHash;
   if (!sameChapter || !sameBody) {
     throw new AppError(
-      'idempotency_mismatch', 422,
+      'idempotency_mismatch',
       `op_id "${request.opId}" was already used for ${sameChapter ? 'another body' : 'another chapter'}; send each new save with a new op_id.`,
       { op_id: request.opId, reused_for: sameChapter ? 'body' : 'chapter' },
     );

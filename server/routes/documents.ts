@@ -263,7 +263,7 @@ async function readUpload(request: Request, readJson: () => Promise<unknown>): P
   }
   if (isJsonMediaType(mediaType)) {
     const body: unknown = await readJson().catch(() => {
-      throw new AppError('invalid_json', 400, 'The body is not valid JSON.');
+      throw new AppError('invalid_json', 'The body is not valid JSON.');
     });
     return parseOrThrow(CreateJson, body);
   }
@@ -295,7 +295,7 @@ function* chapterRows(parts: SplitChapter[], maxChapterBytes: number): Sliced<Ne
   for (const p of parts) {
     const bytes = Buffer.byteLength(p.content);
     if (bytes > maxChapterBytes) {
-      throw new AppError('payload_too_large', 413, `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
+      throw new AppError('payload_too_large', `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
         field: 'content', chapter_index: p.index, limit_bytes: maxChapterBytes, size_bytes: bytes,
       });
     }

@@ -100,7 +100,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
     }),
     async (c) => {
       const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
-      if ((await deps.jobs.retry(row)) === 'not_failed') throw new AppError('job_not_failed', 409, `Only a failed job can be retried; this one is ${row.status}.`);
+      if ((await deps.jobs.retry(row)) === 'not_failed') throw new AppError('job_not_failed', `Only a failed job can be retried; this one is ${row.status}.`);
       return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: 'queued' }, 202);
     },
   );
@@ -114,7 +114,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
     async (c) => {
       const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
       const outcome = await deps.jobs.cancel(row);
-      if (outcome === 'finished') throw new AppError('job_finished', 409, `The job has already ended (${row.status}).`);
+      if (outcome === 'finished') throw new AppError('job_finished', `The job has already ended (${row.status}).`);
       return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: outcome }, 202);
     },
   );

@@ -44,10 +44,10 @@ export function memberRoutes(deps: MemberRoutesDeps) {
       if (!access) throw notFound();
       const leaving = memberId === user.id;
       // Every document has exactly one owner; a document without one would be nobody's to delete or share.
-      if (leaving && access === 'owner') throw new AppError('owner_cannot_leave', 409, 'The owner cannot leave their own document; delete it instead.');
+      if (leaving && access === 'owner') throw new AppError('owner_cannot_leave', 'The owner cannot leave their own document; delete it instead.');
       if (!leaving && access !== 'owner') throw forbidden('Only the owner can remove other members.');
       await deps.sql.begin(async (tx) => {
-        if (!(await removeMember(tx, id, memberId))) throw new AppError('not_found', 404, 'That user is not a member of this document.');
+        if (!(await removeMember(tx, id, memberId))) throw new AppError('not_found', 'That user is not a member of this document.');
         // Before the commit: if Redis refuses, nothing is removed (503) rather than leaving sockets
         // that still get the document's events. Gateways recheck late joins after the commit.
         await announceAccessRevoked(deps.redis, deps.prefix, id, memberId);
