@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requireAccess } from '../domain/access.ts';
 import type { Sql } from '../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../sql/queries/chapter-digests.ts';
 import { findDocument } from '../sql/queries/documents.ts';
@@ -9,7 +10,7 @@ import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type 
 import { outboxEvent, outboxJob } from '../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../jobs/text/slices.ts';
-import { forbidden, notFound, rateLimited } from './errors.ts';
+import { notFound, rateLimited } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 export interface PackageRequest {
@@ -42,9 +43,7 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  const access = await findAccess(sql, documentId, userId);
-  if (!access) throw notFound();
-  if (access === 'viewer') throw forbidden('Viewers cannot build packages.');
+  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot build packages.');
   const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const facts = await loadFacts(sql, documentId);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { deleteDocument, findDocument, listDocumentsForUser, type DocumentRow, type NewChapter } from '../../sql/queries/documents.ts';
@@ -11,7 +12,7 @@ import type { JobQueues } from '../../jobs/queues.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
-import { AppError, forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
+import { AppError, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { splitChaptersInSlices, type SplitChapter } from '../split-chapters.ts';
 import { runInSlices, type Sliced } from '../../jobs/text/slices.ts';
 import { insertDocumentWithinQuota, type UploadQuota } from '../upload-quota.ts';
@@ -170,7 +171,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
       const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id).then(
         (s) => s?.snapshot,
         // Without Redis the stored rows still answer; only live progress is missing.
@@ -191,9 +192,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const access = await findAccess(deps.sql, id, c.get('user').id);
-      if (!access) throw notFound();
-      if (access !== 'owner') throw forbidden('Only the owner can delete a document.');
+      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'own', 'Only the owner can delete a document.');
       const [chapters, document] = await Promise.all([listChapterKeys(deps.sql, id), findDocument(deps.sql, id)]);
       if (!(await deleteDocument(deps.sql, id))) throw notFound();
       // The rows are gone, so any job still running finds nothing and stops; these clean-ups are best effort.
@@ -224,9 +223,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       const user = c.get('user');
-      const access = await findAccess(deps.sql, id, user.id);
-      if (!access) throw notFound();
-      if (access !== 'owner') throw forbidden('Only the owner can share a document.');
+      requireAccess(await findAccess(deps.sql, id, user.id), 'own', 'Only the owner can share a document.');
       if (body.user_id === user.id) throw invalidRequest([{ field: 'user_id', message: 'The owner already has access.' }]);
       const member = await addMember(deps.sql, id, body.user_id, body.role, deps.maxMembersPerDocument);
       if (!member) throw memberLimitReached(deps.maxMembersPerDocument);

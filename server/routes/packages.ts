@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { findAccess } from '../../sql/queries/members.ts';
@@ -84,7 +85,7 @@ export function packageRoutes(deps: PackageRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
       const [stored, artifacts] = await Promise.all([findPackage(deps.sql, id), loadArtifacts(deps.sql, id)]);
       if (!stored) throw notFound();
       return c.json({ package: withFreshArtifacts(stored.content, artifacts) as z.infer<typeof PackageSchema> }, 200);

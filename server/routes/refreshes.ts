@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import { findPendingRefresh, listRefreshes } from '../../sql/queries/refreshes.ts';
 import { createRouter } from '../app-env.ts';
-import { notFound } from '../errors.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { requestRefresh } from '../refresh-request.ts';
 import { IdParam, errorResponses } from './schemas.ts';
@@ -63,7 +63,7 @@ export function refreshRoutes(deps: RefreshRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
       await findPendingRefresh(deps.sql, id); // settles a pending one whose job already ended
       const rows = await listRefreshes(deps.sql, id);
       return c.json({
