@@ -51,3 +51,11 @@ export const FINISHED_JOB_STATUSES = JOB_STATUSES.filter((s) => FINISHED[s]);
 export function isFinished(status: JobStatus | (string & {})): boolean {
   return Object.hasOwn(FINISHED, status) && FINISHED[status as JobStatus];
 }
+
+/** A package's stage: `essential` (no AI, built at once), then `full`. */
+export const PACKAGE_STAGES = ['essential', 'full'] as const;
+export type PackageStage = (typeof PACKAGE_STAGES)[number];
+
+/** A manual refresh's status, in its history (`GET /api/documents/:id/refreshes`). */
+export const REFRESH_STATUSES = ['pending', 'completed', 'failed', 'cancelled'] as const;
+export type RefreshStatus = (typeof REFRESH_STATUSES)[number];

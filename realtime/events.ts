@@ -5,12 +5,11 @@
  */
 
 import type { ErrorBody } from '../domain/errors.ts';
-import type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus } from '../domain/vocabulary.ts';
+import type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus, PackageStage } from '../domain/vocabulary.ts';
 
 export type { ErrorBody } from '../domain/errors.ts';
-export type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus } from '../domain/vocabulary.ts';
+export type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus, PackageStage } from '../domain/vocabulary.ts';
 
-export type PackageStage = 'essential' | 'full';
 
 /** Fields every document event carries. `seq` rises by exactly 1 per document. */
 export interface EventEnvelope {

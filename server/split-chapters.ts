@@ -5,6 +5,7 @@
  * SLICE_CHARS characters, so the API can split a 10 MiB upload in slices
  * (`splitChaptersInSlices`) without freezing its event loop.
  */
+import type { DocumentKind } from '../domain/vocabulary.ts';
 import { runAll, runInSlices, SLICE_CHARS, type Sliced } from '../jobs/text/slices.ts';
 
 /** One chapter cut from a manuscript, in upload order. */
@@ -18,7 +19,6 @@ export interface SplitChapter {
   wordCount: number;
 }
 
-export type ManuscriptKind = 'book' | 'screenplay';
 
 export interface SplitOptions {
   /**
@@ -59,16 +59,16 @@ interface Section {
  * @example splitChapters('# One\nHello.\n# Two\nBye.', 'book')
  * // → [{index:0,title:'One',content:'Hello.',wordCount:1}, {index:1,title:'Two',content:'Bye.',wordCount:1}]
  */
-export function splitChapters(content: string, kind: ManuscriptKind, options: SplitOptions = {}): SplitChapter[] {
+export function splitChapters(content: string, kind: DocumentKind, options: SplitOptions = {}): SplitChapter[] {
   return runAll(splitSteps(content, kind, options.limit ?? Infinity));
 }
 
 /** `splitChapters` in slices of a few milliseconds, letting the event loop run between them. */
-export function splitChaptersInSlices(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
+export function splitChaptersInSlices(content: string, kind: DocumentKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
   return runInSlices(splitSteps(content, kind, options.limit ?? Infinity));
 }
 
-function* splitSteps(content: string, kind: ManuscriptKind, limit: number): Sliced<SplitChapter[]> {
+function* splitSteps(content: string, kind: DocumentKind, limit: number): Sliced<SplitChapter[]> {
   const text = yield* normaliseNewlines(content);
   const { sections, paragraphs } = yield* scanLines(text, kind, limit);
   const chapters = sections.length > 0 ? sections : yield* packParts(text, paragraphs, limit);
@@ -147,7 +147,7 @@ function* countWordsSliced(text: string, start: number, end: number): Sliced<num
  * before the first heading) and, until a heading is seen, the paragraphs that
  * the no-heading fallback needs. Stops at the first section past `limit`.
  */
-function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{ sections: Section[]; paragraphs: number[] }> {
+function* scanLines(text: string, kind: DocumentKind, limit: number): Sliced<{ sections: Section[]; paragraphs: number[] }> {
   const preface: Section = { title: 'Preface', content: { start: -1, end: -1 } };
   const sections: Section[] = [];
   // Flat start, end pairs: a manuscript of one-word paragraphs has millions, and as
@@ -187,7 +187,7 @@ function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{
 }
 
 /** The chapter title (at most TITLE_MAX_CHARS) if the line starts a chapter, else undefined. */
-function headingTitle(text: string, start: number, end: number, kind: ManuscriptKind): string | undefined {
+function headingTitle(text: string, start: number, end: number, kind: DocumentKind): string | undefined {
   const first = text.charCodeAt(start);
   if (first === 0x23 /* # */) return capTitle(markdownTitle(text, start, end));
   if (text.startsWith('Chapter ', start) || text.startsWith('CHAPTER ', start)) {

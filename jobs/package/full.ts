@@ -1,8 +1,8 @@
+import type { DocumentKind } from '../../domain/vocabulary.ts';
 import type { ChapterWithSummary } from '../../sql/queries/chapters.ts';
 import type { StoredArtifact } from '../../sql/queries/artifacts.ts';
 import type { AiProvider } from '../ai/provider.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
-import type { TextKind } from '../text/characters.ts';
 import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';
 import { splitPassages } from '../text/passages.ts';
 
@@ -34,7 +34,7 @@ export interface FullPackage extends Omit<EssentialPackage, 'stage' | 'chapters'
 
 /** What the full build reads: the document and its chapters with their texts and stored summaries. */
 export interface FullPackageSource {
-  document: { id: string; title: string; kind: TextKind };
+  document: { id: string; title: string; kind: DocumentKind };
   chapters: ChapterWithSummary[];
 }
 

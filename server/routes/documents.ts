@@ -1,8 +1,9 @@
+import { DOCUMENT_KINDS, type DocumentKind } from '../../domain/vocabulary.ts';
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { requireAccess } from '../../domain/access.ts';
+import { MEMBER_ROLES, requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { deleteDocument, findDocument, listDocumentsForUser, type DocumentRow, type NewChapter } from '../../sql/queries/documents.ts';
@@ -43,7 +44,7 @@ const text = () => z.string().refine((s) => !s.includes('\u0000'), 'must not con
 const CreateJson = z
   .object({
     title: text().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
-    kind: z.enum(['book', 'screenplay']).default('book'),
+    kind: z.enum(DOCUMENT_KINDS).default('book'),
     content: text().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
   })
   .openapi('CreateDocument');
@@ -52,7 +53,7 @@ const CreateForm = z.object({
   // Checked in readUpload: the generated validator also runs on JSON requests, so nothing here may be required.
   file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
   title: text().max(500).optional(),
-  kind: z.enum(['book', 'screenplay']).optional(),
+  kind: z.enum(DOCUMENT_KINDS).optional(),
 });
 
 const createDocument = createRoute({
@@ -87,7 +88,7 @@ const createDocument = createRoute({
 });
 
 const MemberBody = z
-  .object({ user_id: text().min(1).max(128), role: z.enum(['editor', 'viewer']) })
+  .object({ user_id: text().min(1).max(128), role: z.enum(MEMBER_ROLES) })
   .openapi('AddMember');
 
 export function documentRoutes(deps: DocumentRoutesDeps) {
@@ -236,7 +237,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
 
 interface UploadInput {
   title: string;
-  kind: 'book' | 'screenplay';
+  kind: DocumentKind;
   content: string;
 }
 

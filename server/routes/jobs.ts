@@ -1,3 +1,4 @@
+import { JOB_STATUSES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireAccess, type Need } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
@@ -20,7 +21,7 @@ export const JobSchema = z
     id: z.uuid(),
     type: z.string().openapi({ example: 'chapter.process' }),
     queue: z.string(),
-    status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+    status: z.enum(JOB_STATUSES),
     priority: z.string().openapi({ example: 'normal' }),
     progress: z.number().int(),
     document_id: z.uuid().nullable(),

@@ -1,3 +1,4 @@
+import { CHAPTER_STATUSES, DOCUMENT_KINDS, DOCUMENT_STATUSES, PACKAGE_STAGES } from '../../domain/vocabulary.ts';
 import { z } from '@hono/zod-openapi';
 
 /** Shared request and response schemas: they validate requests and generate the OpenAPI reference. */
@@ -53,7 +54,7 @@ export const ChapterSchema = z
     id: z.uuid(),
     index: z.number().int(),
     title: z.string(),
-    status: z.enum(['queued', 'processing', 'completed', 'failed']),
+    status: z.enum(CHAPTER_STATUSES),
     progress: z.number().int(),
     summary: z.string().nullable(),
     error: z.string().nullable(),
@@ -67,9 +68,9 @@ export const DocumentSchema = z
   .object({
     id: z.uuid(),
     title: z.string(),
-    kind: z.enum(['book', 'screenplay']),
+    kind: z.enum(DOCUMENT_KINDS),
     owner_id: z.string(),
-    status: z.enum(['processing', 'completed', 'partial']),
+    status: z.enum(DOCUMENT_STATUSES),
     word_count: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -82,6 +83,6 @@ export const DocumentDetailSchema = z
       progress: z.object({ completed: z.number(), failed: z.number(), total: z.number(), status: z.string() }),
     }),
     chapters: z.array(ChapterSchema),
-    package: z.object({ stage: z.enum(['essential', 'full']).nullable() }),
+    package: z.object({ stage: z.enum(PACKAGE_STAGES).nullable() }),
   })
   .openapi('DocumentDetail');
