@@ -141,11 +141,12 @@ export type DocumentEventName = keyof DocumentEventPayloads;
 export type DocumentEvent<N extends DocumentEventName = DocumentEventName> = EventEnvelope & DocumentEventPayloads[N];
 
 /**
- * Every document event, each exactly once: a record over DocumentEventName,
- * so an event added to DocumentEventPayloads and not listed here (or listed
- * and not declared) fails to compile. The SDK registers one handler per name.
+ * Every document event, each exactly once: a record over DocumentEventName
+ * (`satisfies`), so an event added to DocumentEventPayloads and not listed
+ * here, or listed here and not declared, fails to compile. The SDK
+ * registers one handler per name.
  */
-const DOCUMENT_EVENTS: { readonly [N in DocumentEventName]: true } = {
+export const DOCUMENT_EVENTS = {
   'chapter.status': true,
   'document.progress': true,
   'package.essential': true,
@@ -154,15 +155,10 @@ const DOCUMENT_EVENTS: { readonly [N in DocumentEventName]: true } = {
   'artifact.stale': true,
   'artifact.refreshed': true,
   'job.update': true,
-};
+} as const satisfies { readonly [N in DocumentEventName]: true };
 
 /** The names of every document event, in the order the contract lists them. */
-export const DOCUMENT_EVENT_NAMES = Object.keys(DOCUMENT_EVENTS) as readonly DocumentEventName[];
-
-/** Whether a name is a document event's (a message from Redis, a name a client was sent). */
-export function isDocumentEventName(name: string): name is DocumentEventName {
-  return Object.hasOwn(DOCUMENT_EVENTS, name);
-}
+export const DOCUMENT_EVENT_NAMES = Object.keys(DOCUMENT_EVENTS) as readonly (keyof typeof DOCUMENT_EVENTS)[];
 
 /**
  * Kinds of notification: a document finished ingesting, its full package is
