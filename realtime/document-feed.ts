@@ -60,8 +60,6 @@ export class DocumentFeed {
   readonly keys: DocumentKeys;
   epoch: string | undefined;
   lastSeq = 0;
-  /** Sockets joined or joining; the feed is dropped at zero. */
-  refs = 0;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(

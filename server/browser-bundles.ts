@@ -33,9 +33,9 @@ export function loadBrowserAssets(): Promise<BrowserAssets> {
 async function buildAssets(): Promise<BrowserAssets> {
   const [clientJs, editorJs, editorCss, indexHtml] = await Promise.all([
     bundle(CLIENT_ENTRY, []),
-    bundle(`${ROOT}realtime/client/editor/main.ts`, [sdkAsUrl]),
-    readFile(`${ROOT}realtime/client/editor/editor.css`, 'utf8'),
-    readFile(`${ROOT}realtime/client/editor/index.html`, 'utf8'),
+    bundle(`${ROOT}realtime/page/main.ts`, [sdkAsUrl]),
+    readFile(`${ROOT}realtime/page/editor.css`, 'utf8'),
+    readFile(`${ROOT}realtime/page/index.html`, 'utf8'),
   ]);
   return { clientJs, editorJs, editorCss, indexHtml };
 }
@@ -61,8 +61,8 @@ async function bundle(entry: string, plugins: Plugin[]): Promise<string> {
 const sdkAsUrl: Plugin = {
   name: 'herald-sdk-as-url',
   setup(b) {
-    // The editor (realtime/client/editor/) imports the SDK as `../index.ts`; the page loads it from /client.js.
-    b.onResolve({ filter: /^\.\.\/index\.ts$/ }, () => ({ path: '/client.js', external: true }));
+    // The editor page (realtime/page/) imports the SDK as `../client/index.ts`; the page loads it from /client.js.
+    b.onResolve({ filter: /^\.\.\/client\/index\.ts$/ }, () => ({ path: '/client.js', external: true }));
   },
 };
 

@@ -1,37 +1,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { createSql } from '../sql/client.ts';
-import { migrate } from '../sql/migrate.ts';
-import { createAiProvider } from '../jobs/ai/index.ts';
 import type { AiProvider } from '../jobs/ai/provider.ts';
+import type { JobControl } from '../jobs/job-control.ts';
+import type { OutboxDispatchHooks } from '../jobs/outbox-dispatch.ts';
+import type { Workers } from '../jobs/workers.ts';
+import type { Gateway } from '../realtime/gateway.ts';
 import { countStuckJobs } from '../sql/queries/jobs.ts';
-import { QUEUES } from '../jobs/contracts.ts';
-import { scheduleHousekeeping } from '../jobs/housekeeping.ts';
-import { createIngestWindows } from '../jobs/ingest-window.ts';
-import { createJobControl } from '../jobs/job-control.ts';
-import { createJobTracker, type JobFinished } from '../jobs/job-tracker.ts';
-import { createOutboxRelay, type OutboxRelay } from '../jobs/outbox-relay.ts';
-import { createOutboxDispatcher, type OutboxDispatcher, type OutboxDispatchHooks } from '../jobs/outbox-dispatch.ts';
-import { createJobQueues } from '../jobs/queues.ts';
-import { createWorkers, type Workers } from '../jobs/workers.ts';
-import { createGateway, type Gateway } from '../realtime/gateway.ts';
-import { createNotifier, type Notifier } from '../realtime/notifier.ts';
-import { createPublisher } from '../realtime/publisher.ts';
-import { mountAdminBoard } from './admin-board.ts';
-import { createAdminSessions } from './admin-sessions.ts';
 import { createApp } from './app.ts';
 import { answerParserErrors } from './client-errors.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
-import { loadBrowserAssets } from './browser-bundles.ts';
 import type { Config, Role } from './config.ts';
 import { createLogger } from './logger.ts';
-import { createMetrics, type Metrics, type MetricsSnapshot } from './metrics.ts';
-import { createRateLimiter, createTokenBucket, failOpen } from './rate-limit.ts';
+import { createMetrics, type MetricsSnapshot } from './metrics.ts';
 import type { HealthCheck } from './routes/health.ts';
-import { preparePostgres, probeRedis } from './startup-errors.ts';
+import { startApiRole } from './roles/api.ts';
+import { startCore } from './roles/core.ts';
+import { startGatewayRole } from './roles/gateway.ts';
+import { createShutdownStack } from './roles/shutdown-stack.ts';
+import { connectStores } from './roles/stores.ts';
+import { startWorkerRole } from './roles/worker.ts';
 
 export interface StartOptions {
   config: Config;
@@ -63,245 +52,99 @@ export interface Herald {
 
 /**
  * The composition root: connects to PostgreSQL and Redis, applies
- * migrations, and starts the roles asked for on one HTTP server.
+ * migrations, and starts the roles asked for on one HTTP server. Every part
+ * goes on one shutdown stack as it starts; `close` stops them last first:
+ * sockets, then HTTP, then workers, then the shared parts, then the stores.
  * Throws StartupError (one actionable line) when a dependency is missing.
  */
 export async function startHerald(options: StartOptions): Promise<Herald> {
   const { config, roles } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
   const has = (role: Role) => roles.includes(role);
-  const closers: (() => Promise<unknown>)[] = [];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err) => logger.warn({ err }, 'error during shutdown'));
-  };
+  const stack = createShutdownStack(logger);
+  // The gauges and /health read parts started below; one this process does not run reads as absent.
+  const running: { jobs?: JobControl; gateway?: Gateway; workers?: Workers } = {};
+  const metrics = createMetrics({
+    more: options.moreMetrics,
+    queueCounts: async () => (await running.jobs?.counts()) ?? [],
+    sockets: () => running.gateway?.io.engine.clientsCount ?? 0,
+    subscriptions: () => running.gateway?.subscriptions ?? 0,
+  });
 
   try {
-    await preparePostgres(config.databaseUrl);
-    const redisWarning = await probeRedis(config.redisUrl);
-    if (redisWarning) logger.warn(redisWarning);
-
-    const sql = createSql(config.databaseUrl, { max: has('worker') ? 20 : 10 });
-    closers.push(() => sql.end({ timeout: 5 }));
-    const applied = await migrate(sql);
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-
-    // Fails fast when Redis is down, so a request answers 503 at once instead of hanging.
-    const redis = await connectRedis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }, logger, `${config.redisPrefix}:commands`);
-    closers.push(() => quit(redis));
-    const metrics = createMetrics();
-    metrics.sources.more = options.moreMetrics;
-    const publisher = createPublisher({ redis, prefix: config.redisPrefix, streamMaxLen: config.events.streamMaxLen, onPublished: metrics.published });
-    const notifier = createNotifier({
-      sql, redis, prefix: config.redisPrefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications,
-    });
-    const tracker = createJobTracker({
-      sql, publisher, logger, enabled: config.jobs.tracking,
-      maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows,
-      onWriterWait: () => metrics.writerWaited('jobs'),
-      onFinished: (finished) => onJobFinished(finished, metrics, notifier),
-    });
-    closers.push(() => tracker.close());
-    const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
-    const queues = createJobQueues(redis, config.redisPrefix, policy, { added: (jobs) => tracker.queued(jobs) });
-    closers.push(() => queues.close());
-    const windows = createIngestWindows({ sql, redis, prefix: config.redisPrefix, queues, logger });
-    const jobs = createJobControl({
-      queues, redis, prefix: config.redisPrefix, tracker,
-      beforeRemove: (job) => (job.name === 'chapter.process' ? windows.release(job) : Promise.resolve()),
-    });
-    metrics.sources.queueCounts = () => jobs.counts();
-    let relay: OutboxRelay | undefined;
-    if (has('api') || has('worker')) {
-      // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
-      relay = createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs });
-      await relay.start();
-      closers.push(() => relay!.stop());
-    }
-    let outboxDispatcher: OutboxDispatcher | undefined;
-    if (has('api') && config.outboxFastPath) {
-      // The API sends its own commits' outbox rows at once; the relay only what this misses.
-      outboxDispatcher = createOutboxDispatcher({ sql, publisher, queues, logger, wakeRelay: () => relay!.wake(), hooks: options.outboxHooks });
-      closers.push(() => outboxDispatcher!.drain());
-    }
-
+    const stores = stack.push(await connectStores(config, { logger, poolSize: has('worker') ? 20 : 10 }));
+    const core = stack.push(startCore(config, { stores, metrics, logger, relay: has('api') || has('worker') }));
+    running.jobs = core.jobs;
+    await core.ready();
     const { secret, generated } = await resolveAuthSecret(config.authSecret);
-    const authenticate = createAuthenticator(secret, sql);
-
-    let gateway: Gateway | undefined;
-    let workers: Workers | undefined;
-    const checks: HealthCheck[] = [
-      { name: 'postgres', check: async () => (await sql`select 1 as ok`).length === 1 },
-      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
-      ...roles.map((role) => ({
-        name: role,
-        check: () => (role === 'gateway' ? gateway?.healthy ?? false : role === 'worker' ? workers?.running ?? false : true),
-      })),
-      ...(options.healthChecks ?? []),
-    ];
+    const authenticate = createAuthenticator(secret, stores.sql);
+    const api = has('api') ? stack.push(startApiRole(config, { stores, core, metrics, logger, authenticate, outboxHooks: options.outboxHooks })) : undefined;
     const app = createApp({
-      logger,
-      authenticate,
-      maxUploadBytes: config.maxUploadBytes,
-      corsOrigins: config.corsOrigins,
-      health: { checks, stuckJobs: () => countStuckJobs(sql, config.jobs.stuckJobSeconds) },
-      metrics,
-      metricsToken: config.web.metricsToken,
-      userConcurrency: config.userRequests,
-      ...(has('api') && {
-        mount: (router) => mountAdminBoard(router, {
-          queues: Object.values(QUEUES).map((q) => queues.queue(q)), authenticate, adminUsers: config.adminUsers,
-          sessions: createAdminSessions({ redis, prefix: config.redisPrefix, ttlSeconds: config.web.adminSessionTtlSeconds }),
-          sessionTtlSeconds: config.web.adminSessionTtlSeconds, trustProxy: config.web.trustProxy,
-        }),
-      }),
-      ...(has('api') && {
-        api: {
-          sql, redis, prefix: config.redisPrefix, queues, publisher, logger, freshness: config.freshness, jobs, outboxDispatcher,
-          refreshLimiter: createRateLimiter(redis, { prefix: config.redisPrefix, name: 'refresh', ...config.refresh }),
-          adminUsers: config.adminUsers,
-          maxMembersPerDocument: config.sharing.maxMembersPerDocument,
-          maxChapterBytes: config.autosave.maxChapterBytes,
-          uploadQuota: { maxQueuedChapters: config.ingest.maxQueuedChapters, maxUploadsInFlight: config.ingest.maxUploadsInFlight },
-          autosaveLimits: {
-            maxChapterBytes: config.autosave.maxChapterBytes,
-            // A save must answer while Redis is down (it touches only PostgreSQL), so its rate limit fails open.
-            limiter: failOpen(
-              createTokenBucket(redis, { prefix: config.redisPrefix, name: 'autosave', ratePerSecond: config.autosave.ratePerSecond, burst: config.autosave.burst }),
-              { name: 'autosave', logger, onFailOpen: () => metrics.rateLimitSkipped('autosave') },
-            ),
-          },
-          // Package requests are answered without Redis too (their events wait in the outbox), so this limit fails open as well.
-          packageLimiter: failOpen(createRateLimiter(redis, { prefix: config.redisPrefix, name: 'package', ...config.packageRequests }), {
-            name: 'package', logger, onFailOpen: () => metrics.rateLimitSkipped('package'),
-          }),
-        },
-      }),
+      logger, authenticate, metrics, maxUploadBytes: config.maxUploadBytes, corsOrigins: config.corsOrigins,
+      health: { checks: healthChecks(stores.probes, roles, running, options.healthChecks), stuckJobs: () => countStuckJobs(stores.sql, config.jobs.stuckJobSeconds) },
+      metricsToken: config.web.metricsToken, userConcurrency: config.userRequests,
+      ...(api && { mount: api.mount, api: api.api }),
     });
-    // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
-    if (has('api')) loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
     const server = createServer(getRequestListener(app.fetch));
     answerParserErrors(server);
-    // Registered after the workers, so shutdown stops accepting requests and sockets first.
-    const stopAccepting: (() => Promise<unknown>)[] = [() => closeServer(server)];
-
+    // Started before the HTTP server's closer goes on the stack, so shutdown stops accepting requests and sockets first.
+    if (has('worker')) {
+      const worker = stack.push(await startWorkerRole(config, { stores, core, metrics, logger, ai: options.ai, writerMode: options.writerMode }));
+      running.workers = worker.workers;
+      await worker.ready();
+    }
+    stack.push({ close: () => closeServer(server) });
     if (has('gateway')) {
-      const subscriber = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:pubsub`);
-      closers.push(async () => subscriber.disconnect());
-      gateway = createGateway({
-        httpServer: server,
-        sql,
-        redis,
-        subscriber,
-        prefix: config.redisPrefix,
-        authenticate,
-        logger,
-        maxSubscriptionsPerSocket: config.gateway.maxSubscriptions,
-        rateLimit: config.gateway.rateLimit,
-        maxMessageBytes: config.gateway.maxMessageBytes,
-        corsOrigins: config.corsOrigins,
-        onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
-        maxSocketsPerUser: config.sockets.maxPerUser,
-        socketClaimTtlMs: config.sockets.claimTtlMs,
-      });
-      metrics.sources.sockets = () => gateway!.io.engine.clientsCount;
-      metrics.sources.subscriptions = () => gateway!.subscriptions;
-      stopAccepting.push(() => gateway!.close());
+      const gateway = stack.push(await startGatewayRole(config, { stores, httpServer: server, metrics, logger, authenticate }));
+      running.gateway = gateway.gateway;
       await gateway.ready();
     }
-    if (has('worker')) {
-      const connection = await connectRedis(config.redisUrl, { maxRetriesPerRequest: null }, logger, `${config.redisPrefix}:worker`);
-      closers.push(() => quit(connection));
-      const cancels = await connectRedis(config.redisUrl, {}, logger, `${config.redisPrefix}:worker-cancels`);
-      closers.push(async () => cancels.disconnect());
-      workers = createWorkers({
-        connection,
-        subscriber: cancels,
-        notifier,
-        tracker,
-        retentionDays: config.jobs.retentionDays,
-        reconcileAfterMs: config.jobs.reconcileIntervalMs,
-        chapterHistory: config.chapterHistory,
-        prefix: config.redisPrefix,
-        sql,
-        publisher,
-        queues,
-        ai: options.ai ?? createAiProvider(config.ai),
-        logger,
-        concurrency: config.worker.concurrency,
-        lockMs: config.worker.lockMs,
-        writer: {
-          maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: options.writerMode,
-          onWait: () => metrics.writerWaited('results'),
-        },
-        onStoreWait: (type) => metrics.jobWaitedForStore(type),
-        ingestWindowPerUser: config.ingest.windowPerUser,
-      });
-      closers.push(() => workers!.close());
-      await workers.ready();
-      await scheduleHousekeeping(queues, policy, { trimMs: config.jobs.housekeepingIntervalMs, reconcileMs: config.jobs.reconcileIntervalMs });
-    }
-    closers.push(...stopAccepting);
-
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    const port = (server.address() as AddressInfo).port;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    const { url, port } = await listen(server, config);
     logger.info({ url, roles }, 'Herald is ready');
-    if (generated && has('api')) {
-      const token = await signToken(secret, 'dev', { name: 'Developer' });
-      logger.info(
-        { user: 'dev', token, editor: `${url}/?token=${token}` },
-        'AUTH_SECRET is unset: using a development key kept in .herald/dev-secret. Token for user "dev" follows.',
-      );
-    }
-    let closing: Promise<void> | undefined;
+    if (generated && has('api')) await logDevToken(logger, secret, url);
     return {
-      url,
-      port,
-      roles,
-      gateway,
-      workers,
+      url, port, roles, gateway: running.gateway, workers: running.workers,
       metricsSnapshot: () => metrics.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>,
-      close: () => (closing ??= closeAll()),
+      close: () => stack.close(),
     };
   } catch (error) {
-    await closeAll();
+    await stack.close();
     throw error;
   }
 }
 
-/** A connection named `<prefix>:<role>` in CLIENT LIST, so an operator can tell Herald's connections apart. */
-async function connectRedis(url: string, options: RedisOptions, logger: Logger, name: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectionName: name, ...options });
-  let lastError = '';
-  redis.on('error', (err: Error) => {
-    // ioredis reconnects by itself; log each distinct failure once, not every retry.
-    if (err.message !== lastError) logger.warn({ connection: name, err: err.message }, 'redis connection error');
-    lastError = err.message;
-  });
-  redis.on('ready', () => {
-    lastError = '';
-  });
-  await redis.connect();
-  return redis;
+/** The stores' probes, one check per role (the api is ready once it listens), and any the caller adds. */
+function healthChecks(
+  probes: readonly HealthCheck[],
+  roles: readonly Role[],
+  running: { gateway?: Gateway; workers?: Workers },
+  more: readonly HealthCheck[] = [],
+): HealthCheck[] {
+  return [
+    ...probes,
+    ...roles.map((role) => ({
+      name: role,
+      check: () => (role === 'gateway' ? running.gateway?.healthy ?? false : role === 'worker' ? running.workers?.running ?? false : true),
+    })),
+    ...more,
+  ];
 }
 
-/** QUIT when Redis answers; otherwise just drop the connection (and stop its reconnect loop). */
-async function quit(redis: Redis): Promise<void> {
-  await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]).catch(() => redis.disconnect());
+async function listen(server: Server, config: Config): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { port, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
 }
 
-/** Counts the job's end, and tells the document's people when a job failed for good (a failed chapter is told by its document's own notification). */
-function onJobFinished({ row, seconds }: JobFinished, metrics: Metrics, notifier: Notifier): void {
-  metrics.jobFinished(row.type, row.status, seconds);
-  if (row.status !== 'failed' || !row.document_id || row.type === 'chapter.process') return;
-  void notifier.notifyDocument(row.document_id, {
-    kind: 'job.failed',
-    title: `A ${row.type} job failed`,
-    body: `It failed after ${row.attempts} of ${row.max_attempts} attempts: ${row.error ?? 'unknown error'}`,
-  });
+async function logDevToken(logger: Logger, secret: string, url: string): Promise<void> {
+  const token = await signToken(secret, 'dev', { name: 'Developer' });
+  logger.info(
+    { user: 'dev', token, editor: `${url}/?token=${token}` },
+    'AUTH_SECRET is unset: using a development key kept in .herald/dev-secret. Token for user "dev" follows.',
+  );
 }
 
 function closeServer(server: Server): Promise<void> {

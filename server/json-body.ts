@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
-import { SLICE_MS } from '../jobs/text/slices.ts';
+import { SLICE_MS } from '../domain/text/slices.ts';
 import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
 
 /**

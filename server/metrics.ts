@@ -19,53 +19,16 @@ export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[];
  * One Prometheus registry per process, made by the composition root and
  * handed to the parts as hooks: job outcomes and durations (job tracker),
  * events published (publisher), push latency (gateway), HTTP durations (app).
+ * `sources` are fixed here: the scrape-time gauges read them, nothing sets them later.
  */
-export function createMetrics() {
+export function createMetrics(sources: Readonly<MetricSources> = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
-  const sources: MetricSources = {};
-  const jobsFinished = new Counter({ name: 'herald_jobs_finished_total', help: 'Jobs that ended, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
-  const jobDuration = new Histogram({
-    name: 'herald_job_duration_seconds', help: 'Time from a job starting to its end, by type', labelNames: ['type'],
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry],
-  });
-  const eventsPublished = new Counter({ name: 'herald_events_published_total', help: 'Document events published, by name', labelNames: ['event'], registers: [registry] });
-  const writerWaits = new Counter({
-    name: 'herald_writer_waits_total', help: 'Times a producer waited for room in a full batched writer (WRITE_QUEUE_MAX_ROWS), by writer', labelNames: ['writer'], registers: [registry],
-  });
-  const storeWaits = new Counter({
-    name: 'herald_job_store_waits_total', help: 'Times a job went back to wait for PostgreSQL or Redis (down) without spending an attempt, by job type',
-    labelNames: ['type'], registers: [registry],
-  });
-  const notificationsSent = new Counter({ name: 'herald_notifications_pushed_total', help: 'Notifications pushed, by kind', labelNames: ['kind'], registers: [registry] });
-  const pushLatency = new Histogram({
-    name: 'herald_push_latency_seconds', help: "From an event's publication (`at`) to its delivery to the gateway's sockets", labelNames: ['event'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
-  });
-  const httpDuration = new Histogram({
-    name: 'herald_http_request_duration_seconds', help: 'HTTP request durations by method, route and status', labelNames: ['method', 'route', 'status'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
-  });
-  const depth = new Gauge({
-    name: 'herald_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: [registry],
-    // Every process reads the same queues: folded with another process's scrape, it is counted once.
-    aggregator: 'max',
-    async collect() {
-      for (const q of (await sources.queueCounts?.().catch(() => [])) ?? []) {
-        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused'] as const) depth.set({ queue: q.name, state }, q[state]);
-      }
-    },
-  });
-  const rateLimitsSkipped = new Counter({
-    name: 'herald_rate_limit_fail_open_total', help: 'Requests let through unchecked because Redis did not answer the rate limit, by limit',
-    labelNames: ['limit'], registers: [registry],
-  });
-  new Gauge({ name: 'herald_sockets_connected', help: "Sockets connected to this process's gateway", registers: [registry], collect() { this.set(sources.sockets?.() ?? 0); } });
-  new Gauge({ name: 'herald_subscriptions', help: 'Document subscriptions held by sockets on this gateway', registers: [registry], collect() { this.set(sources.subscriptions?.() ?? 0); } });
+  const { jobsFinished, jobDuration, eventsPublished, writerWaits, storeWaits, notificationsSent, pushLatency, httpDuration, rateLimitsSkipped } = defineCounters(registry);
+  defineGauges(registry, sources);
 
   return {
     registry,
-    sources,
     /**
      * The scrape: this registry's metrics, plus those of `sources.more` when
      * set, summed per series (prom-client's AggregatorRegistry, as for
@@ -106,3 +69,50 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the parts report as it happens: counters and histograms. */
+function defineCounters(registry: Registry) {
+  const jobsFinished = new Counter({ name: 'herald_jobs_finished_total', help: 'Jobs that ended, by type and outcome', labelNames: ['type', 'outcome'], registers: [registry] });
+  const jobDuration = new Histogram({
+    name: 'herald_job_duration_seconds', help: 'Time from a job starting to its end, by type', labelNames: ['type'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry],
+  });
+  const eventsPublished = new Counter({ name: 'herald_events_published_total', help: 'Document events published, by name', labelNames: ['event'], registers: [registry] });
+  const writerWaits = new Counter({
+    name: 'herald_writer_waits_total', help: 'Times a producer waited for room in a full batched writer (WRITE_QUEUE_MAX_ROWS), by writer', labelNames: ['writer'], registers: [registry],
+  });
+  const storeWaits = new Counter({
+    name: 'herald_job_store_waits_total', help: 'Times a job went back to wait for PostgreSQL or Redis (down) without spending an attempt, by job type',
+    labelNames: ['type'], registers: [registry],
+  });
+  const notificationsSent = new Counter({ name: 'herald_notifications_pushed_total', help: 'Notifications pushed, by kind', labelNames: ['kind'], registers: [registry] });
+  const pushLatency = new Histogram({
+    name: 'herald_push_latency_seconds', help: "From an event's publication (`at`) to its delivery to the gateway's sockets", labelNames: ['event'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'herald_http_request_duration_seconds', help: 'HTTP request durations by method, route and status', labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+  });
+  const rateLimitsSkipped = new Counter({
+    name: 'herald_rate_limit_fail_open_total', help: 'Requests let through unchecked because Redis did not answer the rate limit, by limit',
+    labelNames: ['limit'], registers: [registry],
+  });
+  return { jobsFinished, jobDuration, eventsPublished, writerWaits, storeWaits, notificationsSent, pushLatency, httpDuration, rateLimitsSkipped };
+}
+
+/** What a scrape reads from the running parts, through `sources`. */
+function defineGauges(registry: Registry, sources: Readonly<MetricSources>): void {
+  const depth = new Gauge({
+    name: 'herald_queue_jobs', help: 'Jobs per queue and state', labelNames: ['queue', 'state'], registers: [registry],
+    // Every process reads the same queues: folded with another process's scrape, it is counted once.
+    aggregator: 'max',
+    async collect() {
+      for (const q of (await sources.queueCounts?.().catch(() => [])) ?? []) {
+        for (const state of ['waiting', 'active', 'delayed', 'completed', 'failed', 'paused'] as const) depth.set({ queue: q.name, state }, q[state]);
+      }
+    },
+  });
+  new Gauge({ name: 'herald_sockets_connected', help: "Sockets connected to this process's gateway", registers: [registry], collect() { this.set(sources.sockets?.() ?? 0); } });
+  new Gauge({ name: 'herald_subscriptions', help: 'Document subscriptions held by sockets on this gateway', registers: [registry], collect() { this.set(sources.subscriptions?.() ?? 0); } });
+}

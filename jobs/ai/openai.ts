@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { AiCallOptions, AiProvider } from './provider.ts';
-import { l2Normalize } from './similarity.ts';
+import { l2Normalize } from '../../domain/similarity.ts';
 
 /** Options of the OpenAI-compatible provider. */
 export interface OpenAiProviderOptions {

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createAutosaver, type AutosaveDeps } from '../autosave.ts';
+import { createAutosaver, type AutosaveDeps } from '../services/autosave.ts';
 import { createRouter } from '../app-env.ts';
 import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 

@@ -1,14 +1,8 @@
 import { DOCUMENT_KINDS, PACKAGE_STAGES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
-import { loadArtifacts } from '../../sql/queries/artifacts.ts';
-import { findAccess } from '../../sql/queries/members.ts';
-import { findPackage } from '../../sql/queries/packages.ts';
-import { withFreshArtifacts } from '../../jobs/package/full.ts';
 import { createRouter } from '../app-env.ts';
-import { notFound } from '../errors.ts';
-import { requestPackage } from '../package-request.ts';
+import { readPackage, requestPackage } from '../services/package-request.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { IdParam, errorResponses } from './schemas.ts';
@@ -86,10 +80,8 @@ export function packageRoutes(deps: PackageRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
-      const [stored, artifacts] = await Promise.all([findPackage(deps.sql, id), loadArtifacts(deps.sql, id)]);
-      if (!stored) throw notFound();
-      return c.json({ package: withFreshArtifacts(stored.content, artifacts) as z.infer<typeof PackageSchema> }, 200);
+      const pkg = await readPackage(deps.sql, id, c.get('user').id);
+      return c.json({ package: pkg as z.infer<typeof PackageSchema> }, 200);
     },
   );
   return app;

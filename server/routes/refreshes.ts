@@ -1,13 +1,10 @@
 import { REFRESH_STATUSES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
-import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
-import { findAccess } from '../../sql/queries/members.ts';
-import { findPendingRefresh, listRefreshes } from '../../sql/queries/refreshes.ts';
 import { createRouter } from '../app-env.ts';
 import type { RateLimiter } from '../rate-limit.ts';
-import { requestRefresh } from '../refresh-request.ts';
+import { listRefreshHistory, requestRefresh } from '../services/refresh-request.ts';
 import { IdParam, errorResponses } from './schemas.ts';
 
 export interface RefreshRoutesDeps {
@@ -64,9 +61,7 @@ export function refreshRoutes(deps: RefreshRoutesDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
-      await findPendingRefresh(deps.sql, id); // settles a pending one whose job already ended
-      const rows = await listRefreshes(deps.sql, id);
+      const rows = await listRefreshHistory(deps.sql, id, c.get('user').id);
       return c.json({
         refreshes: rows.map((r) => ({ job_id: r.job_id, user_id: r.user_id, status: r.status, created_at: r.created_at.toISOString(), completed_at: r.completed_at?.toISOString() ?? null })),
       }, 200);

@@ -1,5 +1,6 @@
 import { CHAPTER_STATUSES, DOCUMENT_KINDS, DOCUMENT_STATUSES, PACKAGE_STAGES } from '../../domain/vocabulary.ts';
 import { z } from '@hono/zod-openapi';
+import type { DocumentRow } from '../../sql/queries/documents.ts';
 
 /** Shared request and response schemas: they validate requests and generate the OpenAPI reference. */
 
@@ -76,6 +77,23 @@ export const DocumentSchema = z
     updated_at: z.string(),
   })
   .openapi('Document');
+
+/** A document row in its wire form (DocumentSchema). */
+export function documentView(d: DocumentRow) {
+  return {
+    id: d.id,
+    title: d.title,
+    kind: d.kind,
+    owner_id: d.owner_id,
+    status: d.status,
+    word_count: d.word_count,
+    created_at: d.created_at.toISOString(),
+    updated_at: d.updated_at.toISOString(),
+  };
+}
+
+/** Text PostgreSQL can store: no NUL characters. */
+export const storableText = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL (\\u0000) characters');
 
 export const DocumentDetailSchema = z
   .object({

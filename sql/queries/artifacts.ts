@@ -1,18 +1,5 @@
+import type { ArtifactKey, ArtifactKind, StoredArtifact } from '../../domain/package/artifacts.ts';
 import type { Sql, TransactionSql } from '../client.ts';
-
-export type ArtifactKind = 'outline' | 'character';
-
-/** One artifact: the outline has the name ''. */
-export interface ArtifactKey {
-  kind: ArtifactKind;
-  name: string;
-}
-
-export interface StoredArtifact extends ArtifactKey {
-  content: Record<string, unknown>;
-  /** chapter id → version the content was built from */
-  sourceVersions: Record<string, number>;
-}
 
 /**
  * Stores freshly built artifacts and resets their staleness: dirty marks of

@@ -1,7 +1,7 @@
 import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 
-/** A capitalised word's use in a chapter (jobs/text/characters.ts NameStat). */
+/** A capitalised word's use in a chapter (domain/text/characters.ts NameStat). */
 export interface NameStatRow {
   name: string;
   total: number;

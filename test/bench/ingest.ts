@@ -5,7 +5,7 @@
  */
 import { embedText, summarizeText } from '../../jobs/ai/builtin.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
-import { splitChapters } from '../../server/split-chapters.ts';
+import { splitChapters } from '../../domain/text/split-chapters.ts';
 import { connectClient, type RecordingClient } from '../support/socket.ts';
 import { postJson, removePrefix, startBenchHerald, withTimeout, type BenchContext } from './harness.ts';
 import { novel } from './prose.ts';

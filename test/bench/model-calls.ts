@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
 import { QUEUES } from '../../jobs/contracts.ts';
-import { extractCharacters } from '../../jobs/text/characters.ts';
+import { extractCharacters } from '../../domain/text/characters.ts';
 import { loadConfig } from '../../server/config.ts';
 import { startHerald } from '../../server/herald.ts';
 import { countOutbox } from '../../sql/queries/outbox.ts';

@@ -10,6 +10,8 @@
  *   --rounds=N      the polling group's push phases N times, alternated (default 1)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
  *                   event-loop, redis-growth, one-process, fairness
+ *   --write-docs    after a run that completed, rewrite the figures table of docs/performance.md: the rows of
+ *                   the groups that ran are replaced, other groups' rows are kept (test/bench/performance-doc.ts)
  *
  * Quick runs leave out model-calls (a 200-save editing session, about 40 s), one-process (Herald started
  * six times, each with a 2,000-chapter ingest),
@@ -19,7 +21,7 @@
  * script raises the open-file limit first (test/bench/bench.sh).
  */
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
@@ -30,6 +32,7 @@ import { benchIngest } from './ingest.ts';
 import { benchModelCalls } from './model-calls.ts';
 import { benchOneProcess } from './one-process.ts';
 import { benchPackage } from './package.ts';
+import { updatePerformanceDoc, type GroupFigures } from './performance-doc.ts';
 import { benchPolling } from './polling.ts';
 import { benchRealtime } from './push-latency.ts';
 import { benchRedisGrowth } from './redis-growth.ts';
@@ -44,6 +47,8 @@ const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
+const writeDocs = process.argv.includes('--write-docs');
+const PERFORMANCE_DOC = join(REPO_ROOT, 'docs', 'performance.md');
 const PLAN = {
   upload: { uploads: quick ? 10 : 20, warmups: 2, chapters: 300, wordsPerChapter: 500 },
   ingest: { repeats: quick ? 1 : 9, chapters: 300, wordsPerChapter: 500, concurrency: 64 },
@@ -79,15 +84,21 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
 async function main(abort: Promise<never>): Promise<void> {
   const groups = selectedGroups();
   const startedAt = new Date();
+  const load = { average: os.loadavg()[0]!, cpus: os.cpus().length };
+  // A table that cannot be written is found before the run, not after it.
+  if (writeDocs) updatePerformanceDoc(await readFile(PERFORMANCE_DOC, 'utf8'), [], { startedAt, commit: null, mode: 'quick', load }, GROUPS);
   const ctx = await Promise.race([createBenchContext(), abort]);
   const figures: Figure[] = [];
+  const measured: GroupFigures[] = [];
   let failure: unknown;
   try {
     log(`database ${ctx.databaseName}, redis prefix ${ctx.prefix}-*, ${quick ? 'quick' : 'full'} run`);
     for (const group of groups) {
       const t = performance.now();
       log(`${group}…`);
-      figures.push(...(await Promise.race([RUNNERS[group](ctx), abort])));
+      const groupFigures = await Promise.race([RUNNERS[group](ctx), abort]);
+      figures.push(...groupFigures);
+      measured.push({ group, figures: groupFigures });
       log(`${group} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
   } catch (error) {
@@ -102,6 +113,11 @@ async function main(abort: Promise<never>): Promise<void> {
   console.log(formatTable(figures));
   const file = await writeResults(startedAt, groups, figures);
   log(`results written to ${file}`);
+  if (writeDocs) {
+    const doc = await readFile(PERFORMANCE_DOC, 'utf8');
+    await writeFile(PERFORMANCE_DOC, updatePerformanceDoc(doc, measured, { startedAt, commit: gitCommit(), mode: quick ? 'quick' : 'full', load }, GROUPS));
+    log(`figures table of ${PERFORMANCE_DOC} updated for ${groups.join(', ')}`);
+  }
 }
 
 async function writeResults(startedAt: Date, groups: readonly Group[], figures: Figure[]): Promise<string> {

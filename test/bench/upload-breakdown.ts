@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createJobQueues } from '../../jobs/queues.ts';
-import { splitChapters } from '../../server/split-chapters.ts';
+import { splitChapters } from '../../domain/text/split-chapters.ts';
 import { insertDocument } from '../../sql/queries/documents.ts';
 import { upsertUser } from '../../sql/queries/users.ts';
 import { REDIS_URL, removePrefix, type BenchContext } from './harness.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_QUEUE } from '../../jobs/contracts.ts';
-import { HOUSEKEEPING_SCHEDULER_ID } from '../../jobs/housekeeping.ts';
+import { HOUSEKEEPING_SCHEDULER_ID } from '../../jobs/handlers/jobs-housekeeping.ts';
 import { pruneChapterHistory } from '../../sql/queries/chapter-versions.ts';
 import { upload } from '../support/documents.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';

@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import pino from 'pino';
 import postgres from 'postgres';
 import type { Redis } from 'ioredis';
-import { reconcileJobRows } from '../../jobs/housekeeping.ts';
+import { reconcileJobRows } from '../../jobs/handlers/jobs-housekeeping.ts';
 import { recordOf } from '../../jobs/job-records.ts';
 import { createJobTracker, type JobTracker } from '../../jobs/job-tracker.ts';
 import { createPublisher } from '../../realtime/publisher.ts';

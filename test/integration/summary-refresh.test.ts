@@ -5,7 +5,7 @@ import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBuiltinProvider, summarizeText } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
-import type { SummaryRefreshResult } from '../../jobs/summary-worker.ts';
+import type { SummaryRefreshResult } from '../../jobs/handlers/chapter-refresh.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
 import { autosave, upload } from '../support/documents.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';

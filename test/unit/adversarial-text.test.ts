@@ -8,10 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { embedText, summarizeText } from '../../jobs/ai/builtin.ts';
-import { digestChapter } from '../../jobs/package/essential.ts';
-import { extractCharacters } from '../../jobs/text/characters.ts';
-import { keyTerms } from '../../jobs/text/key-terms.ts';
-import { countWords, splitChapters } from '../../server/split-chapters.ts';
+import { digestChapter } from '../../domain/package/essential.ts';
+import { extractCharacters } from '../../domain/text/characters.ts';
+import { keyTerms } from '../../domain/text/key-terms.ts';
+import { countWords, splitChapters } from '../../domain/text/split-chapters.ts';
 
 const MB = 1 << 20;
 /** CPU time one call may take on 1 MB. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SUMMARY_MAX_CHARS, createBuiltinProvider, embedText, summarizeText } from '../../jobs/ai/builtin.ts';
-import { cosineSimilarity } from '../../jobs/ai/similarity.ts';
+import { cosineSimilarity } from '../../domain/similarity.ts';
 
 const FILLER = [
   'Morning light crept across the quiet kitchen table.',

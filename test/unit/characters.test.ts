@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractCharacters, mergeNameStats, nameStats, rankCharacters } from '../../jobs/text/characters.ts';
+import { extractCharacters, mergeNameStats, nameStats, rankCharacters } from '../../domain/text/characters.ts';
 
 const names = (list: { name: string }[]) => list.map((c) => c.name);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DocumentState } from '../../realtime/client/index.ts';
-import { notableChanges } from '../../realtime/client/editor/notable.ts';
+import { notableChanges } from '../../realtime/page/notable.ts';
 
 const chapter = (id: string, status: 'queued' | 'processing' | 'completed' | 'failed', error: string | null = null) => ({
   id,

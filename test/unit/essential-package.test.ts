@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildEssentialPackage, digestChapter, factsFromTexts, openingParagraph, READING_WORDS_PER_MINUTE } from '../../jobs/package/essential.ts';
-import { keyTerms } from '../../jobs/text/key-terms.ts';
+import { buildEssentialPackage, digestChapter, factsFromTexts, openingParagraph, READING_WORDS_PER_MINUTE } from '../../domain/package/essential.ts';
+import { keyTerms } from '../../domain/text/key-terms.ts';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 

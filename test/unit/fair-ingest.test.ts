@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { windowFor } from '../../jobs/ingest-window.ts';
-import { refuseBeyondQuota } from '../../server/upload-quota.ts';
+import { refuseBeyondQuota } from '../../server/services/upload-quota.ts';
 
 describe('a document’s window', () => {
   it('is the user’s window shared among the user’s documents in flight, at least 1', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitPassages } from '../../jobs/text/passages.ts';
+import { splitPassages } from '../../domain/text/passages.ts';
 
 /** What the passages were before: the regex split, kept here as the reference on ordinary text. */
 const byRegex = (text: string) => text.split(/\n\s*\n|(?<=[.!?…])\s+/u).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean);

@@ -19,7 +19,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const FOLDERS = ['server', 'jobs', 'realtime', 'sql'];
+const FOLDERS = ['domain', 'server', 'jobs', 'realtime', 'sql'];
 
 interface FoundRegex {
   where: string;

@@ -5,10 +5,10 @@
  * point that must agree with the plain one.
  */
 import { describe, expect, it } from 'vitest';
-import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../jobs/text/characters.ts';
-import { digestChapter, digestChapterSteps } from '../../jobs/package/essential.ts';
-import { runInSlices, SLICE_CHARS } from '../../jobs/text/slices.ts';
-import { splitChapters, splitChaptersInSlices } from '../../server/split-chapters.ts';
+import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../domain/text/characters.ts';
+import { digestChapter, digestChapterSteps } from '../../domain/package/essential.ts';
+import { runInSlices, SLICE_CHARS } from '../../domain/text/slices.ts';
+import { splitChapters, splitChaptersInSlices } from '../../domain/text/split-chapters.ts';
 
 /** A deterministic pseudo-random text of about `chars` characters: names, apostrophes, accents, astral letters, blank lines. */
 function prose(chars: number, seed = 7): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countWords, splitChapters, splitChaptersInSlices } from '../../server/split-chapters.ts';
+import { countWords, splitChapters, splitChaptersInSlices } from '../../domain/text/split-chapters.ts';
 
 /** `count` distinct words ending in a full stop every 10 words. */
 function prose(count: number, stem = 'word'): string {

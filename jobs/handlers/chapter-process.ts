@@ -1,0 +1,128 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Publisher } from '../../realtime/publisher.ts';
+import type { AiProvider } from '../ai/provider.ts';
+import type { BatchWriter } from '../batch-writer.ts';
+import type { ChapterLoader } from '../chapter-loader.ts';
+import type { JobPayloads } from '../contracts.ts';
+import { holdsLock, lockOf } from '../job-lock.ts';
+import { createProgressReporter } from '../progress-reporter.ts';
+import type { ChapterOutcome } from '../result-writer.ts';
+
+export interface ChapterProcessDeps {
+  /** Reads the chapter, batched with the other jobs' reads. */
+  chapters: ChapterLoader;
+  publisher: Publisher;
+  ai: AiProvider;
+  results: BatchWriter<ChapterOutcome>;
+  logger: Logger;
+}
+
+export type ChapterJobResult =
+  | { skipped: 'chapter_deleted' | 'superseded' }
+  | { version: number; summary_chars: number; dimensions: number };
+
+/**
+ * Summarises and embeds one chapter. The outcome goes through the batched
+ * writer, which publishes the chapter's final status only after its row is
+ * committed. A failure that will be retried is announced as `queued` with
+ * the error; the last attempt's failure is stored and announced as `failed`.
+ * A run that lost its job lock (stalled, run again elsewhere) publishes and
+ * writes nothing: the writer checks the lock of every row of its batch.
+ */
+export async function processChapter(
+  job: Job<JobPayloads['chapter.process']>,
+  deps: ChapterProcessDeps,
+  signal: AbortSignal,
+  /** The run's lock token: a run that lost its lock (stalled, re-run elsewhere) publishes and writes nothing more. */
+  token?: string,
+): Promise<ChapterJobResult> {
+  const { documentId, chapterId } = job.data;
+  const chapter = await deps.chapters.load(chapterId);
+  if (!chapter) return { skipped: 'chapter_deleted' };
+  // A newer version has a job of its own; this one would only be overwritten.
+  if (chapter.version > job.data.version) return { skipped: 'superseded' };
+
+  const base = { chapter_id: chapterId, index: chapter.index, version: chapter.version };
+  // Coalescing is per chapter, and a chapter version runs in one job at a time, so the job holds its own.
+  // Only a chapter still running after the coalescing interval publishes progress, so this GET is rare.
+  const owned = () => holdsLock(job, token);
+  const progress = createProgressReporter({ publisher: deps.publisher, logger: deps.logger, canPublish: owned });
+  const report = (percent: number) => progress.report(documentId, { ...base, status: 'processing', progress: percent });
+
+  let summary: string;
+  let embedding: number[];
+  try {
+    ({ summary, embedding } = await analyse(chapter.content, deps.ai, signal, report));
+  } catch (error) {
+    await progress.settle(chapterId);
+    await reportFailure(job, deps, chapter, error, token);
+    throw error;
+  }
+  // No progress update may get a seq after the chapter's final status.
+  await progress.settle(chapterId);
+  await deps.results.add({
+    chapterId,
+    documentId,
+    chapterIndex: chapter.index,
+    status: 'completed',
+    progress: 100,
+    summary,
+    embedding,
+    error: null,
+    chapterVersion: chapter.version,
+    attempts: job.attemptsMade + 1,
+    lock: lockOf(job, token),
+  });
+  return { version: chapter.version, summary_chars: summary.length, dimensions: embedding.length };
+}
+
+/** Summarises (0..60 %), then embeds (60..95 %), reporting progress as it goes; `completed` (100) comes from the result writer. */
+async function analyse(text: string, ai: AiProvider, signal: AbortSignal, report: (percent: number) => void) {
+  const stage = (from: number, to: number) => (fraction: number) => report(Math.round(from + (to - from) * Math.min(1, Math.max(0, fraction))));
+  const summarizing = stage(0, 60);
+  const embedding = stage(60, 95);
+  summarizing(0);
+  const summary = await ai.summarize(text, { signal, onProgress: summarizing });
+  embedding(0);
+  const vector = await ai.embed(text, { signal, onProgress: embedding });
+  embedding(1);
+  return { summary, embedding: vector };
+}
+
+async function reportFailure(
+  job: Job<JobPayloads['chapter.process']>,
+  deps: ChapterProcessDeps,
+  chapter: { id: string; index: number; version: number; document_id: string },
+  error: unknown,
+  token: string | undefined,
+): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  deps.logger.warn({ err: error, chapterId: chapter.id, attempt: job.attemptsMade + 1, final }, 'chapter processing failed');
+  if (!final) {
+    if (!(await holdsLock(job, token))) return;
+    await deps.publisher.publish(chapter.document_id, 'chapter.status', {
+      chapter_id: chapter.id,
+      index: chapter.index,
+      version: chapter.version,
+      status: 'queued',
+      progress: 0,
+      error: message,
+    });
+    return;
+  }
+  await deps.results.add({
+    chapterId: chapter.id,
+    documentId: chapter.document_id,
+    chapterIndex: chapter.index,
+    status: 'failed',
+    progress: 0,
+    summary: null,
+    embedding: null,
+    error: message,
+    chapterVersion: chapter.version,
+    attempts: job.attemptsMade + 1,
+    lock: lockOf(job, token),
+  });
+}

@@ -1,0 +1,44 @@
+import type { DocumentKind, DocumentSnapshot, DocumentStatus } from '../client/index.ts';
+
+/** A document as `GET /api/documents` lists it. */
+export interface DocumentSummary {
+  id: string;
+  title: string;
+  status: DocumentStatus;
+  chapter_count: number;
+  updated_at: string;
+}
+
+/** What `POST /api/documents` answers. */
+export interface UploadResult {
+  document: DocumentSnapshot['document'] & { id: string; title: string };
+  chapters: { id: string; index: number; title: string; status: 'queued' }[];
+}
+
+/** The REST calls the page makes, with the page's token. Errors carry the server's message. */
+export function createApi(token: string) {
+  async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    const res = await fetch(path, { ...init, headers });
+    const body = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+    if (!res.ok) {
+      const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw Object.assign(new Error(error?.message ?? `${res.status} ${res.statusText}`), { status: res.status, code: error?.code });
+    }
+    return body as T;
+  }
+  return {
+    upload: (input: { title: string; kind: DocumentKind; content: string }) =>
+      call<UploadResult>('/api/documents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) }),
+    listDocuments: () => call<{ documents: DocumentSummary[] }>('/api/documents').then((r) => r.documents),
+    /** The latest package, or undefined before there is one. */
+    getPackage: (documentId: string) =>
+      call<{ package: Record<string, unknown> }>(`/api/documents/${documentId}/package`).then(
+        (r) => r.package,
+        (error: { status?: number }) => (error.status === 404 ? undefined : Promise.reject(error)),
+      ),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

@@ -1,0 +1,83 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Sql } from '../../sql/client.ts';
+import { createSql } from '../../sql/client.ts';
+import { migrate } from '../../sql/migrate.ts';
+import type { Config } from '../config.ts';
+import type { HealthCheck } from '../routes/health.ts';
+import { preparePostgres, probeRedis } from '../startup-errors.ts';
+
+/** PostgreSQL and Redis as every role of one process shares them. */
+export interface Stores {
+  sql: Sql;
+  /** Commands; fails fast when Redis is down, so a request answers 503 at once instead of hanging. */
+  redis: Redis;
+  /** Another Redis connection for one role (pub/sub, BullMQ), named `<prefix>:<name>` in CLIENT LIST. */
+  connectRedis(name: string, options: RedisOptions): Promise<Redis>;
+  /** The `/health` checks of both stores. */
+  probes: HealthCheck[];
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  logger: Logger;
+  /** PostgreSQL connections in the pool. */
+  poolSize: number;
+}
+
+/**
+ * Creates the database when missing, applies pending migrations and opens
+ * the shared connections. Throws StartupError (one actionable line) when a
+ * store does not answer; whatever was opened before the failure is closed.
+ */
+export async function connectStores(config: Config, { logger, poolSize }: StoreOptions): Promise<Stores> {
+  await preparePostgres(config.databaseUrl);
+  const redisWarning = await probeRedis(config.redisUrl);
+  if (redisWarning) logger.warn(redisWarning);
+
+  const sql = createSql(config.databaseUrl, { max: poolSize });
+  const connect = (name: string, options: RedisOptions) => connectRedis(config.redisUrl, options, logger, `${config.redisPrefix}:${name}`);
+  let redis: Redis;
+  try {
+    const applied = await migrate(sql);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    redis = await connect('commands', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  } catch (error) {
+    await sql.end({ timeout: 5 }).catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
+    throw error;
+  }
+  return {
+    sql,
+    redis,
+    connectRedis: connect,
+    probes: [
+      { name: 'postgres', check: async () => (await sql`select 1 as ok`).length === 1 },
+      { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
+    ],
+    async close() {
+      await quit(redis);
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** A connection named `name` in CLIENT LIST, so an operator can tell Herald's connections apart. */
+async function connectRedis(url: string, options: RedisOptions, logger: Logger, name: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, connectionName: name, ...options });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // ioredis reconnects by itself; log each distinct failure once, not every retry.
+    if (err.message !== lastError) logger.warn({ connection: name, err: err.message }, 'redis connection error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    lastError = '';
+  });
+  await redis.connect();
+  return redis;
+}
+
+/** QUIT when Redis answers; otherwise just drop the connection (and stop its reconnect loop). */
+export async function quit(redis: Redis): Promise<void> {
+  await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]).catch(() => redis.disconnect());
+}

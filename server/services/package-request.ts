@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { requireAccess } from '../../domain/access.ts';
+import type { Sql } from '../../sql/client.ts';
+import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
+import { findDocument } from '../../sql/queries/documents.ts';
+import { findAccess } from '../../sql/queries/members.ts';
+import { insertOutbox } from '../../sql/queries/outbox.ts';
+import { findPackage, storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { loadArtifacts } from '../../sql/queries/artifacts.ts';
+import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
+import { withFreshArtifacts } from '../../domain/package/full.ts';
+import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
+import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
+import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
+import { notFound, rateLimited } from '../errors.ts';
+import type { RateLimiter } from '../rate-limit.ts';
+
+export interface PackageRequest {
+  documentId: string;
+  userId: string;
+  requestId?: string;
+}
+
+export interface PackageRequestOptions {
+  /** Sends the event and the job right after the commit; without it, the relays send them. */
+  outboxDispatcher?: OutboxDispatcher | undefined;
+}
+
+/**
+ * Builds the essential package from stored rows (no AI, no Redis, no
+ * worker), stores it, and in the same transaction writes to the outbox its
+ * `package.essential` event and, unless a full build is already pending, the
+ * full build's job, whose id is fixed here and returned as `job_id`. The
+ * event row precedes the job row, so `package.essential` is published before
+ * the full build can even start. Every request is counted against the
+ * user's package limit before anything is written (a refused one writes and
+ * enqueues nothing).
+ *
+ * @throws AppError not_found (no access), forbidden (a viewer) or rate_limited.
+ */
+export async function requestPackage(
+  sql: Sql,
+  limiter: RateLimiter,
+  request: PackageRequest,
+  options: PackageRequestOptions = {},
+): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
+  const { documentId, userId } = request;
+  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot build packages.');
+  const verdict = await limiter.take(userId);
+  if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
+  const facts = await loadFacts(sql, documentId);
+  const pkg = buildEssentialPackage(facts, new Date());
+  const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
+  const { build, written } = await sql.begin(async (tx) => {
+    const build = await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions, newJobId: randomUUID() });
+    const written = await insertOutbox(tx, [
+      outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
+      ...(build.started
+        ? [outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: build.jobId })]
+        : []),
+    ], { fastPath: options.outboxDispatcher !== undefined });
+    return { build, written };
+  });
+  options.outboxDispatcher?.dispatch(written);
+  return { package: pkg, jobId: build.jobId, started: build.started };
+}
+
+/**
+ * The package facts from stored rows: chapters whose current version has no
+ * digest yet (new or edited since the last package) are digested first, so
+ * only their text is read; everything else comes merged from PostgreSQL.
+ */
+async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
+  const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
+  if (!document) throw notFound();
+  // At most a chapter (or a few thousand characters of one) per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
+  await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
+  const facts = await loadPackageFacts(sql, documentId);
+  if (!facts) throw notFound();
+  return { ...facts, document: { id: facts.document.id, title: facts.document.title, kind: facts.document.kind } };
+}
+
+function* digestEach(chapters: { id: string; version: number; content: string }[], kind: PackageFacts['document']['kind']): Sliced<DigestRow[]> {
+  const rows: DigestRow[] = [];
+  for (const c of chapters) {
+    rows.push({ chapterId: c.id, version: c.version, ...(yield* digestChapterSteps(c.content, kind)) });
+    yield;
+  }
+  return rows;
+}
+
+/**
+ * The latest stored package (essential until the full one replaces it), with
+ * the outline and sheets replaced by any artifact refreshed since its build.
+ *
+ * @throws AppError not_found (no access, or no package built yet).
+ */
+export async function readPackage(sql: Sql, documentId: string, userId: string) {
+  requireAccess(await findAccess(sql, documentId, userId), 'read');
+  const [stored, artifacts] = await Promise.all([findPackage(sql, documentId), loadArtifacts(sql, documentId)]);
+  if (!stored) throw notFound();
+  return withFreshArtifacts(stored.content, artifacts);
+}
