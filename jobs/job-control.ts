@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { isFinished } from '../domain/vocabulary.ts';
 import type { JobRow } from '../sql/queries/jobs.ts';
 import { QUEUES, type QueueName } from './contracts.ts';
 import { requestCancel } from './job-cancel.ts';
@@ -64,7 +65,7 @@ export function createJobControl(deps: JobControlDeps): JobControl {
       return 'retried';
     },
     async cancel(row) {
-      if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') return 'finished';
+      if (isFinished(row.status)) return 'finished';
       const job = await bullJob(row);
       const state = job ? await job.getState() : 'unknown';
       if (state === 'completed' || state === 'failed') return 'finished';

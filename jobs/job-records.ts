@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { JobRecord, JobRow, JobStatus } from '../sql/queries/jobs.ts';
+import { isFinished, type JobStatus } from '../domain/vocabulary.ts';
+import type { JobRecord, JobRow } from '../sql/queries/jobs.ts';
 import type { JobView } from '../realtime/events.ts';
 import { PRIORITY } from './contracts.ts';
 
@@ -54,7 +55,7 @@ interface JobData {
 /** A job's record in a given status, from the BullMQ job as this process sees it. */
 export function recordOf(job: Job, status: JobStatus, extra: Partial<JobRecord> = {}): JobRecord {
   const data = (job.data ?? {}) as JobData;
-  const finished = status === 'completed' || status === 'failed' || status === 'cancelled';
+  const finished = isFinished(status);
   return {
     id: jobRowId(job.queueName, job.id!),
     queue: job.queueName,

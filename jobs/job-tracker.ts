@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { isFinished } from '../domain/vocabulary.ts';
 import type { Sql } from '../sql/client.ts';
 import { settleReplacedJobs, upsertJobs, type JobRecord, type JobRow } from '../sql/queries/jobs.ts';
 import type { Publisher } from '../realtime/publisher.ts';
@@ -16,8 +17,6 @@ export interface JobFinished {
 /** Tries per report, the first included (backoff 0.5 s doubling to 30 s: about two minutes in all). */
 const WRITE_ATTEMPTS = 10;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-
-const FINISHED = new Set<string>(['completed', 'failed', 'cancelled']);
 
 /**
  * A report, with the statuses that earlier reports merged into it had
@@ -85,7 +84,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
       if (next.added) return pending;
       const [older, newer] = pending.added ? [pending, next] : next.changedAt >= pending.changedAt ? [pending, next] : [next, pending];
       // As in the upsert: a finished state only gives way to a retry's `queued` (a late progress report does not reopen it).
-      if (FINISHED.has(older.status) && newer.status !== 'queued') return older;
+      if (isFinished(older.status) && newer.status !== 'queued') return older;
       // The statuses in between, in order (a retry passes queued, processing, queued, …); the newest status is the row's own.
       const passed = [...(older.passed ?? []), older.status, ...(newer.passed ?? [])].filter((s, i, all) => s !== all[i - 1]);
       if (passed.at(-1) === newer.status) passed.pop();
@@ -113,7 +112,7 @@ export function createJobTracker(options: JobTrackerOptions): JobTracker {
     async afterWrite(records) {
       const rows = changed.get(records) ?? [];
       changed.delete(records);
-      for (const row of rows) if (row.status === 'completed' || row.status === 'failed' || row.status === 'cancelled') finished(row);
+      for (const row of rows) if (isFinished(row.status)) finished(row);
       const passed = new Map(records.map((r) => [r.id, r.passed ?? []]));
       // A set, not a scan of the batch per row: a 500-row batch scanned for each row was 1 % of an ingest's worker CPU.
       const steered = new Set(records.filter((r) => r.steered).map((r) => r.id));

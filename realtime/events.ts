@@ -4,9 +4,12 @@
  * the build of every side at once.
  */
 
-export type ChapterStatus = 'queued' | 'processing' | 'completed' | 'failed';
-export type DocumentStatus = 'processing' | 'completed' | 'partial';
-export type PackageStage = 'essential' | 'full';
+import type { ErrorBody } from '../domain/errors.ts';
+import type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus, PackageStage } from '../domain/vocabulary.ts';
+
+export type { ErrorBody } from '../domain/errors.ts';
+export type { ChapterStatus, DocumentKind, DocumentStatus, JobStatus, PackageStage } from '../domain/vocabulary.ts';
+
 
 /** Fields every document event carries. `seq` rises by exactly 1 per document. */
 export interface EventEnvelope {
@@ -83,8 +86,6 @@ export interface ArtifactRefreshedPayload {
   version?: number;
 }
 
-export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
-
 /**
  * A background job as `GET /api/jobs/:id` and `job.update` show it. A retry
  * that is due puts `status` back to `queued` with the failed attempt's
@@ -139,16 +140,25 @@ export interface DocumentEventPayloads {
 export type DocumentEventName = keyof DocumentEventPayloads;
 export type DocumentEvent<N extends DocumentEventName = DocumentEventName> = EventEnvelope & DocumentEventPayloads[N];
 
-export const DOCUMENT_EVENT_NAMES = [
-  'chapter.status',
-  'document.progress',
-  'package.essential',
-  'package.full',
-  'chapter.updated',
-  'artifact.stale',
-  'artifact.refreshed',
-  'job.update',
-] as const satisfies readonly DocumentEventName[];
+/**
+ * Every document event, each exactly once: a record over DocumentEventName
+ * (`satisfies`), so an event added to DocumentEventPayloads and not listed
+ * here, or listed here and not declared, fails to compile. The SDK
+ * registers one handler per name.
+ */
+export const DOCUMENT_EVENTS = {
+  'chapter.status': true,
+  'document.progress': true,
+  'package.essential': true,
+  'package.full': true,
+  'chapter.updated': true,
+  'artifact.stale': true,
+  'artifact.refreshed': true,
+  'job.update': true,
+} as const satisfies { readonly [N in DocumentEventName]: true };
+
+/** The names of every document event, in the order the contract lists them. */
+export const DOCUMENT_EVENT_NAMES = Object.keys(DOCUMENT_EVENTS) as readonly (keyof typeof DOCUMENT_EVENTS)[];
 
 /**
  * Kinds of notification: a document finished ingesting, its full package is
@@ -183,13 +193,6 @@ export interface NotificationPayload {
   read?: boolean;
 }
 
-/** Error shape shared with REST: `{code, message}`; codes are the contract's (not_found, invalid_request, ...). */
-export interface ErrorBody {
-  code: string;
-  message: string;
-  details?: unknown;
-}
-
 /** A chapter as the snapshot and `GET /api/documents/:id` show it. */
 export interface ChapterView {
   id: string;
@@ -210,7 +213,7 @@ export interface DocumentSnapshot {
   document: {
     id: string;
     title: string;
-    kind: 'book' | 'screenplay';
+    kind: DocumentKind;
     owner_id: string;
     status: DocumentStatus;
     word_count: number;

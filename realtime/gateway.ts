@@ -21,7 +21,7 @@ export interface GatewayDeps {
   /** A connection of the gateway's own for pub/sub (a subscribed connection can run nothing else). */
   subscriber: Redis;
   prefix: string;
-  /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
+  /** Resolves the handshake token to a user; throws an AppError (`unauthenticated`) when it is not valid. */
   authenticate: HandshakeAuthDeps['authenticate'];
   logger: Logger;
   /** Documents one socket may watch at once (SOCKET_MAX_SUBSCRIPTIONS). */

@@ -1,10 +1,11 @@
 import type { Socket } from 'socket.io';
+import { AppError } from '../domain/errors.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events.ts';
 import type { SocketAdmission } from './socket-admission.ts';
 import { toErrorBody } from './socket-errors.ts';
 
 export interface HandshakeAuthDeps {
-  /** Resolves the handshake token to a user; throws `{code, message}` when it is not valid. */
+  /** Resolves the handshake token to a user; throws an AppError (`unauthenticated`) when it is not valid. */
   authenticate(token: string): Promise<{ id: string; name: string | null; expiresAt?: number | null }>;
   /** The per-user socket cap shared by every gateway. */
   admission: Pick<SocketAdmission, 'admit'>;
@@ -20,7 +21,7 @@ export function authenticateHandshake(deps: HandshakeAuthDeps) {
   return async (socket: Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>, next: (err?: Error) => void): Promise<void> => {
     const token: unknown = socket.handshake.auth?.token;
     try {
-      if (typeof token !== 'string' || token === '') throw { code: 'unauthenticated', message: 'A token is required: io(url, { auth: { token } }).' };
+      if (typeof token !== 'string' || token === '') throw new AppError('unauthenticated', 'A token is required: io(url, { auth: { token } }).');
       const user = await deps.authenticate(token);
       await deps.admission.admit(user.id, socket.id);
       socket.data.userId = user.id;

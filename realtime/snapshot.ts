@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { isFinished } from '../domain/vocabulary.ts';
 import type { Sql } from '../sql/client.ts';
 import { loadDocumentWithChapters } from '../sql/queries/chapters.ts';
 import type { ChapterView, DocumentSnapshot, DocumentStatus } from './events.ts';
@@ -53,7 +54,7 @@ export async function loadStoredSnapshot(sql: Sql, documentId: string, live?: Li
       word_count: c.word_count,
     };
     // The live state wins unless the database already holds a final result of the same or a newer version.
-    if (l && !(isFinal(c.status) && !isFinal(l.status) && (c.summary_version ?? 0) >= (l.version ?? 0))) {
+    if (l && !(isFinished(c.status) && !isFinished(l.status) && (c.summary_version ?? 0) >= (l.version ?? 0))) {
       view.status = l.status;
       view.progress = l.progress;
       if (l.summary !== undefined) view.summary = l.summary;
@@ -83,7 +84,4 @@ export async function loadStoredSnapshot(sql: Sql, documentId: string, live?: Li
   };
 }
 
-function isFinal(status: string): boolean {
-  return status === 'completed' || status === 'failed';
-}
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ErrorBody } from './events.ts';
+import { AppError } from '../domain/errors.ts';
 import { userKeys } from './keys.ts';
 import { ABUSE_COOLDOWN_MS, createAbuseRegistry } from './socket-guards.ts';
 
@@ -26,7 +26,7 @@ export interface SocketAdmissionOptions {
  * user's sockets was cut off for flooding.
  */
 export interface SocketAdmission {
-  /** Claims a slot for the socket at handshake; throws an ErrorBody (`too_many_sockets`, `rate_limited`) when refused. */
+  /** Claims a slot for the socket at handshake; throws an AppError (`too_many_sockets`, `rate_limited`) when refused. */
   admit(userId: string, socketId: string): Promise<void>;
   /** Gives the socket's slot back (on disconnect). */
   release(userId: string, socketId: string): void;
@@ -126,17 +126,16 @@ export function createSocketAdmission(options: SocketAdmissionOptions): SocketAd
   };
 }
 
-function cutOff(waitMs: number): ErrorBody {
-  return { code: 'rate_limited', message: `Cut off for flooding; connect again in ${Math.ceil(waitMs / 1000)} s.` };
+function cutOff(waitMs: number): AppError {
+  return new AppError('rate_limited', `Cut off for flooding; connect again in ${Math.ceil(waitMs / 1000)} s.`);
 }
 
-function tooManySockets(max: number): ErrorBody {
-  return {
-    code: 'too_many_sockets',
-    message:
-      `At most ${max} open connections per user, counting every tab and device (the SDK shares one per browser). ` +
+function tooManySockets(max: number): AppError {
+  return new AppError(
+    'too_many_sockets',
+    `At most ${max} open connections per user, counting every tab and device (the SDK shares one per browser). ` +
       'Close one and connect again; a connection that dropped without closing is let go within about a minute.',
-  };
+  );
 }
 
 function withAdmissionCommands(redis: Redis): Redis & AdmissionCommands {

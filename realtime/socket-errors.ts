@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AppError, type ErrorCode } from '../domain/errors.ts';
 import type { ErrorBody, SubscribeAck } from './events.ts';
 
 /** The ack for a payload that fails its schema: `invalid_request` with each bad field named. */
@@ -13,11 +14,8 @@ export function invalid(error: z.ZodError): SubscribeAck {
   };
 }
 
-/** A thrown `{code, message}` as the contract's error body; anything else becomes `fallback` with a generic message. */
-export function toErrorBody(error: unknown, fallback: string): ErrorBody {
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  if (e && typeof e.code === 'string' && /^[a-z_]+$/.test(e.code) && typeof e.message === 'string') {
-    return { code: e.code, message: e.message };
-  }
+/** An AppError's code and message; anything else (a dependency's failure) becomes `fallback` with a generic message. */
+export function toErrorBody(error: unknown, fallback: Extract<ErrorCode, 'unavailable' | 'unauthenticated'>): ErrorBody {
+  if (error instanceof AppError) return { code: error.code, message: error.message };
   return { code: fallback, message: fallback === 'unavailable' ? 'A dependency is unavailable; try again shortly.' : 'Not allowed.' };
 }

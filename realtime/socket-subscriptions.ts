@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
+import { requireAccess } from '../domain/access.ts';
+import { AppError, notFound } from '../domain/errors.ts';
 import type { Sql } from '../sql/client.ts';
 import { findAccess } from '../sql/queries/members.ts';
 import { readHistoryAfter, type DocumentFeed } from './document-feed.ts';
@@ -25,7 +27,6 @@ const subscribeSchema = z.object({
 const unsubscribeSchema = z.object({ document_id: documentIdSchema });
 type SubscribeRequest = z.infer<typeof subscribeSchema>;
 
-const NOT_FOUND: ErrorBody = { code: 'not_found', message: 'No such document, or it is not shared with you.' };
 const UNSUBSCRIBED: ErrorBody = { code: 'unsubscribed', message: 'Unsubscribed before this subscription completed.' };
 
 /**
@@ -133,23 +134,21 @@ async function subscribe(
   deps: SubscriptionDeps,
 ): Promise<void> {
   const { document_id } = request;
-  const hasAccess = async () => Boolean(await findAccess(deps.sql, document_id, socket.data.userId));
+  // Throws not_found when the user may not read the document (or it does not exist).
+  const mayRead = async () => Boolean(requireAccess(await findAccess(deps.sql, document_id, socket.data.userId), 'read'));
   try {
     const again = subscriptions.has(document_id);
-    const slot = subscriptions.take(document_id, hasAccess);
-    if (!slot) {
-      return ack({ ok: false, error: { code: 'too_many_subscriptions', message: `At most ${deps.maxSubscriptions} documents per socket.` } });
-    }
-    const feed = await slot;
-    if (!feed) return ack({ ok: false, error: NOT_FOUND });
+    const slot = subscriptions.take(document_id, mayRead);
+    if (!slot) throw new AppError('too_many_subscriptions', `At most ${deps.maxSubscriptions} documents per socket.`);
+    const feed = (await slot)!;
     if (again) {
       // Subscribing again (to resync) checks access anew, then rejoins after its replay or snapshot.
-      if (!(await hasAccess())) return ack({ ok: false, error: NOT_FOUND });
+      await mayRead();
       socket.leave(documentRoom(document_id));
     }
     await feed.run(() => joinFeed(socket, feed, request, ack, () => subscriptions.holds(document_id, slot), deps));
   } catch (error) {
-    deps.logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
+    if (!(error instanceof AppError)) deps.logger.error({ err: error, documentId: request.document_id }, 'subscribe failed');
     ack({ ok: false, error: toErrorBody(error, 'unavailable') });
   }
 }
@@ -188,7 +187,7 @@ async function joinFeed(
     }
   }
   const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id, deps.historyTtlSeconds);
-  if (!loaded) return ack({ ok: false, error: NOT_FOUND });
+  if (!loaded) return ack({ ok: false, error: notFound('No such document, or it is not shared with you.').toBody() });
   await feed.advanceTo(loaded.epoch, loaded.seq);
   ack({
     ok: true,

@@ -84,7 +84,7 @@ async function sessionUser(c: Context<AppEnv>, deps: AdminBoardDeps): Promise<st
   const sessionId = getCookie(c, COOKIE);
   const userId = sessionId ? await deps.sessions.find(sessionId) : null;
   if (!userId) {
-    throw new AppError('unauthenticated', 401, `No live board session: open ${BOARD_PATH}?token=<jwt> as a user listed in ADMIN_USERS.`);
+    throw new AppError('unauthenticated', `No live board session: open ${BOARD_PATH}?token=<jwt> as a user listed in ADMIN_USERS.`);
   }
   return userId;
 }

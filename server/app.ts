@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps) {
         onError: () => {
           // A streamed (chunked) body is left half read: say the connection ends with this answer, so a pooled
           // client opens a new one instead of sending its next request down a socket about to be dropped.
-          throw new AppError('payload_too_large', 413, `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`, undefined, { Connection: 'close' });
+          throw new AppError('payload_too_large', `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`, undefined, { Connection: 'close' });
         },
       }),
       bearerAuth(deps.authenticate),
@@ -100,7 +100,7 @@ function bearerAuth(authenticate: Authenticate): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) {
-      throw new AppError('unauthenticated', 401, 'Send "Authorization: Bearer <token>"; `npm run token -- <user>` prints one.');
+      throw new AppError('unauthenticated', 'Send "Authorization: Bearer <token>"; `npm run token -- <user>` prints one.');
     }
     c.set('user', await authenticate(match[1]!));
     await next();

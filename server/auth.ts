@@ -40,18 +40,18 @@ export function createAuthenticator(secret: string, sql: Sql): Authenticate {
       payload = await verified.verify(token);
     } catch (error) {
       const expired = (error as Error).name === 'JwtTokenExpired';
-      throw new AppError('unauthenticated', 401, expired ? 'The token has expired; get a new one.' : 'The token is not valid.');
+      throw new AppError('unauthenticated', expired ? 'The token has expired; get a new one.' : 'The token is not valid.');
     }
     const { sub, name, exp } = payload;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) {
-      throw new AppError('unauthenticated', 401, 'The token needs a "sub" (the user id) of 1 to 128 characters.');
+      throw new AppError('unauthenticated', 'The token needs a "sub" (the user id) of 1 to 128 characters.');
     }
     // A token that never expires cannot be taken back short of changing AUTH_SECRET for everyone.
     if (typeof exp !== 'number' || exp > MAX_EXP_SECONDS) {
-      throw new AppError('unauthenticated', 401, 'The token needs an "exp" (expiry, seconds since 1970); `npm run token -- <user>` prints one that has it.');
+      throw new AppError('unauthenticated', 'The token needs an "exp" (expiry, seconds since 1970); `npm run token -- <user>` prints one that has it.');
     }
     if (CONTROL_CHARACTER.test(sub) || (typeof name === 'string' && CONTROL_CHARACTER.test(name))) {
-      throw new AppError('unauthenticated', 401, 'The token\'s "sub" and "name" must not contain control characters.');
+      throw new AppError('unauthenticated', 'The token\'s "sub" and "name" must not contain control characters.');
     }
     const user: AuthUser = { id: sub, name: typeof name === 'string' ? name.slice(0, 200) : null, expiresAt: exp };
     if (!seen.has(user.id) || seen.get(user.id) !== user.name) {

@@ -2,37 +2,20 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
+import { AppError, invalidRequest, notFound, type ErrorBody as WireError, type ErrorCode } from '../domain/errors.ts';
 import { PG_ERROR, isUnavailable, pgErrorCode } from '../sql/errors.ts';
 
-/** An error the API answers with its own status and code (CONTRACT.md section 3). */
-export class AppError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: ContentfulStatusCode,
-    message: string,
-    readonly details?: unknown,
-    /** Response headers the error carries (`Retry-After` on a 429). */
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-  }
-}
+export { AppError, forbidden, invalidRequest, notFound, rateLimited } from '../domain/errors.ts';
 
-/** 429 `rate_limited` with `Retry-After` in whole seconds. */
-export const rateLimited = (retryAfterSeconds: number, message: string) =>
-  new AppError('rate_limited', 429, message, { retry_after: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
-
-export const notFound = () => new AppError('not_found', 404, 'No such resource, or it is not shared with you.');
-export const forbidden = (message: string) => new AppError('forbidden', 403, message);
-export const invalidRequest = (details: { field: string; message: string }[]) =>
-  new AppError('invalid_request', 400, 'The request is not valid; see details.', details);
 /**
  * 409 `member_limit_reached`: the document already has its most members. A
  * conflict with the document's state, resolved by removing a member, not by
  * waiting (429) or by changing the request (400).
  */
 export const memberLimitReached = (limit: number) =>
-  new AppError('member_limit_reached', 409, `A document can have at most ${limit} members; remove one first.`, { limit });
+  new AppError('member_limit_reached', `A document can have at most ${limit} members; remove one first.`, { limit });
+
+const racedConflict = () => new AppError('conflict', 'A concurrent change got there first; try again.');
 
 /**
  * The one place PostgreSQL errors become API errors. Anything not listed is
@@ -44,11 +27,11 @@ const PG_TO_API: Record<string, () => AppError> = {
   [PG_ERROR.untranslatableCharacter]: () => invalidRequest([{ field: '(body)', message: 'contains characters the database cannot store' }]),
   // A row that vanished between the check and the write (a document deleted meanwhile).
   [PG_ERROR.foreignKeyViolation]: notFound,
-  // A racing write that the caller may simply repeat.
-  [PG_ERROR.uniqueViolation]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
-  [PG_ERROR.serializationFailure]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
-  [PG_ERROR.deadlockDetected]: () => new AppError('conflict', 409, 'A concurrent change got there first; try again.'),
-  [PG_ERROR.queryCanceled]: () => new AppError('unavailable', 503, 'The database took too long; nothing was changed. Try again shortly.'),
+  // A racing write that the caller may simply repeat (`conflict`, an extension of the contract's codes).
+  [PG_ERROR.uniqueViolation]: racedConflict,
+  [PG_ERROR.serializationFailure]: racedConflict,
+  [PG_ERROR.deadlockDetected]: racedConflict,
+  [PG_ERROR.queryCanceled]: () => new AppError('unavailable', 'The database took too long; nothing was changed. Try again shortly.'),
 };
 
 /** The API error a PostgreSQL error stands for, or undefined when it is not one Herald expects. */
@@ -58,12 +41,12 @@ export function fromPgError(error: unknown): AppError | undefined {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
+  error: WireError;
 }
 
 /** The contract's error body for any error; unknown errors are logged with the request id and answered 500. */
 export function toErrorResponse(error: unknown, c: Context, logger: Logger): Response {
-  const body = (code: string, message: string, details?: unknown): ErrorBody => ({
+  const body = (code: ErrorCode, message: string, details?: unknown): ErrorBody => ({
     error: { code, message, ...(details !== undefined && { details }) },
   });
   const known = error instanceof AppError ? error : fromPgError(error);
@@ -79,10 +62,6 @@ export function toErrorResponse(error: unknown, c: Context, logger: Logger): Res
     }
     if (error.status === 401) return c.json(body('unauthenticated', error.message || 'A valid token is required.'), 401);
     if (error.status < 500) return c.json(body('invalid_request', error.message || 'The request is not valid.'), error.status as ContentfulStatusCode);
-  }
-  // 22021/22P05: text PostgreSQL cannot store (a NUL): the input's fault. Schemas refuse it first; this is the safety net.
-  if (['22021', '22P05'].includes(String((error as { code?: unknown } | undefined)?.code))) {
-    return c.json(body('invalid_request', 'The request is not valid; see details.', [{ field: '(body)', message: 'must not contain NUL (\\u0000) characters' }]), 400);
   }
   if (isUnavailable(error)) {
     logger.warn({ err: error, requestId: c.get('requestId') }, 'dependency unavailable');

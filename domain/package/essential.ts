@@ -1,4 +1,5 @@
-import { mergeNameStats, nameStats, nameStatsSteps, rankCharacters, type CharacterMentions, type NameStat, type TextKind } from '../text/characters.ts';
+import type { DocumentKind } from '../../domain/vocabulary.ts';
+import { mergeNameStats, nameStats, nameStatsSteps, rankCharacters, type CharacterMentions, type NameStat } from '../text/characters.ts';
 import type { Sliced } from '../text/slices.ts';
 
 /**
@@ -9,7 +10,7 @@ export interface EssentialPackage {
   stage: 'essential';
   document_id: string;
   title: string;
-  kind: TextKind;
+  kind: DocumentKind;
   word_count: number;
   /** Whole minutes at READING_WORDS_PER_MINUTE, at least 1 for any text. */
   reading_minutes: number;
@@ -35,7 +36,7 @@ export interface ChapterDigest {
 
 /** What the builder reads: the document, its chapters in order, and their digests merged. */
 export interface PackageFacts {
-  document: { id: string; title: string; kind: TextKind };
+  document: { id: string; title: string; kind: DocumentKind };
   chapters: { id: string; index: number; title: string; word_count: number; version: number }[];
   /** The first non-empty chapter opening, in chapter order. */
   opening: string;
@@ -74,12 +75,12 @@ export function buildEssentialPackage(facts: PackageFacts, now: Date): Essential
 }
 
 /** One chapter's digest. */
-export function digestChapter(content: string, kind: TextKind): ChapterDigest {
+export function digestChapter(content: string, kind: DocumentKind): ChapterDigest {
   return { opening: openingParagraph(content), names: nameStats(content, kind) };
 }
 
 /** `digestChapter` as work that yields every few thousand characters (see slices.ts): one huge chapter is not one step. */
-export function* digestChapterSteps(content: string, kind: TextKind): Sliced<ChapterDigest> {
+export function* digestChapterSteps(content: string, kind: DocumentKind): Sliced<ChapterDigest> {
   const opening = openingParagraph(content);
   return { opening, names: yield* nameStatsSteps(content, kind) };
 }
@@ -99,7 +100,7 @@ export function factsFromTexts(source: {
 }
 
 /** The document's characters from chapter texts, most mentioned first. */
-export function topCharacters(contents: string[], kind: TextKind, limit = TOP_CHARACTERS): CharacterMentions[] {
+export function topCharacters(contents: string[], kind: DocumentKind, limit = TOP_CHARACTERS): CharacterMentions[] {
   return rankCharacters(mergeNameStats(contents.map((c) => nameStats(c, kind))), kind, limit);
 }
 

@@ -1,6 +1,6 @@
+import type { DocumentKind } from '../vocabulary.ts';
 import type { StoredArtifact } from './artifacts.ts';
 import { keyTerms, type KeyTerm } from '../text/key-terms.ts';
-import type { TextKind } from '../text/characters.ts';
 import { buildEssentialPackage, factsFromTexts, topCharacters, type EssentialPackage } from './essential.ts';
 import { splitPassages } from '../text/passages.ts';
 
@@ -50,7 +50,7 @@ export interface FullPackage extends Omit<EssentialPackage, 'stage' | 'chapters'
 
 /** What the full build reads: the document and its chapters with their texts and stored summaries. */
 export interface FullPackageSource {
-  document: { id: string; title: string; kind: TextKind };
+  document: { id: string; title: string; kind: DocumentKind };
   chapters: SummarizedChapter[];
 }
 

@@ -1,3 +1,4 @@
+import type { DocumentKind } from '../vocabulary.ts';
 import { STOPWORDS } from './stopwords.ts';
 import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
 
@@ -21,7 +22,6 @@ import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
  * texts, "in lower case" means in lower case in a text that also has it
  * capitalised.
  */
-export type TextKind = 'book' | 'screenplay';
 
 /** A name and how often the text mentions it. */
 export interface CharacterMentions {
@@ -62,12 +62,12 @@ export interface NameStat {
  * @example extractCharacters('MARA\nWho is there?\n\nTOMAS\nOnly me.', 'screenplay')
  * // → [{ name: 'Mara', mentions: 1 }, { name: 'Tomas', mentions: 1 }]
  */
-export function extractCharacters(text: string, kind: TextKind, limit = MAX_CHARACTERS_PER_TEXT): CharacterMentions[] {
+export function extractCharacters(text: string, kind: DocumentKind, limit = MAX_CHARACTERS_PER_TEXT): CharacterMentions[] {
   return rankCharacters(nameStats(text, kind), kind, limit);
 }
 
 /** `extractCharacters` in slices of a few milliseconds, letting the event loop run between them (the API's autosave). */
-export async function extractCharactersInSlices(text: string, kind: TextKind, limit = MAX_CHARACTERS_PER_TEXT): Promise<CharacterMentions[]> {
+export async function extractCharactersInSlices(text: string, kind: DocumentKind, limit = MAX_CHARACTERS_PER_TEXT): Promise<CharacterMentions[]> {
   return rankCharacters(await runInSlices(nameStatsSteps(text, kind)), kind, limit);
 }
 
@@ -76,12 +76,12 @@ export async function extractCharactersInSlices(text: string, kind: TextKind, li
  * capitalised word but function words, honorifics and calendar words;
  * screenplays: every cue name.
  */
-export function nameStats(text: string, kind: TextKind): NameStat[] {
+export function nameStats(text: string, kind: DocumentKind): NameStat[] {
   return runAll(nameStatsSteps(text, kind));
 }
 
 /** `nameStats` as work that yields every SLICE_CHARS characters or so (see slices.ts). */
-export function* nameStatsSteps(text: string, kind: TextKind): Sliced<NameStat[]> {
+export function* nameStatsSteps(text: string, kind: DocumentKind): Sliced<NameStat[]> {
   if (kind === 'screenplay') {
     return [...(yield* screenplayCharacters(text))].map(([name, mentions]) => ({ name, total: mentions, mid: mentions, lower: false }));
   }
@@ -113,7 +113,7 @@ export function mergeNameStats(parts: Iterable<readonly NameStat[]>): NameStat[]
 }
 
 /** Applies the rules to (merged) statistics: the characters, most mentioned first (ties by name). */
-export function rankCharacters(stats: readonly NameStat[], kind: TextKind, limit: number): CharacterMentions[] {
+export function rankCharacters(stats: readonly NameStat[], kind: DocumentKind, limit: number): CharacterMentions[] {
   const names = kind === 'screenplay' ? stats : stats.filter((s) => s.total >= 2 && s.mid > 0 && !s.lower);
   return names
     .map((s) => ({ name: s.name, mentions: s.total }))

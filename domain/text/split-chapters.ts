@@ -5,6 +5,7 @@
  * SLICE_CHARS characters, so the API can split a 10 MiB upload in slices
  * (`splitChaptersInSlices`) without freezing its event loop.
  */
+import type { DocumentKind } from '../vocabulary.ts';
 import { runAll, runInSlices, SLICE_CHARS, type Sliced } from './slices.ts';
 
 /** One chapter cut from a manuscript, in upload order. */
@@ -18,7 +19,6 @@ export interface SplitChapter {
   wordCount: number;
 }
 
-export type ManuscriptKind = 'book' | 'screenplay';
 
 export interface SplitOptions {
   /**
@@ -61,21 +61,21 @@ interface Section {
  * @example splitChapters('# One\nHello.\n# Two\nBye.', 'book')
  * // → [{index:0,title:'One',content:'Hello.',wordCount:1}, {index:1,title:'Two',content:'Bye.',wordCount:1}]
  */
-export function splitChapters(content: string, kind: ManuscriptKind, options: SplitOptions = {}): SplitChapter[] {
+export function splitChapters(content: string, kind: DocumentKind, options: SplitOptions = {}): SplitChapter[] {
   return runAll(splitSteps(content, kind, options.limit ?? Infinity));
 }
 
 /** `splitChapters` in slices of a few milliseconds, letting the event loop run between them. */
-export function splitChaptersInSlices(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
+export function splitChaptersInSlices(content: string, kind: DocumentKind, options: SplitOptions = {}): Promise<SplitChapter[]> {
   return runInSlices(splitChapterSteps(content, kind, options));
 }
 
 /** `splitChapters` as work that yields every SLICE_CHARS characters or PARAGRAPHS_PER_STEP paragraphs (see slices.ts). */
-export function splitChapterSteps(content: string, kind: ManuscriptKind, options: SplitOptions = {}): Sliced<SplitChapter[]> {
+export function splitChapterSteps(content: string, kind: DocumentKind, options: SplitOptions = {}): Sliced<SplitChapter[]> {
   return splitSteps(content, kind, options.limit ?? Infinity);
 }
 
-function* splitSteps(content: string, kind: ManuscriptKind, limit: number): Sliced<SplitChapter[]> {
+function* splitSteps(content: string, kind: DocumentKind, limit: number): Sliced<SplitChapter[]> {
   const text = yield* normaliseNewlines(content);
   const { sections, preface } = yield* scanLines(text, kind, limit);
   // No headings: parts of about PART_TARGET_WORDS, from the first non-blank line to the last (none: no chapters).
@@ -162,7 +162,7 @@ function* countWordsSliced(text: string, start: number, end: number): Sliced<num
  * text before the first heading), and gives the range of that text (start
  * -1: none). Stops at the first section past `limit`.
  */
-function* scanLines(text: string, kind: ManuscriptKind, limit: number): Sliced<{ sections: Section[]; preface: Range }> {
+function* scanLines(text: string, kind: DocumentKind, limit: number): Sliced<{ sections: Section[]; preface: Range }> {
   const preface: Section = { title: 'Preface', content: { start: -1, end: -1 } };
   const sections: Section[] = [];
   let current = preface;
@@ -214,7 +214,7 @@ function* nextParagraph(text: string, from: number, to: number): Sliced<Range | 
 }
 
 /** The chapter title (at most TITLE_MAX_CHARS) if the line starts a chapter, else undefined. */
-function headingTitle(text: string, start: number, end: number, kind: ManuscriptKind): string | undefined {
+function headingTitle(text: string, start: number, end: number, kind: DocumentKind): string | undefined {
   const first = text.charCodeAt(start);
   if (first === 0x23 /* # */) return capTitle(markdownTitle(text, start, end));
   if (text.startsWith('Chapter ', start) || text.startsWith('CHAPTER ', start)) {

@@ -58,7 +58,6 @@ interface Watched {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-const EVENT_NAMES = new Set<string>(DOCUMENT_EVENT_NAMES);
 /** Waits before asking again after a refusal the server may lift (rate_limited, unavailable). */
 const RETRY_REFUSED_MS = 1000;
 
@@ -158,10 +157,9 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   }
 
   private onConnect(socket: ClientSocket): void {
-    socket.onAny((name: string, payload: unknown) => {
-      if (EVENT_NAMES.has(name)) this.route(name as DocumentEventName, payload as DocumentEvent);
-      else if (name === 'notification') this.emit('notification', payload as NotificationPayload);
-    });
+    // One handler per event the contract names: an event the client does not know is never routed.
+    for (const name of DOCUMENT_EVENT_NAMES) onDocumentEvent(socket, name, (event) => this.route(name, event));
+    socket.on('notification', (notification) => this.emit('notification', notification));
     // Subscriptions are per socket: a new socket starts from each store's seq.
     for (const [documentId, w] of this.watched) {
       w.via = undefined;
@@ -227,4 +225,13 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     clearTimeout(w.timer);
     w.timer = setTimeout(() => void this.sync(w.store.documentId), delayMs);
   }
+}
+
+/**
+ * Socket.IO's typed `on` takes one event name at a time; over the union of
+ * document events each listener has the same shape (an envelope and a
+ * payload), so one registration serves every name.
+ */
+function onDocumentEvent<N extends DocumentEventName>(socket: ClientSocket, name: N, listener: (event: DocumentEvent<N>) => void): void {
+  (socket.on as (name: N, listener: (event: DocumentEvent<N>) => void) => ClientSocket)(name, listener);
 }

@@ -1,3 +1,4 @@
+import { isFinished } from '../../domain/vocabulary.ts';
 import type {
   ChapterStatus,
   DocumentEvent,
@@ -130,6 +131,6 @@ function updateChapter(state: DocumentState, id: string, index: number | undefin
 export function documentCompletion(state: DocumentState): number {
   if (state.chapters.length === 0) return state.status === 'processing' ? 0 : 1;
   let sum = 0;
-  for (const c of state.chapters) sum += c.status === 'completed' || c.status === 'failed' ? 1 : Math.min(c.progress, 99) / 100;
+  for (const c of state.chapters) sum += isFinished(c.status) ? 1 : Math.min(c.progress, 99) / 100;
   return sum / state.chapters.length;
 }

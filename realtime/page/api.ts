@@ -1,10 +1,10 @@
-import type { DocumentSnapshot } from '../client/index.ts';
+import type { DocumentKind, DocumentSnapshot, DocumentStatus } from '../client/index.ts';
 
 /** A document as `GET /api/documents` lists it. */
 export interface DocumentSummary {
   id: string;
   title: string;
-  status: 'processing' | 'completed' | 'partial';
+  status: DocumentStatus;
   chapter_count: number;
   updated_at: string;
 }
@@ -29,7 +29,7 @@ export function createApi(token: string) {
     return body as T;
   }
   return {
-    upload: (input: { title: string; kind: 'book' | 'screenplay'; content: string }) =>
+    upload: (input: { title: string; kind: DocumentKind; content: string }) =>
       call<UploadResult>('/api/documents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) }),
     listDocuments: () => call<{ documents: DocumentSummary[] }>('/api/documents').then((r) => r.documents),
     /** The latest package, or undefined before there is one. */

@@ -1,8 +1,9 @@
+import type { DocumentKind } from '../client/index.ts';
 import { $ } from './dom.ts';
 
 export interface ComposeInput {
   title: string;
-  kind: 'book' | 'screenplay';
+  kind: DocumentKind;
   content: string;
 }
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { DOCUMENT_KINDS } from '../../domain/vocabulary.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, invalidRequest } from '../errors.ts';
 import { storeUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
@@ -8,7 +9,7 @@ import { DocumentSchema, documentView, errorResponses, storableText as text } fr
 const CreateJson = z
   .object({
     title: text().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
-    kind: z.enum(['book', 'screenplay']).default('book'),
+    kind: z.enum(DOCUMENT_KINDS).default('book'),
     content: text().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
   })
   .openapi('CreateDocument');
@@ -17,7 +18,7 @@ const CreateForm = z.object({
   // Checked in readUpload: the generated validator also runs on JSON requests, so nothing here may be required.
   file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
   title: text().max(500).optional(),
-  kind: z.enum(['book', 'screenplay']).optional(),
+  kind: z.enum(DOCUMENT_KINDS).optional(),
 });
 
 const createDocument = createRoute({
@@ -94,7 +95,7 @@ async function readUpload(request: Request, readJson: () => Promise<unknown>): P
   }
   if (isJsonMediaType(mediaType)) {
     const body: unknown = await readJson().catch(() => {
-      throw new AppError('invalid_json', 400, 'The body is not valid JSON.');
+      throw new AppError('invalid_json', 'The body is not valid JSON.');
     });
     return parseOrThrow(CreateJson, body);
   }

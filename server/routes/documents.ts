@@ -1,12 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
+import { MEMBER_ROLES, requireAccess } from '../../domain/access.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { listDocumentsForUser } from '../../sql/queries/documents.ts';
 import { addMember, findAccess } from '../../sql/queries/members.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
-import { forbidden, invalidRequest, memberLimitReached, notFound } from '../errors.ts';
+import { invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { removeDocument } from '../services/documents.ts';
 import type { UploadDeps } from '../services/upload.ts';
 import { uploadRoutes } from './document-upload.ts';
@@ -23,7 +24,7 @@ export interface DocumentRoutesDeps extends UploadDeps {
 }
 
 const MemberBody = z
-  .object({ user_id: text().min(1).max(128), role: z.enum(['editor', 'viewer']) })
+  .object({ user_id: text().min(1).max(128), role: z.enum(MEMBER_ROLES) })
   .openapi('AddMember');
 
 const listDocumentsRoute = createRoute({
@@ -85,7 +86,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
 
   app.openapi(getDocumentRoute, async (c) => {
     const { id } = c.req.valid('param');
-    if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+    requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
     const snapshot = await loadSnapshot(deps.sql, deps.redis, deps.prefix, id, deps.historyTtlSeconds).then(
       (s) => s?.snapshot,
       // Without Redis the stored rows still answer; only live progress is missing.
@@ -105,9 +106,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const user = c.get('user');
-    const access = await findAccess(deps.sql, id, user.id);
-    if (!access) throw notFound();
-    if (access !== 'owner') throw forbidden('Only the owner can share a document.');
+    requireAccess(await findAccess(deps.sql, id, user.id), 'own', 'Only the owner can share a document.');
     if (body.user_id === user.id) throw invalidRequest([{ field: 'user_id', message: 'The owner already has access.' }]);
     const member = await addMember(deps.sql, id, body.user_id, body.role, deps.maxMembersPerDocument);
     if (!member) throw memberLimitReached(deps.maxMembersPerDocument);

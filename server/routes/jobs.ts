@@ -1,11 +1,13 @@
+import { JOB_STATUSES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
+import { requireAccess, type Need } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findJob, listDocumentJobsPage, type JobRow } from '../../sql/queries/jobs.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import type { JobControl } from '../../jobs/job-control.ts';
 import { jobView } from '../../jobs/job-records.ts';
 import { createRouter } from '../app-env.ts';
-import { AppError, forbidden, notFound } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../page-cursor.ts';
 import { IdParam, IntQuery, errorResponses } from './schemas.ts';
 
@@ -19,7 +21,7 @@ export const JobSchema = z
     id: z.uuid(),
     type: z.string().openapi({ example: 'chapter.process' }),
     queue: z.string(),
-    status: z.enum(['queued', 'processing', 'completed', 'failed', 'cancelled']),
+    status: z.enum(JOB_STATUSES),
     priority: z.string().openapi({ example: 'normal' }),
     progress: z.number().int(),
     document_id: z.uuid().nullable(),
@@ -46,19 +48,16 @@ const JobsPage = z.object({
 });
 
 /** The job's row if the caller may see it (any access to its document); 404 otherwise. */
-async function visibleJob(sql: Sql, id: string, userId: string): Promise<{ row: JobRow; access: string }> {
+async function visibleJob(sql: Sql, id: string, userId: string, need: Need = 'read'): Promise<JobRow> {
   const row = await findJob(sql, id);
-  const access = row?.document_id ? await findAccess(sql, row.document_id, userId) : null;
-  if (!row || !access) throw notFound();
-  return { row, access };
+  // A job of no document (none today) is nobody's to see.
+  if (!row?.document_id) throw notFound();
+  requireAccess(await findAccess(sql, row.document_id, userId), need, 'Viewers cannot retry or cancel jobs.');
+  return row;
 }
 
 /** A job the caller may steer: owners and editors; viewers get 403. */
-async function steerableJob(sql: Sql, id: string, userId: string): Promise<JobRow> {
-  const { row, access } = await visibleJob(sql, id, userId);
-  if (access === 'viewer') throw forbidden('Viewers cannot retry or cancel jobs.');
-  return row;
-}
+const steerableJob = (sql: Sql, id: string, userId: string) => visibleJob(sql, id, userId, 'edit');
 
 /** Job records and control: a document's jobs, one job, retry, cancel. */
 export function jobRoutes(deps: JobRoutesDeps) {
@@ -78,7 +77,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
       const { id } = c.req.valid('param');
       const { limit = JOBS_PAGE_DEFAULT, cursor } = c.req.valid('query');
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+      requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
       const rows = await listDocumentJobsPage(deps.sql, id, limit, after);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
@@ -91,7 +90,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
       method: 'get', path: '/api/jobs/{id}', summary: 'One job', request: { params: IdParam },
       responses: { 200: { description: 'The job', content: { 'application/json': { schema: JobSchema } } }, ...errorResponses(401, 404, 503) },
     }),
-    async (c) => c.json(jobView((await visibleJob(deps.sql, c.req.valid('param').id, c.get('user').id)).row), 200),
+    async (c) => c.json(jobView(await visibleJob(deps.sql, c.req.valid('param').id, c.get('user').id)), 200),
   );
   app.openapi(
     createRoute({
@@ -100,7 +99,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
     }),
     async (c) => {
       const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
-      if ((await deps.jobs.retry(row)) === 'not_failed') throw new AppError('job_not_failed', 409, `Only a failed job can be retried; this one is ${row.status}.`);
+      if ((await deps.jobs.retry(row)) === 'not_failed') throw new AppError('job_not_failed', `Only a failed job can be retried; this one is ${row.status}.`);
       return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: 'queued' }, 202);
     },
   );
@@ -114,7 +113,7 @@ export function jobRoutes(deps: JobRoutesDeps) {
     async (c) => {
       const row = await steerableJob(deps.sql, c.req.valid('param').id, c.get('user').id);
       const outcome = await deps.jobs.cancel(row);
-      if (outcome === 'finished') throw new AppError('job_finished', 409, `The job has already ended (${row.status}).`);
+      if (outcome === 'finished') throw new AppError('job_finished', `The job has already ended (${row.status}).`);
       return c.json({ job: jobView((await findJob(deps.sql, row.id)) ?? row), status: outcome }, 202);
     },
   );

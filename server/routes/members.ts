@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Redis } from 'ioredis';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess, removeMember } from '../../sql/queries/members.ts';
 import { announceAccessRevoked } from '../../realtime/access-revocation.ts';
 import { createRouter } from '../app-env.ts';
-import { AppError, forbidden, notFound } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface MemberRoutesDeps {
@@ -40,14 +41,12 @@ export function memberRoutes(deps: MemberRoutesDeps) {
     async (c) => {
       const { id, user_id: memberId } = c.req.valid('param');
       const user = c.get('user');
-      const access = await findAccess(deps.sql, id, user.id);
-      if (!access) throw notFound();
       const leaving = memberId === user.id;
+      const access = requireAccess(await findAccess(deps.sql, id, user.id), leaving ? 'read' : 'own', 'Only the owner can remove other members.');
       // Every document has exactly one owner; a document without one would be nobody's to delete or share.
-      if (leaving && access === 'owner') throw new AppError('owner_cannot_leave', 409, 'The owner cannot leave their own document; delete it instead.');
-      if (!leaving && access !== 'owner') throw forbidden('Only the owner can remove other members.');
+      if (leaving && access === 'owner') throw new AppError('owner_cannot_leave', 'The owner cannot leave their own document; delete it instead.');
       await deps.sql.begin(async (tx) => {
-        if (!(await removeMember(tx, id, memberId))) throw new AppError('not_found', 404, 'That user is not a member of this document.');
+        if (!(await removeMember(tx, id, memberId))) throw new AppError('not_found', 'That user is not a member of this document.');
         // Before the commit: if Redis refuses, nothing is removed (503) rather than leaving sockets
         // that still get the document's events. Gateways recheck late joins after the commit.
         await announceAccessRevoked(deps.redis, deps.prefix, id, memberId);

@@ -37,7 +37,7 @@ function requireBearer(token: string): MiddlewareHandler {
     const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     // Compared as digests: equal lengths for timingSafeEqual, and the time taken says nothing about the token.
     if (!given || !timingSafeEqual(digest(given), expected)) {
-      throw new AppError('unauthenticated', 401, 'Send "Authorization: Bearer <METRICS_TOKEN>".', undefined, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
+      throw new AppError('unauthenticated', 'Send "Authorization: Bearer <METRICS_TOKEN>".', undefined, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
     }
     await next();
   };

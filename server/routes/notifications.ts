@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findPreferences, listNotifications, markNotificationRead, savePreferences } from '../../sql/queries/notifications.ts';
 import { findAccess } from '../../sql/queries/members.ts';
@@ -74,13 +75,13 @@ export function notificationRoutes(deps: NotificationRoutesDeps) {
   });
   app.openapi(getMuteRoute, async (c) => {
     const { id } = c.req.valid('param');
-    if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+    requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
     return c.json({ muted: await isMuted(deps.sql, id, c.get('user').id) }, 200);
   });
   app.openapi(setMuteRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { muted } = c.req.valid('json');
-    if (!(await findAccess(deps.sql, id, c.get('user').id))) throw notFound();
+    requireAccess(await findAccess(deps.sql, id, c.get('user').id), 'read');
     await setMuted(deps.sql, id, c.get('user').id, muted);
     return c.json({ muted }, 200);
   });

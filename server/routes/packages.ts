@@ -1,3 +1,4 @@
+import { DOCUMENT_KINDS, PACKAGE_STAGES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Sql } from '../../sql/client.ts';
 import { createRouter } from '../app-env.ts';
@@ -16,10 +17,10 @@ export interface PackageRoutesDeps {
 
 const PackageSchema = z
   .object({
-    stage: z.enum(['essential', 'full']),
+    stage: z.enum(PACKAGE_STAGES),
     document_id: z.uuid(),
     title: z.string(),
-    kind: z.enum(['book', 'screenplay']),
+    kind: z.enum(DOCUMENT_KINDS),
     word_count: z.number().int(),
     reading_minutes: z.number().int(),
     chapter_count: z.number().int(),

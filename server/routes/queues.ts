@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { QUEUES } from '../../jobs/contracts.ts';
 import type { JobControl, QueueCounts } from '../../jobs/job-control.ts';
 import type { Sql } from '../../sql/client.ts';
-import { countUserJobs, type JobStatus } from '../../sql/queries/jobs.ts';
+import type { JobStatus } from '../../domain/vocabulary.ts';
+import { countUserJobs } from '../../sql/queries/jobs.ts';
 import { createRouter } from '../app-env.ts';
 import { errorResponses } from './schemas.ts';
 

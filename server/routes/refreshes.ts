@@ -1,3 +1,4 @@
+import { REFRESH_STATUSES } from '../../domain/vocabulary.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
@@ -16,7 +17,7 @@ const RefreshSchema = z
   .object({
     job_id: z.uuid(),
     user_id: z.string(),
-    status: z.enum(['pending', 'completed', 'failed', 'cancelled']),
+    status: z.enum(REFRESH_STATUSES),
     created_at: z.string(),
     completed_at: z.string().nullable(),
   })

@@ -1,3 +1,4 @@
+import { CHAPTER_STATUSES, DOCUMENT_KINDS, DOCUMENT_STATUSES, PACKAGE_STAGES } from '../../domain/vocabulary.ts';
 import { z } from '@hono/zod-openapi';
 import type { DocumentRow } from '../../sql/queries/documents.ts';
 
@@ -54,7 +55,7 @@ export const ChapterSchema = z
     id: z.uuid(),
     index: z.number().int(),
     title: z.string(),
-    status: z.enum(['queued', 'processing', 'completed', 'failed']),
+    status: z.enum(CHAPTER_STATUSES),
     progress: z.number().int(),
     summary: z.string().nullable(),
     error: z.string().nullable(),
@@ -68,9 +69,9 @@ export const DocumentSchema = z
   .object({
     id: z.uuid(),
     title: z.string(),
-    kind: z.enum(['book', 'screenplay']),
+    kind: z.enum(DOCUMENT_KINDS),
     owner_id: z.string(),
-    status: z.enum(['processing', 'completed', 'partial']),
+    status: z.enum(DOCUMENT_STATUSES),
     word_count: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
@@ -100,6 +101,6 @@ export const DocumentDetailSchema = z
       progress: z.object({ completed: z.number(), failed: z.number(), total: z.number(), status: z.string() }),
     }),
     chapters: z.array(ChapterSchema),
-    package: z.object({ stage: z.enum(['essential', 'full']).nullable() }),
+    package: z.object({ stage: z.enum(PACKAGE_STAGES).nullable() }),
   })
   .openapi('DocumentDetail');

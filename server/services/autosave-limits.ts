@@ -25,7 +25,7 @@ export async function admitSave(limits: AutosaveLimits, userId: string, content:
   const bytes = Buffer.byteLength(content, 'utf8');
   if (bytes > limits.maxChapterBytes) {
     throw new AppError(
-      'payload_too_large', 413,
+      'payload_too_large',
       `The chapter is ${bytes} bytes of UTF-8; MAX_CHAPTER_BYTES allows at most ${limits.maxChapterBytes}. Split it into chapters.`,
       { field: 'content', limit_bytes: limits.maxChapterBytes, size_bytes: bytes },
     );

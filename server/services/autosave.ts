@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { isPgError } from '../../sql/errors.ts';
 import { applySaveStatement, type DirtyMark } from '../../sql/queries/autosave.ts';
@@ -6,14 +7,14 @@ import {
   findAutosaveContext, findAutosaveOp, insertAutosaveOp, type AutosaveAnswer, type AutosaveContext, type KeptAutosaveOp,
 } from '../../sql/queries/autosave-ops.ts';
 import { findChapterHead } from '../../sql/queries/chapters.ts';
-import type { DocumentKind } from '../../sql/queries/documents.ts';
+import type { DocumentKind } from '../../domain/vocabulary.ts';
 import { outboxEvent, outboxJob, summaryRefreshJob } from '../../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
-import type { ArtifactStalePayload } from '../../realtime/events.ts';
+import type { ArtifactStalePayload, DocumentEventName } from '../../realtime/events.ts';
 import { extractCharactersInSlices } from '../../domain/text/characters.ts';
 import { admitSave, type AutosaveLimits } from './autosave-limits.ts';
 import type { FreshnessConfig } from '../config.ts';
-import { AppError, forbidden, notFound } from '../errors.ts';
+import { AppError, notFound } from '../errors.ts';
 import { countWords } from '../../domain/text/split-chapters.ts';
 
 export type { AutosaveAnswer } from '../../sql/queries/autosave-ops.ts';
@@ -80,9 +81,9 @@ export function createAutosaver(deps: AutosaveDeps): Autosaver {
         const answer = await withRetries(deps, request, () => save(deps, request, facts));
         if (answer) return answer;
       }
-      const context = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
-      if (!context) throw notFound();
-      if (context.access === 'viewer') throw forbidden('Viewers cannot edit this document.');
+      const found = await findAutosaveContext(deps.sql, request.chapterId, request.userId, request.opId);
+      requireAccess(found?.access, 'edit', 'Viewers cannot edit this document.');
+      const context = found!; // requireAccess threw when there was no row
       if (context.answer) return replay(context.answer, request);
       if (known.size >= KNOWN_CHAPTERS_MAX) known.delete(known.keys().next().value!);
       known.set(request.chapterId, { document_id: context.document_id, kind: context.kind, index: context.index, title: context.title });
@@ -110,7 +111,7 @@ function replay(kept: KeptAutosaveOp, request: HashedRequest): AutosaveAnswer {
   const sameBody = kept.request_hash === null || kept.request_hash === request.requestHash;
   if (!sameChapter || !sameBody) {
     throw new AppError(
-      'idempotency_mismatch', 422,
+      'idempotency_mismatch',
       `op_id "${request.opId}" was already used for ${sameChapter ? 'another body' : 'another chapter'}; send each new save with a new op_id.`,
       { op_id: request.opId, reused_for: sameChapter ? 'body' : 'chapter' },
     );
@@ -192,11 +193,11 @@ async function dirtyMarks(documentId: string, content: string, kind: DocumentKin
   const artifacts = [{ kind: 'outline' as const, name: '' }, ...characters.map((c) => ({ kind: 'character' as const, name: c.name }))];
   return artifacts.map((a) => {
     // The statement adds dirty_count, the one field only it knows.
-    const staleEvent: Omit<ArtifactStalePayload, 'dirty_count'> = { artifact: a.kind, ...(a.name && { name: a.name }) };
+    const stalePayload: Omit<ArtifactStalePayload, 'dirty_count'> = { artifact: a.kind, ...(a.name && { name: a.name }) };
     return {
       ...a,
       threshold: a.kind === 'outline' ? freshness.outlineThreshold : freshness.characterThreshold,
-      staleEvent: { ...staleEvent },
+      staleEvent: { name: 'artifact.stale' satisfies DocumentEventName, payload: { ...stalePayload } },
       refreshJob: outboxJob(documentId, 'artifact.refresh', { documentId, kind: a.kind, name: a.name, ...(requestId && { requestId }) }),
     };
   });

@@ -1,10 +1,11 @@
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listChapterKeys } from '../../sql/queries/chapters.ts';
 import { deleteDocument, findDocument } from '../../sql/queries/documents.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 
 export interface DocumentRemovalDeps {
   sql: Sql;
@@ -21,9 +22,7 @@ export interface DocumentRemovalDeps {
  * @throws AppError not_found (no access, or already deleted) or forbidden (not the owner).
  */
 export async function removeDocument(deps: DocumentRemovalDeps, documentId: string, userId: string): Promise<void> {
-  const access = await findAccess(deps.sql, documentId, userId);
-  if (!access) throw notFound();
-  if (access !== 'owner') throw forbidden('Only the owner can delete a document.');
+  requireAccess(await findAccess(deps.sql, documentId, userId), 'own', 'Only the owner can delete a document.');
   const [chapters, document] = await Promise.all([listChapterKeys(deps.sql, documentId), findDocument(deps.sql, documentId)]);
   if (!(await deleteDocument(deps.sql, documentId))) throw notFound();
   await Promise.allSettled([

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
 import { findDocument } from '../../sql/queries/documents.ts';
@@ -11,7 +12,7 @@ import { withFreshArtifacts } from '../../domain/package/full.ts';
 import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
-import { forbidden, notFound, rateLimited } from '../errors.ts';
+import { notFound, rateLimited } from '../errors.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 
 export interface PackageRequest {
@@ -44,9 +45,7 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  const access = await findAccess(sql, documentId, userId);
-  if (!access) throw notFound();
-  if (access === 'viewer') throw forbidden('Viewers cannot build packages.');
+  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot build packages.');
   const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const facts = await loadFacts(sql, documentId);
@@ -97,7 +96,7 @@ function* digestEach(chapters: { id: string; version: number; content: string }[
  * @throws AppError not_found (no access, or no package built yet).
  */
 export async function readPackage(sql: Sql, documentId: string, userId: string) {
-  if (!(await findAccess(sql, documentId, userId))) throw notFound();
+  requireAccess(await findAccess(sql, documentId, userId), 'read');
   const [stored, artifacts] = await Promise.all([findPackage(sql, documentId), loadArtifacts(sql, documentId)]);
   if (!stored) throw notFound();
   return withFreshArtifacts(stored.content, artifacts);

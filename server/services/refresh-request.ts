@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import { insertOutbox } from '../../sql/queries/outbox.ts';
 import { findPendingRefresh, insertRefresh, listRefreshes } from '../../sql/queries/refreshes.ts';
 import { PRIORITY } from '../../jobs/contracts.ts';
 import { outboxJob } from '../../jobs/outbox.ts';
-import { forbidden, notFound, rateLimited } from '../errors.ts';
+import { rateLimited } from '../errors.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 
 export interface RefreshRequest {
@@ -24,9 +25,7 @@ export interface RefreshRequest {
  */
 export async function requestRefresh(sql: Sql, limiter: RateLimiter, request: RefreshRequest): Promise<{ jobId: string; deduplicated: boolean }> {
   const { documentId, userId } = request;
-  const access = await findAccess(sql, documentId, userId);
-  if (!access) throw notFound();
-  if (access === 'viewer') throw forbidden('Viewers cannot refresh a document.');
+  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot refresh a document.');
   const pending = await findPendingRefresh(sql, documentId);
   if (pending) return { jobId: pending.job_id, deduplicated: true };
   const verdict = await limiter.take(userId);
@@ -51,7 +50,7 @@ export async function requestRefresh(sql: Sql, limiter: RateLimiter, request: Re
  * @throws AppError not_found (no access).
  */
 export async function listRefreshHistory(sql: Sql, documentId: string, userId: string) {
-  if (!(await findAccess(sql, documentId, userId))) throw notFound();
+  requireAccess(await findAccess(sql, documentId, userId), 'read');
   await findPendingRefresh(sql, documentId); // settles a pending one whose job already ended
   return listRefreshes(sql, documentId);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { DocumentKind } from '../../domain/vocabulary.ts';
 import type { Sql } from '../../sql/client.ts';
 import { deleteDocument, type DocumentRow, type NewChapter } from '../../sql/queries/documents.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
@@ -24,7 +25,7 @@ export interface UploadDeps {
 /** A manuscript as the client sent it, already validated. */
 export interface UploadInput {
   title: string;
-  kind: 'book' | 'screenplay';
+  kind: DocumentKind;
   content: string;
 }
 
@@ -84,7 +85,7 @@ function* chapterRows(parts: SplitChapter[], maxChapterBytes: number): Sliced<Ne
   for (const p of parts) {
     const bytes = Buffer.byteLength(p.content);
     if (bytes > maxChapterBytes) {
-      throw new AppError('payload_too_large', 413, `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
+      throw new AppError('payload_too_large', `Chapter ${p.index + 1} is larger than MAX_CHAPTER_BYTES (${maxChapterBytes} bytes); split it with headings or paragraph breaks.`, {
         field: 'content', chapter_index: p.index, limit_bytes: maxChapterBytes, size_bytes: bytes,
       });
     }

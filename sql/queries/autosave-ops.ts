@@ -1,4 +1,7 @@
+import type { Access } from '../../domain/access.ts';
+import type { DocumentKind } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
+import { accessOf, memberJoin } from './members.ts';
 
 /** How long the first answer to an autosave operation is kept for replays (the contract asks for at least 24 h). */
 export const AUTOSAVE_OP_RETENTION_HOURS = 48;
@@ -20,21 +23,21 @@ export interface AutosaveContext {
   document_id: string;
   index: number;
   title: string;
-  kind: 'book' | 'screenplay';
-  access: 'owner' | 'editor' | 'viewer';
+  kind: DocumentKind;
+  access: Access;
   answer: KeptAutosaveOp | null;
 }
 
 /** One round trip: undefined when the chapter is missing or not shared with the user. */
 export async function findAutosaveContext(sql: Sql, chapterId: string, userId: string, opId: string): Promise<AutosaveContext | undefined> {
   const [row] = await sql<AutosaveContext[]>`
-    select c.document_id, c.index, c.title, d.kind, case when d.owner_id = ${userId} then 'owner' else m.role end as access,
+    select c.document_id, c.index, c.title, d.kind, ${accessOf(sql, userId)} as access,
            (select jsonb_build_object('status', o.status, 'body', o.body, 'chapter_id', o.chapter_id, 'request_hash', encode(o.request_hash, 'hex'))
               from autosave_ops o
              where o.user_id = ${userId} and o.op_id = ${opId}) as answer
     from chapters c
     join documents d on d.id = c.document_id
-    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    ${memberJoin(sql, userId)}
     where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
   return row;
 }

@@ -1,4 +1,5 @@
 import type { Sql } from '../client.ts';
+import { hasAccess, memberJoin } from './members.ts';
 import { OUTBOX_CHANNEL, writtenRows, type OutboxInsert, type WrittenOutbox } from './outbox.ts';
 
 /**
@@ -39,9 +40,13 @@ export interface DirtyMark {
   kind: 'outline' | 'character';
   name: string;
   threshold: number;
-  /** The `artifact.stale` payload without `dirty_count`, which the statement adds. */
-  staleEvent: Record<string, unknown>;
-  /** The refresh job's payload and options. */
+  /**
+   * The event that says the artifact went stale, named by the caller from the
+   * event contract (`artifact.stale`); its payload lacks `dirty_count`, which
+   * the statement adds.
+   */
+  staleEvent: { name: string; payload: Record<string, unknown> };
+  /** The refresh job (named from the job contract), its payload and options. */
   refreshJob: OutboxInsert;
 }
 
@@ -71,8 +76,8 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<Sa
       set content = ${s.content}, word_count = ${s.wordCount}, version = c.version + 1, updated_at = ${s.savedAt}
       from chapters old
       where c.id = ${s.chapterId} and c.version = ${s.baseVersion} and old.id = c.id
-        and exists (select 1 from documents d left join document_members m on m.document_id = d.id and m.user_id = ${s.userId}
-                    where d.id = c.document_id and (d.owner_id = ${s.userId} or m.role = 'editor'))
+        and exists (select 1 from documents d ${memberJoin(sql, s.userId)}
+                    where d.id = c.document_id and ${hasAccess(sql, s.userId, 'edit')})
       returning c.id, c.version, old.word_count as previous_word_count
     ), history as (
       insert into chapter_versions (chapter_id, version, content, word_count, saved_by, op_id, created_at)
@@ -83,9 +88,11 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<Sa
     ), candidates as (
       select * from unnest(
         ${sql.array(m.map((x) => x.kind))}::text[], ${sql.array(m.map((x) => x.name))}::text[],
-        ${sql.array(m.map((x) => x.threshold))}::int[], ${sql.array(m.map((x) => JSON.stringify(x.staleEvent)))}::text[],
-        ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.payload)))}::text[], ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.options ?? {})))}::text[]
-      ) as t(kind, name, threshold, stale_event, job_payload, job_options)
+        ${sql.array(m.map((x) => x.threshold))}::int[],
+        ${sql.array(m.map((x) => x.staleEvent.name))}::text[], ${sql.array(m.map((x) => JSON.stringify(x.staleEvent.payload)))}::text[],
+        ${sql.array(m.map((x) => x.refreshJob.name))}::text[], ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.payload)))}::text[],
+        ${sql.array(m.map((x) => JSON.stringify(x.refreshJob.options ?? {})))}::text[]
+      ) as t(kind, name, threshold, stale_name, stale_event, job_name, job_payload, job_options)
     ), marked as (
       insert into artifact_dirty as d (document_id, kind, name, chapter_id, version)
       select ${s.documentId}, c.kind, c.name, saved.id, saved.version from saved, candidates c
@@ -114,8 +121,8 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<Sa
       select 1000 + 2 * row_number() over (order by c.kind, c.name) + side.n, side.kind, side.name, side.payload, side.options
       from counts c join flagged f using (kind, name)
       cross join lateral (values
-        (0, 'event', 'artifact.stale', c.stale_event::jsonb || jsonb_build_object('dirty_count', c.dirty_count), '{}'::jsonb),
-        (1, 'job', 'artifact.refresh', c.job_payload::jsonb, c.job_options::jsonb)
+        (0, 'event', c.stale_name, c.stale_event::jsonb || jsonb_build_object('dirty_count', c.dirty_count), '{}'::jsonb),
+        (1, 'job', c.job_name, c.job_payload::jsonb, c.job_options::jsonb)
       ) as side(n, kind, name, payload, options)
     ), queued as (
       insert into outbox (document_id, kind, name, payload, options)

@@ -1,10 +1,11 @@
+import type { ChapterStatus } from '../../domain/vocabulary.ts';
 import { endianness } from 'node:os';
 import type { Sql, TransactionSql } from '../client.ts';
 
 export interface ChapterResultRow {
   chapterId: string;
   documentId: string;
-  status: 'queued' | 'processing' | 'completed' | 'failed';
+  status: ChapterStatus;
   progress: number;
   summary: string | null;
   embedding: number[] | null;

@@ -1,3 +1,4 @@
+import type { ChapterStatus, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 
@@ -32,7 +33,7 @@ export interface ChapterWithResult {
   title: string;
   word_count: number;
   version: number;
-  status: 'queued' | 'processing' | 'completed' | 'failed';
+  status: ChapterStatus;
   progress: number;
   summary: string | null;
   error: string | null;
@@ -43,8 +44,8 @@ export interface ChapterWithResult {
 export async function loadDocumentWithChapters(
   sql: Sql,
   documentId: string,
-): Promise<{ document: DocumentRow & { package_stage: 'essential' | 'full' | null }; chapters: ChapterWithResult[] } | undefined> {
-  const [document] = await sql<(DocumentRow & { package_stage: 'essential' | 'full' | null })[]>`
+): Promise<{ document: DocumentRow & { package_stage: PackageStage | null }; chapters: ChapterWithResult[] } | undefined> {
+  const [document] = await sql<(DocumentRow & { package_stage: PackageStage | null })[]>`
     select d.*, (select p.stage from packages p where p.document_id = d.id) as package_stage
     from documents d where d.id = ${documentId}`;
   if (!document) return undefined;
@@ -83,7 +84,7 @@ export interface ChapterText {
 
 /** A chapter's text with its stored summary, for the full package and the outline. */
 export interface ChapterWithSummary extends ChapterText {
-  status: 'queued' | 'processing' | 'completed' | 'failed';
+  status: ChapterStatus;
   summary: string | null;
   summary_version: number | null;
 }

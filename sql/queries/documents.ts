@@ -1,13 +1,15 @@
+import type { Access } from '../../domain/access.ts';
+import type { DocumentKind, DocumentStatus } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
+import { accessOf, memberJoin } from './members.ts';
 
-export type DocumentKind = 'book' | 'screenplay';
 
 export interface DocumentRow {
   id: string;
   owner_id: string;
   title: string;
   kind: DocumentKind;
-  status: 'processing' | 'completed' | 'partial';
+  status: DocumentStatus;
   word_count: number;
   job_id: string;
   created_at: Date;
@@ -108,17 +110,17 @@ function chapterInsert(sql: Sql | TransactionSql, documentId: string, c: NewChap
 }
 
 export interface DocumentListRow extends DocumentRow {
-  role: 'owner' | 'editor' | 'viewer';
+  role: Access;
   chapter_count: number;
 }
 
 /** Documents the user owns or is a member of, newest first. */
 export async function listDocumentsForUser(sql: Sql, userId: string): Promise<DocumentListRow[]> {
   return sql<DocumentListRow[]>`
-    select d.*, case when d.owner_id = ${userId} then 'owner' else m.role end as role,
+    select d.*, ${accessOf(sql, userId)} as role,
            (select count(*)::int from chapters c where c.document_id = d.id) as chapter_count
     from documents d
-    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    ${memberJoin(sql, userId)}
     where d.owner_id = ${userId} or m.user_id is not null
     order by d.created_at desc, d.id
     limit 500`;

@@ -1,7 +1,6 @@
+import type { JobStatus } from '../../domain/vocabulary.ts';
 import type { Sql } from '../client.ts';
 
-export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
-export const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 
 /** One job's state as a worker or an enqueuer reports it. */
 export interface JobRecord {

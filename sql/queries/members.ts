@@ -1,14 +1,30 @@
+import { ACCESS_FOR, type Access, type MemberRole, type Need } from '../../domain/access.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 
-export type Access = 'owner' | 'editor' | 'viewer';
-export type MemberRole = Exclude<Access, 'owner'>;
+/**
+ * The user's membership row of document `d`, as `m`: the join every access
+ * lookup makes. Use with accessOf and hasAccess on the same user.
+ */
+export function memberJoin(sql: Sql | TransactionSql, userId: string) {
+  return sql`left join document_members m on m.document_id = d.id and m.user_id = ${userId}`;
+}
+
+/** The user's access to document `d` (owner, the member's role, or null), given memberJoin. */
+export function accessOf(sql: Sql | TransactionSql, userId: string) {
+  return sql`(case when d.owner_id = ${userId} then 'owner' else m.role end)`;
+}
+
+/** Whether the user's access to document `d` meets `need` (domain/access.ts), given memberJoin. */
+export function hasAccess(sql: Sql | TransactionSql, userId: string, need: Need) {
+  return sql`${accessOf(sql, userId)} = any(${sql.array([...ACCESS_FOR[need]])}::text[])`;
+}
 
 /** The user's access to a document, or null when the document is missing or not theirs. */
 export async function findAccess(sql: Sql, documentId: string, userId: string): Promise<Access | null> {
   const [row] = await sql<{ access: Access }[]>`
-    select case when d.owner_id = ${userId} then 'owner' else m.role end as access
+    select ${accessOf(sql, userId)} as access
     from documents d
-    left join document_members m on m.document_id = d.id and m.user_id = ${userId}
+    ${memberJoin(sql, userId)}
     where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)`;
   return row?.access ?? null;
 }

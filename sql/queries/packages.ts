@@ -1,6 +1,6 @@
+import type { PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 
-export type PackageStage = 'essential' | 'full';
 
 export interface PackageRow {
   document_id: string;

@@ -1,6 +1,6 @@
+import type { RefreshStatus } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 
-export type RefreshStatus = 'pending' | 'completed' | 'failed' | 'cancelled';
 
 export interface RefreshRow {
   job_id: string;

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { HeraldClient } from '../../realtime/client/index.ts';
+import { DOCUMENT_EVENT_NAMES, type DocumentEventName, type DocumentEventPayloads } from '../../realtime/events.ts';
 import { documentKeys } from '../../realtime/keys.ts';
 import { createPublisher, type Publisher } from '../../realtime/publisher.ts';
 import { createTestRedis } from '../support/redis.ts';
@@ -166,6 +167,35 @@ describe('HeraldClient (the SDK) against a real gateway', () => {
     await waitFor('the event on the resumed subscription', () => store.seq === event.seq);
     expect(log.resets.map((r) => r.reason)).toEqual(['snapshot']);
     expect(log.seqs()).toEqual([event.seq]);
+  });
+
+  it('hands the store every document event the contract names, each by its own handler, and nothing else', async () => {
+    const documentId = await quietDocument('ravi');
+    const client = await connect('ravi');
+    const store = client.watch(documentId);
+    const log = recordStore(store);
+    await store.ready();
+    // One payload per event: a record over DocumentEventName, so a new event breaks this test's build until it is sent here too.
+    const chapterId = crypto.randomUUID();
+    const payloads: { [N in DocumentEventName]: DocumentEventPayloads[N] } = {
+      'chapter.status': { chapter_id: chapterId, index: 1, status: 'completed', progress: 100 },
+      'document.progress': { completed: 2, failed: 0, total: 2, status: 'completed' },
+      'package.essential': { package: { stage: 'essential' } },
+      'package.full': { package: { stage: 'full' } },
+      'chapter.updated': { chapter_id: chapterId, version: 2, by: 'someone' },
+      'artifact.stale': { artifact: 'outline', dirty_count: 1 },
+      'artifact.refreshed': { artifact: 'outline' },
+      'job.update': { job: { id: crypto.randomUUID(), status: 'completed' } },
+    };
+    // A name outside the contract, sent straight from the gateway with the next seq: the SDK has no handler for it.
+    const stranger = serverSockets(h).find((s) => s.data.userId === 'ravi')!;
+    (stranger.emit as (name: string, data: unknown) => boolean)('chapter.deleted', { document_id: documentId, seq: store.seq + 1, at: new Date().toISOString() });
+    let last = 0;
+    for (const name of DOCUMENT_EVENT_NAMES) last = (await publisher.publish(documentId, name, payloads[name] as never)).seq;
+
+    await waitFor('every event in the store', () => store.seq === last);
+    expect(log.events.map((e) => e.name)).toEqual([...DOCUMENT_EVENT_NAMES]);
+    expect(log.resets.map((r) => r.reason)).toEqual(['snapshot']);
   });
 
   it('reports a refused subscription on the store', async () => {

@@ -19,7 +19,7 @@ function app(overrides: Partial<AppDeps> = {}) {
   return createApp({
     logger: pino({ level: 'silent' }),
     authenticate: async () => {
-      throw new AppError('unauthenticated', 401, 'bad token');
+      throw new AppError('unauthenticated', 'bad token');
     },
     maxUploadBytes: 1024 * 1024,
     corsOrigins: DEFAULT_CONFIG.corsOrigins,
