@@ -1,6 +1,6 @@
 /**
  * The longest event-loop block one request of at most MAX_UPLOAD_BYTES can
- * cause (issue 10's figure; goal: under 50 ms). Herald's api role runs as a
+ * cause (goal: under 50 ms). Herald's api role runs as a
  * process of its own with test/bench/loop-monitor.ts preloaded, which
  * measures that process's event-loop delay (perf_hooks, 1 ms resolution).
  * Each hostile request is sent alone: reset the histogram, send, wait for the
