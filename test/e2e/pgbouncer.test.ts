@@ -24,6 +24,8 @@ let bouncer: PrivatePgBouncer;
 const freshDatabases = new Set<string>();
 /** What must wait until the pooler has stopped: dropping a database it holds server connections to. */
 const afterPooler: (() => Promise<void>)[] = [];
+/** Every Herald process this file started; killed in afterAll even when a test timed out before its own cleanup. */
+const started: RunningProcess[] = [];
 
 function freshDatabase(): string {
   const name = `herald_test_${randomBytes(6).toString('hex')}`;
@@ -36,6 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(started.map((p) => p.kill()));
   // The pooler holds server connections to every database it served: it goes first, then the databases.
   await bouncer?.stop();
   for (const cleanup of afterPooler) await cleanup();
@@ -157,6 +160,7 @@ describe('migrations behind the pooler', () => {
         LOG_LEVEL: 'info',
       }),
     );
+    started.push(...processes);
     try {
       await Promise.all(processes.map((p, i) =>
         waitFor(`process ${i} to answer /health 200`, async () => {
