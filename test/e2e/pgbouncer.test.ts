@@ -158,7 +158,7 @@ describe('migrations behind the pooler', () => {
         REDIS_PREFIX: prefix,
         AUTH_SECRET: TEST_AUTH_SECRET,
         LOG_LEVEL: 'info',
-        // tsx runs the server in a child of its own: kill() must take the whole group, or the server outlives it.
+      // tsx runs the server in a child of its own: kill() must take the whole group, or the server outlives it.
       }, { processGroup: true }),
     );
     started.push(...processes);
