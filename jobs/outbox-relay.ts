@@ -12,6 +12,8 @@ import type { JobQueues, JobToEnqueue } from './queues.ts';
 
 export interface OutboxRelayOptions {
   sql: Sql;
+  /** Where to LISTEN for new rows: a direct connection, as a transaction-mode pooler delivers no notifications. Default: `sql`. */
+  listener?: Pick<Sql, 'listen'>;
   queues: Pick<JobQueues, 'enqueueMany'>;
   publisher: Pick<Publisher, 'publishMany'>;
   logger: Logger;
@@ -91,7 +93,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   return {
     async start() {
-      const listener = await options.sql.listen(OUTBOX_CHANNEL, wake, wake);
+      const listener = await (options.listener ?? options.sql).listen(OUTBOX_CHANNEL, wake, wake);
       unlisten = listener.unlisten;
       timers.push(
         setInterval(() => {

@@ -35,6 +35,9 @@ const processVariables = {
   HOST: z.string().min(1).default('127.0.0.1').describe('Interface to listen on.'),
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/herald')
     .describe('PostgreSQL. The database is created at start if it is missing.'),
+  DATABASE_DIRECT_URL: z.url().optional()
+    .describe("A direct (or session-mode) connection to the same database, for migrations and `LISTEN`. When it is set, `DATABASE_URL` may point at a transaction-mode pooler such as PgBouncer: that pool then uses no prepared statements and no session state, and sets `statement_timeout` with `SET LOCAL` in each transaction (a statement outside one runs under the role's or database's own `statement_timeout`). This connection also creates the database when it is missing; it holds at most two connections per process.")
+    .meta({ defaultText: 'none: `DATABASE_URL` is used for everything' }),
   DATABASE_POOL_SIZE: int(1, 1000).optional()
     .describe("Connections in each process's PostgreSQL pool. A worker runs many jobs at once, each wanting a connection; the API and gateway need fewer.")
     .meta({ defaultText: `\`${DEFAULT_POOL_SIZE.withWorker}\` in a process that runs the worker role, \`${DEFAULT_POOL_SIZE.withoutWorker}\` otherwise` }),

@@ -26,6 +26,8 @@ const configSchema = envSchema
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    /** Migrations and LISTEN; when set, databaseUrl may be a transaction-mode pooler. */
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     /** Connections per process; undefined: DEFAULT_POOL_SIZE by role (see poolSizeFor). */
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,

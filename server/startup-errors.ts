@@ -1,21 +1,50 @@
 import { Redis } from 'ioredis';
-import { ensureDatabase, redactUrl } from '../sql/client.ts';
+import { createSql, ensureDatabase, redactUrl } from '../sql/client.ts';
 
 /** A start-up failure a person can act on: printed as one line, exit code 1, no stack trace. */
 export class StartupError extends Error {}
 
-/** Creates the database when missing; a PostgreSQL that does not answer becomes a StartupError. */
-export async function preparePostgres(url: string): Promise<void> {
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'CONNECT_TIMEOUT'];
+
+/**
+ * Creates the database when missing, through `variable`'s URL (DATABASE_URL,
+ * or DATABASE_DIRECT_URL when set: a pooler may not reach the `postgres`
+ * database); a PostgreSQL that does not answer becomes a StartupError.
+ */
+export async function preparePostgres(url: string, variable: 'DATABASE_URL' | 'DATABASE_DIRECT_URL' = 'DATABASE_URL'): Promise<void> {
   try {
     await ensureDatabase(url);
   } catch (error) {
     const e = error as { code?: string; message?: string };
-    const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'CONNECT_TIMEOUT'].includes(e.code ?? '');
+    const direct = variable === 'DATABASE_DIRECT_URL';
     throw new StartupError(
-      unreachable
-        ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}). Start PostgreSQL, or set DATABASE_URL to one that is running.`
-        : `PostgreSQL at ${redactUrl(url)} could not be prepared: ${e.message ?? e.code}. Check DATABASE_URL and that its user may create the database.`,
+      UNREACHABLE.includes(e.code ?? '')
+        ? direct
+          ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}), the DATABASE_DIRECT_URL for migrations and LISTEN. Start PostgreSQL, or set DATABASE_DIRECT_URL to a direct connection that is running (not the pooler), or unset it.`
+          : `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}). Start PostgreSQL, or set DATABASE_URL to one that is running.`
+        : `PostgreSQL at ${redactUrl(url)} could not be prepared: ${e.message ?? e.code}. Check ${variable} and that its user may create the database.`,
     );
+  }
+}
+
+/**
+ * With DATABASE_DIRECT_URL set, DATABASE_URL may be a pooler that nothing
+ * else touches before the first request: one query now, so a pooler that
+ * is down or misconfigured stops the start with one line.
+ */
+export async function probePooledPostgres(url: string): Promise<void> {
+  const sql = createSql(url, { max: 1, pooled: true });
+  try {
+    await sql`select 1 as ok`;
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    throw new StartupError(
+      UNREACHABLE.includes(e.code ?? '')
+        ? `PostgreSQL is not reachable at ${redactUrl(url)} (${e.code}), the DATABASE_URL. Start the pooler (PgBouncer) or PostgreSQL, or set DATABASE_URL to one that is running.`
+        : `PostgreSQL at ${redactUrl(url)}, the DATABASE_URL, refused a query: ${e.message ?? e.code}. Check that DATABASE_URL reaches the same database as DATABASE_DIRECT_URL.`,
+    );
+  } finally {
+    await sql.end({ timeout: 5 });
   }
 }
 

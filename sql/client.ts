@@ -6,20 +6,54 @@ export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
 export interface SqlOptions {
   /** Connections in the pool (DATABASE_POOL_SIZE, server/config.ts's poolSizeFor). */
   max: number;
-  /** Statement timeout in milliseconds, so no request hangs on a stuck query. */
+  /** Statement timeout in milliseconds, so no request hangs on a stuck query. Default 30 s. */
   statementTimeoutMs?: number;
+  /**
+   * The URL is a transaction-mode pooler (PgBouncer's `pool_mode=transaction`),
+   * where each transaction may run on another server connection: no prepared
+   * statements, and no session settings at connect (the pooler refuses
+   * `statement_timeout` as a startup parameter). The statement timeout is
+   * then set with `SET LOCAL` in every transaction `begin` opens; a
+   * statement outside one runs under the server's (role's, database's)
+   * `statement_timeout`.
+   */
+  pooled?: boolean;
 }
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 /** A postgres.js pool. Nothing connects until the first query. */
 export function createSql(url: string, options: SqlOptions): Sql {
-  return postgres(url, {
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const sql = postgres(url, {
     max: options.max,
     onnotice: () => {},
     connect_timeout: 5,
     idle_timeout: 30,
-    connection: { statement_timeout: options.statementTimeoutMs ?? 30_000, application_name: 'herald' },
+    prepare: !options.pooled,
+    connection: options.pooled ? { application_name: 'herald' } : { statement_timeout: statementTimeoutMs, application_name: 'herald' },
     transform: { undefined: null },
   }) as unknown as Sql;
+  return options.pooled ? withTransactionTimeout(sql, statementTimeoutMs) : sql;
+}
+
+/**
+ * `sql.begin` that opens each transaction with `SET LOCAL statement_timeout`:
+ * the setting ends with the transaction, so nothing leaks to the next client
+ * of the pooler's server connection. Transactions are where Herald waits on
+ * row and advisory locks, which is what the timeout is for.
+ */
+function withTransactionTimeout(sql: Sql, statementTimeoutMs: number): Sql {
+  const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
+  const setTimeout = `set local statement_timeout = ${Math.trunc(statementTimeoutMs)}`;
+  const wrapped = (...args: unknown[]) => {
+    const fn = args.pop() as (tx: TransactionSql) => unknown;
+    return begin(...args, async (tx: TransactionSql) => {
+      await tx.unsafe(setTimeout);
+      return fn(tx);
+    });
+  };
+  return Object.assign(sql, { begin: wrapped as Sql['begin'] });
 }
 
 /** The database name in a PostgreSQL URL. */

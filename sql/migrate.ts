@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Sql } from './client.ts';
+import type { Sql, TransactionSql } from './client.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Any constant works; it only has to be the same for every Herald process.
@@ -26,38 +26,48 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
 
 /**
  * Applies pending migrations, each in its own transaction, and records them.
- * An advisory lock makes concurrent start-ups wait for each other instead of racing.
+ * Every transaction first takes a transaction-scoped advisory lock, so
+ * concurrent start-ups wait for each other instead of racing, and re-reads
+ * what is applied under it: each migration runs once. A transaction-scoped
+ * lock is released by COMMIT or ROLLBACK on the connection that took it,
+ * which also holds behind a transaction-mode pooler (a session lock taken
+ * on one server connection could be released on, or leak into, another).
  * Returns the names applied now.
  */
 export async function migrate(sql: Sql): Promise<string[]> {
   const migrations = await loadMigrations();
-  const applied: string[] = [];
-  const conn = await sql.reserve();
-  try {
-    await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    await conn`
+  const done = await sql.begin(async (tx) => {
+    await lockMigrations(tx);
+    await tx`
       create table if not exists schema_migrations (
         version    integer primary key,
         name       text not null,
         applied_at timestamptz not null default now()
       )`;
-    const done = new Set((await conn<{ version: number }[]>`select version from schema_migrations`).map((r) => r.version));
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await conn.unsafe('begin');
-      try {
-        await conn.unsafe(m.sql);
-        await conn`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`;
-        await conn.unsafe('commit');
-      } catch (error) {
-        await conn.unsafe('rollback');
-        throw new Error(`migration ${m.name} failed: ${(error as Error).message}`);
-      }
-      applied.push(m.name);
-    }
-  } finally {
-    await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
-    conn.release();
+    return appliedVersions(tx);
+  });
+  const applied: string[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    const ran = await sql.begin(async (tx) => {
+      await lockMigrations(tx);
+      // Another process may have applied it while this one waited for the lock.
+      if ((await appliedVersions(tx)).has(m.version)) return false;
+      await tx.unsafe(m.sql).catch((error: Error) => {
+        throw new Error(`migration ${m.name} failed: ${error.message}`);
+      });
+      await tx`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`;
+      return true;
+    });
+    if (ran) applied.push(m.name);
   }
   return applied;
+}
+
+async function lockMigrations(tx: TransactionSql): Promise<void> {
+  await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+}
+
+async function appliedVersions(tx: TransactionSql): Promise<Set<number>> {
+  return new Set((await tx<{ version: number }[]>`select version from schema_migrations`).map((r) => r.version));
 }

@@ -33,7 +33,7 @@ export interface CoreOptions {
 }
 
 /** Builds the shared parts; `ready` starts the outbox relay, `close` stops them in reverse order. */
-export function startCore(config: Config, { stores: { sql, redis }, metrics, logger, relay: withRelay }: CoreOptions): Core {
+export function startCore(config: Config, { stores: { sql, listener, redis }, metrics, logger, relay: withRelay }: CoreOptions): Core {
   const prefix = config.redisPrefix;
   const stack = createShutdownStack(logger);
   const publisher = createPublisher({ redis, prefix, streamMaxLen: config.events.streamMaxLen, ttlSeconds: config.events.ttlSeconds, onPublished: metrics.published });
@@ -52,7 +52,7 @@ export function startCore(config: Config, { stores: { sql, redis }, metrics, log
     beforeRemove: (job) => (job.name === 'chapter.process' ? windows.release(job) : Promise.resolve()),
   });
   // Moves committed outbox rows (autosave and package side effects) onto BullMQ and the event streams.
-  const relay = withRelay ? createOutboxRelay({ sql, queues, publisher, logger, pollMs: config.outbox.pollMs }) : undefined;
+  const relay = withRelay ? createOutboxRelay({ sql, listener, queues, publisher, logger, pollMs: config.outbox.pollMs }) : undefined;
   if (relay) stack.push({ close: () => relay.stop() });
   return {
     publisher, notifier, tracker, queues, jobs, policy, relay,

@@ -5,11 +5,13 @@ import { createSql } from '../../sql/client.ts';
 import { migrate } from '../../sql/migrate.ts';
 import type { Config } from '../config.ts';
 import type { HealthCheck } from '../routes/health.ts';
-import { preparePostgres, probeRedis } from '../startup-errors.ts';
+import { preparePostgres, probePooledPostgres, probeRedis } from '../startup-errors.ts';
 
 /** PostgreSQL and Redis as every role of one process shares them. */
 export interface Stores {
   sql: Sql;
+  /** LISTEN: a direct connection (DATABASE_DIRECT_URL) when set, since a transaction-mode pooler delivers no notifications. */
+  listener: Pick<Sql, 'listen'>;
   /** Commands; fails fast when Redis is down, so a request answers 503 at once instead of hanging. */
   redis: Redis;
   /** Another Redis connection for one role (pub/sub, BullMQ), named `<prefix>:<name>` in CLIENT LIST. */
@@ -27,27 +29,43 @@ export interface StoreOptions {
 
 /**
  * Creates the database when missing, applies pending migrations and opens
- * the shared connections. Throws StartupError (one actionable line) when a
- * store does not answer; whatever was opened before the failure is closed.
+ * the shared connections. With DATABASE_DIRECT_URL set, the database is
+ * created, migrated and LISTENed on through it, and DATABASE_URL's pool
+ * (perhaps a transaction-mode pooler) keeps no session state. Throws
+ * StartupError (one actionable line) when a store does not answer; whatever
+ * was opened before the failure is closed.
  */
 export async function connectStores(config: Config, { logger, poolSize }: StoreOptions): Promise<Stores> {
-  await preparePostgres(config.databaseUrl);
+  const directUrl = config.databaseDirectUrl;
+  if (directUrl) {
+    await preparePostgres(directUrl, 'DATABASE_DIRECT_URL');
+    await probePooledPostgres(config.databaseUrl);
+  } else {
+    await preparePostgres(config.databaseUrl);
+  }
   const redisWarning = await probeRedis(config.redisUrl);
   if (redisWarning) logger.warn(redisWarning);
 
-  const sql = createSql(config.databaseUrl, { max: poolSize });
+  const sql = createSql(config.databaseUrl, { max: poolSize, pooled: directUrl !== undefined });
+  // One connection for migrations; postgres.js opens LISTEN's own beside it.
+  const direct = directUrl ? createSql(directUrl, { max: 1 }) : sql;
+  const endSql = async () => {
+    await sql.end({ timeout: 5 });
+    if (direct !== sql) await direct.end({ timeout: 5 });
+  };
   const connect = (name: string, options: RedisOptions) => connectRedis(config.redisUrl, options, logger, `${config.redisPrefix}:${name}`);
   let redis: Redis;
   try {
-    const applied = await migrate(sql);
+    const applied = await migrate(direct);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     redis = await connect('commands', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   } catch (error) {
-    await sql.end({ timeout: 5 }).catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
+    await endSql().catch((err: unknown) => logger.warn({ err }, 'error during shutdown'));
     throw error;
   }
   return {
     sql,
+    listener: direct,
     redis,
     connectRedis: connect,
     probes: [
@@ -56,7 +74,7 @@ export async function connectStores(config: Config, { logger, poolSize }: StoreO
     ],
     async close() {
       await quit(redis);
-      await sql.end({ timeout: 5 });
+      await endSql();
     },
   };
 }

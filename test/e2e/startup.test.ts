@@ -85,6 +85,19 @@ describe('npm start refuses to start, in one clear line, without a stack trace',
     expect(lines[0]).toContain('Start PostgreSQL, or set DATABASE_URL to one that is running.');
   });
 
+  it('exits 1 naming DATABASE_DIRECT_URL and what to do when the direct connection is not there', async () => {
+    const direct = new URL(TEST_DATABASE_URL);
+    direct.port = String(await freePort());
+    direct.pathname = '/herald_direct_nowhere';
+    const run = await runTsx(MAIN, [], baseEnv({ DATABASE_DIRECT_URL: direct.toString() }));
+    expectCleanFailure(run);
+    const lines = linesOf(run.stderr);
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toContain(`127.0.0.1:${direct.port}`);
+    expect(lines[0]).toContain('DATABASE_DIRECT_URL');
+    expect(lines[0]).toContain('Start PostgreSQL, or set DATABASE_DIRECT_URL to a direct connection that is running');
+  });
+
   it('exits 1 naming every bad variable', async () => {
     const env = baseEnv({ PORT: 'abc', WORKER_CONCURRENCY: '0', REDIS_PREFIX: 'has spaces', DATABASE_URL: 'not a url' });
     const run = await runTsx(MAIN, [], env);

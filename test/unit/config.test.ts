@@ -57,6 +57,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
+  it('uses DATABASE_URL for everything unless DATABASE_DIRECT_URL is set, and names a bad one', () => {
+    expect(loadConfig({}).databaseDirectUrl).toBeUndefined();
+    const direct = 'postgres://herald@db.internal:5432/herald';
+    expect(loadConfig({ DATABASE_URL: 'postgres://herald@pgbouncer:6432/herald', DATABASE_DIRECT_URL: direct }).databaseDirectUrl).toBe(direct);
+    expect(() => loadConfig({ DATABASE_DIRECT_URL: 'not a url' })).toThrow(/DATABASE_DIRECT_URL/);
+  });
+
   it('keeps a document’s event history for 7 days after its last event by default', () => {
     expect(loadConfig({}).events).toEqual({ streamMaxLen: 2000, ttlSeconds: 7 * 86_400 });
     expect(loadConfig({ EVENT_HISTORY_TTL_SECONDS: '3600' }).events.ttlSeconds).toBe(3600);
