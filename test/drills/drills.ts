@@ -46,9 +46,28 @@ async function activeChapterJobsOf(stage: Stage, worker: Stage['workers'][number
   }
 }
 
+/** One process's /metrics text; a refused or reset connection is tried again, up to 3 times a second apart. */
+async function readMetrics(url: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    } catch (error) {
+      if (attempt >= 3) throw new Error(`GET ${url}/metrics failed ${attempt} times: ${describeError(error)}`);
+      await sleep(1000);
+    }
+  }
+}
+
+/** An error's message with its cause (fetch's "fetch failed" hides the socket error there). */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
+
 /** A counter of one process (from its /metrics), summed over its labels. */
 async function counterTotal(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const text = await readMetrics(url);
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`))

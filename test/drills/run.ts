@@ -5,7 +5,7 @@
  * verdict. Exits non-zero when any drill finds loss (or cannot run); never
  * on speed.
  */
-import { DRILLS } from './drills.ts';
+import { DRILLS, describeError } from './drills.ts';
 import { emergencyCleanup, runDrill } from './scene.ts';
 
 const quick = process.argv.includes('--quick');
@@ -46,7 +46,8 @@ async function main(): Promise<number> {
     } catch (error) {
       await emergencyCleanup();
       failed.push(drill.name);
-      console.log(`  VERDICT ${drill.name}: FAIL — the drill could not run: ${(error as Error).message}`);
+      console.log(`  VERDICT ${drill.name}: FAIL — the drill could not run: ${describeError(error)}`);
+      if (error instanceof Error && error.stack) console.log(error.stack.split('\n').slice(1, 6).join('\n'));
     } finally {
       clearTimeout(timer);
     }
