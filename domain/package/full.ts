@@ -10,14 +10,18 @@ export interface Summarizer {
   summarize(text: string, options?: { signal?: AbortSignal }): Promise<string>;
 }
 
-/** A chapter with its text and its stored summary, if any (`summary_version`: the chapter version it came from). */
-export interface SummarizedChapter {
+/** A chapter's text and version, for building packages. */
+export interface ChapterText {
   id: string;
   index: number;
   title: string;
   content: string;
   word_count: number;
   version: number;
+}
+
+/** A chapter with its text and its stored summary, if any (`summary_version`: the chapter version it came from). */
+export interface SummarizedChapter extends ChapterText {
   summary: string | null;
   summary_version: number | null;
 }

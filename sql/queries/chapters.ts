@@ -1,6 +1,7 @@
 import type { ChapterStatus, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
+import type { ChapterText } from '../../domain/package/full.ts';
 
 export interface ChapterRow {
   id: string;
@@ -72,15 +73,8 @@ export async function findChapterHead(sql: Sql | TransactionSql, id: string): Pr
   return row;
 }
 
-/** A chapter's text and version, for building packages. */
-export interface ChapterText {
-  id: string;
-  index: number;
-  title: string;
-  content: string;
-  word_count: number;
-  version: number;
-}
+/** A chapter's text and version, for building packages (the shape the package builders take). */
+export type { ChapterText };
 
 /** A chapter's text with its stored summary, for the full package and the outline. */
 export interface ChapterWithSummary extends ChapterText {

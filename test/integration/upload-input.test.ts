@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { fileForm, utf16 } from '../support/upload-files.ts';
 
 const TEXT = '# Chapitre 1\n\nÉté à Noël: «déjà vu», naïve façade. 夜 🌙\n\n# Chapitre 2\n\nFin.';
 
@@ -8,17 +9,6 @@ async function encodeForm(form: FormData): Promise<{ body: ArrayBuffer; contentT
   const request = new Request('http://localhost/', { method: 'POST', body: form });
   return { body: await request.arrayBuffer(), contentType: request.headers.get('content-type')! };
 }
-
-const fileForm = (bytes: Uint8Array, name = 'novel.md') => {
-  const form = new FormData();
-  form.set('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'text/markdown' }), name);
-  return form;
-};
-
-const utf16 = (text: string, order: 'le' | 'be') => {
-  const le = Buffer.from(`\ufeff${text}`, 'utf16le');
-  return new Uint8Array(order === 'le' ? le : le.swap16());
-};
 
 describe('POST /api/documents: multipart files and media types', () => {
   let h: TestHerald;

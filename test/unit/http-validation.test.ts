@@ -10,19 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { JSON_MAX_STRUCTURE_CHARS, JSON_MAX_VALUES } from '../../server/json-body.ts';
 import { expectError } from '../support/error-envelope.ts';
 import { createUnitApp } from '../support/http-app.ts';
+import { fileForm, utf16 } from '../support/upload-files.ts';
 
 const TEXT = '# Chapitre 1\n\nÉté à Noël: «déjà vu», naïve façade. 夜 🌙\n\n# Chapitre 2\n\nFin.';
-
-const fileForm = (bytes: Uint8Array, name = 'novel.md') => {
-  const form = new FormData();
-  form.set('file', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'text/markdown' }), name);
-  return form;
-};
-
-const utf16 = (text: string, order: 'le' | 'be') => {
-  const le = Buffer.from(`\ufeff${text}`, 'utf16le');
-  return new Uint8Array(order === 'le' ? le : le.swap16());
-};
 
 describe('POST /api/documents: multipart files refused before any store', () => {
   const app = createUnitApp();
