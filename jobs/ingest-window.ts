@@ -68,7 +68,7 @@
  *   sweeper. The fixed-offset chain needs none.
  */
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { listChapterKeys } from '../sql/queries/chapters.ts';
@@ -82,7 +82,7 @@ const ORDER_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface IngestWindowsOptions {
   sql: Sql;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queues: Pick<JobQueues, 'enqueue' | 'queue'>;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 
 /** The pub/sub channel on which every worker process of the deployment hears cancel requests. */
@@ -10,7 +10,7 @@ interface CancelRequest {
 }
 
 /** Asks every worker process to cancel a running job; the one running it aborts its signal. */
-export async function requestCancel(redis: Redis, prefix: string, queue: string, bullId: string): Promise<void> {
+export async function requestCancel(redis: RedisClient, prefix: string, queue: string, bullId: string): Promise<void> {
   await redis.publish(cancelChannel(prefix), JSON.stringify({ queue, id: bullId } satisfies CancelRequest));
 }
 
@@ -20,7 +20,7 @@ export async function requestCancel(redis: Redis, prefix: string, queue: string,
  * runs it (BullMQ's `worker.cancelJob`). Returns the unsubscribe.
  */
 export async function listenForCancels(
-  subscriber: Redis,
+  subscriber: RedisClient,
   prefix: string,
   cancel: (queue: string, bullId: string) => void,
   logger: Logger,

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import { isFinished } from '../domain/vocabulary.ts';
 import type { JobRow } from '../sql/queries/jobs.ts';
 import { QUEUES, type QueueName } from './contracts.ts';
@@ -34,7 +34,7 @@ export interface JobControl {
 
 export interface JobControlDeps {
   queues: JobQueues;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   tracker: JobTracker;
   /**

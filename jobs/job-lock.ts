@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 
 /**
  * The one place that knows how BullMQ keeps a running job's lock. BullMQ has
@@ -31,7 +31,7 @@ export function lockOf(job: Pick<Job, 'prefix' | 'queueName' | 'id'>, token: str
 }
 
 /** Whether a run still holds its job's lock (one GET; the result writer checks a whole batch in one MGET instead). */
-export async function holdsLock(redis: Redis, lock: JobLock | undefined): Promise<boolean> {
+export async function holdsLock(redis: RedisClient, lock: JobLock | undefined): Promise<boolean> {
   if (!lock) return true;
   return (await redis.get(lock.key)) === lock.token;
 }

@@ -1,6 +1,16 @@
 import { FlowProducer, Queue, type Job, type JobNode, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import { JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
+
+/**
+ * BullMQ's key prefix. On a Redis Cluster every key of a BullMQ script must
+ * share one hash slot, and a flow's parent and children live in different
+ * queues, so all queues share the hash tag `{<prefix>}`: the whole queue
+ * system then lives on one shard (see docs/operations.md).
+ */
+export function queuePrefix(prefix: string, cluster: boolean): string {
+  return cluster ? `{${prefix}}` : prefix;
+}
 
 /** Attempts, backoff and retention, set once per job type. */
 export interface JobPolicy {
@@ -93,7 +103,7 @@ export interface JobQueues {
  * every enqueue and `close`; each inner function is short, and splitting the factory would mean passing that
  * state around or making it public.
  */
-export function createJobQueues(connection: Redis, prefix: string, policy: JobPolicy, hooks: JobQueueHooks = {}): JobQueues {
+export function createJobQueues(connection: RedisClient, prefix: string, policy: JobPolicy, hooks: JobQueueHooks = {}): JobQueues {
   const queues = new Map<QueueName, Queue>(
     Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })]),
   );

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { upsertChapterResults, type ChapterResultRow } from '../sql/queries/chapter-results.ts';
@@ -18,7 +18,7 @@ export interface ChapterOutcome extends ChapterResultRow {
 export interface ResultWriterOptions {
   sql: Sql;
   /** Where the rows' job locks live (BullMQ's connection). */
-  redis: Redis;
+  redis: RedisClient;
   publisher: Publisher;
   logger: Logger;
   maxBatchRows: number;
@@ -89,7 +89,7 @@ export function createResultWriter(options: ResultWriterOptions): BatchWriter<Ch
 }
 
 /** The rows whose runs still hold their job locks, checked in one round trip. */
-async function withLocksHeld(redis: Redis, rows: ChapterOutcome[], logger: Logger): Promise<ChapterOutcome[]> {
+async function withLocksHeld(redis: RedisClient, rows: ChapterOutcome[], logger: Logger): Promise<ChapterOutcome[]> {
   const locked = rows.filter((r) => r.lock);
   if (locked.length === 0) return rows;
   const holders = await redis.mget(locked.map((r) => r.lock!.key));

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { isUnavailable } from '../sql/errors.ts';
@@ -30,10 +30,13 @@ import { cancelKey, trackWorkerJobs, type CancelledJobs } from './worker-events.
 export interface WorkerStores {
   sql: Sql;
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
-  connection: Redis;
+  connection: RedisClient;
   /** A pub/sub connection of the workers' own, for cancel requests. */
-  subscriber: Redis;
+  subscriber: RedisClient;
+  /** REDIS_PREFIX: Herald's own keys and channels. */
   prefix: string;
+  /** BullMQ's prefix (queuePrefix in queues.ts): the prefix, hash-tagged on a Redis Cluster. */
+  queuePrefix: string;
 }
 
 /** How handlers tell the world: document events and people's notifications. */
@@ -193,7 +196,7 @@ function startQueueWorkers(processor: Processor, cancelled: CancelledJobs, deps:
   const processName = `${hostname()}:${process.pid}`;
   return Object.values(QUEUES).map((name) => {
     const worker = new Worker(name, processor, {
-      connection: deps.stores.connection, prefix: deps.stores.prefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
+      connection: deps.stores.connection, prefix: deps.stores.queuePrefix, concurrency: concurrencyOf[name], autorun: true, name: processName,
       lockDuration: lockMs, stalledInterval: lockMs,
     });
     trackWorkerJobs(worker, deps.jobs.tracker, cancelled);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Logger } from 'pino';
 import type { Server, Socket } from 'socket.io';
 import { z } from 'zod';
@@ -33,7 +33,7 @@ const RECHECK_MS = 60_000;
  * Redis refuses, the removal is rolled back (503) rather than leaving sockets
  * that still receive the document's events.
  */
-export async function announceAccessRevoked(redis: Redis, prefix: string, documentId: string, userId: string): Promise<void> {
+export async function announceAccessRevoked(redis: RedisClient, prefix: string, documentId: string, userId: string): Promise<void> {
   await redis.publish(accessChannel(prefix), JSON.stringify({ document_id: documentId, user_id: userId } satisfies AccessRevokedMessage));
 }
 
@@ -57,7 +57,7 @@ export interface AccessRevocations {
  */
 export function watchAccessRevocations(deps: {
   io: HeraldServer;
-  subscriber: Redis;
+  subscriber: RedisClient;
   sql: Sql;
   prefix: string;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { DocumentEventName } from './events.ts';
 import { documentKeys, type DocumentKeys } from './keys.ts';
 
@@ -19,7 +19,7 @@ export function parseLiveMessage(message: string): FeedEvent {
 }
 
 /** Reads the stream entries with seq in [from, to] (to = +inf when omitted), in order. */
-export async function readEvents(redis: Redis, keys: DocumentKeys, epoch: string, from: number, to?: number): Promise<FeedEvent[]> {
+export async function readEvents(redis: RedisClient, keys: DocumentKeys, epoch: string, from: number, to?: number): Promise<FeedEvent[]> {
   const entries = await redis.xrange(keys.events, `${from}-0`, to === undefined ? '+' : `${to}-0`);
   return toFeedEvents(entries, epoch);
 }
@@ -35,7 +35,7 @@ function toFeedEvents(entries: [id: string, fields: string[]][], epoch: string):
 
 /** The history head and the events after `since`, read together (MULTI), for a `subscribe` with `since`. */
 export async function readHistoryAfter(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   documentId: string,
   since: number,
@@ -65,7 +65,7 @@ export class DocumentFeed {
   constructor(
     readonly documentId: string,
     prefix: string,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly deliver: (feed: DocumentFeed, event: FeedEvent) => void,
     private readonly onError: (error: unknown) => void,
   ) {

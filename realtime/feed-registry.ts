@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DocumentFeed, parseLiveMessage, type FeedEvent } from './document-feed.ts';
+import type { PubSubMode, RedisClient } from './redis-client.ts';
 
 /** The gateway's shared feeds, counted by reference: the first socket's `acquire` subscribes, the last `release` unsubscribes. */
 export interface FeedRegistry {
@@ -16,9 +16,11 @@ export interface FeedRegistry {
 
 export interface FeedRegistryDeps {
   /** Commands: stream reads for catch-ups. */
-  redis: Redis;
+  redis: RedisClient;
   /** The gateway's pub/sub connection: one channel per watched document. */
-  subscriber: Redis;
+  subscriber: RedisClient;
+  /** `sharded` on a Redis Cluster: SSUBSCRIBE, each channel on the shard that owns its document's slot. */
+  pubsub: PubSubMode;
   prefix: string;
   logger: Logger;
   /** Sends one event to the document's room, in order, once. */
@@ -47,18 +49,20 @@ export function createFeedRegistry(deps: FeedRegistryDeps): FeedRegistry {
     if (!entry || --entry.refs > 0) return;
     entries.delete(documentId);
     byChannel.delete(entry.feed.keys.channel);
-    deps.subscriber.unsubscribe(entry.feed.keys.channel).catch(() => {});
+    channels.unsubscribe(entry.feed.keys.channel).catch(() => {});
   };
 
-  routeMessages(deps, byChannel);
-  catchUpAfterReconnect(deps, byChannel);
+  const channels = channelsOf(deps);
+  routeMessages(deps, channels, byChannel);
+  if (deps.pubsub === 'sharded') catchUpAfterShardReconnect(deps, channels, byChannel);
+  else catchUpAfterReconnect(deps, byChannel);
 
   return {
     async acquire(documentId) {
       let entry = entries.get(documentId);
       if (!entry) {
         const feed = new DocumentFeed(documentId, deps.prefix, deps.redis, deps.deliver, onError(documentId));
-        entry = { feed, refs: 0, subscribed: deps.subscriber.subscribe(feed.keys.channel) };
+        entry = { feed, refs: 0, subscribed: channels.subscribe(feed.keys.channel) };
         entries.set(documentId, entry);
         byChannel.set(feed.keys.channel, feed);
       }
@@ -84,9 +88,23 @@ export function createFeedRegistry(deps: FeedRegistryDeps): FeedRegistry {
   };
 }
 
+/** One document channel's subscription, classic or sharded. */
+interface DocumentChannels {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  /** The subscriber's event that carries the channels' messages. */
+  message: 'message' | 'smessage';
+}
+
+function channelsOf({ subscriber, pubsub }: FeedRegistryDeps): DocumentChannels {
+  return pubsub === 'sharded'
+    ? { subscribe: (c) => subscriber.ssubscribe(c), unsubscribe: (c) => subscriber.sunsubscribe(c), message: 'smessage' }
+    : { subscribe: (c) => subscriber.subscribe(c), unsubscribe: (c) => subscriber.unsubscribe(c), message: 'message' };
+}
+
 /** Hands each pub/sub message to its document's feed. */
-function routeMessages({ subscriber, logger }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>): void {
-  subscriber.on('message', (channel: string, message: string) => {
+function routeMessages({ subscriber, logger }: FeedRegistryDeps, channels: DocumentChannels, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+  subscriber.on(channels.message, (channel: string, message: string) => {
     const feed = byChannel.get(channel);
     if (!feed) return;
     try {
@@ -116,5 +134,28 @@ function catchUpAfterReconnect({ subscriber, logger }: FeedRegistryDeps, byChann
       () => Promise.all([...byChannel.values()].map((feed) => feed.run(() => feed.catchUp()))),
       (err) => logger.error({ err }, 'resubscribe failed'),
     );
+  });
+}
+
+/**
+ * On a Redis Cluster, ioredis keeps one sharded subscriber per master and,
+ * when one drops (killed, its node failed over), makes a new one, subscribes
+ * it again and emits `subscribersReady`. That resubscription is not awaited,
+ * so each watched channel is subscribed once more here (Redis ignores a
+ * repeated SSUBSCRIBE) and only once that is acknowledged is the feed caught
+ * up from its stream: an event published before is in the stream, one
+ * after comes live. Which shard dropped is not told, so every feed is caught
+ * up; a catch-up with nothing new costs one read.
+ */
+function catchUpAfterShardReconnect({ subscriber, logger }: FeedRegistryDeps, channels: DocumentChannels, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+  subscriber.on('subscribersReady', () => {
+    if (byChannel.size === 0) return;
+    logger.warn({ documents: byChannel.size }, 'sharded pub/sub subscribers renewed; catching up from streams');
+    for (const [channel, feed] of byChannel) {
+      void channels.subscribe(channel).then(
+        () => feed.run(() => feed.catchUp()),
+        (err: unknown) => logger.error({ err, channel }, 'resubscribe failed'),
+      );
+    }
   });
 }

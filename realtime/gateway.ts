@@ -1,5 +1,4 @@
 import type { Server as HttpServer } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import type { Sql } from '../sql/client.ts';
@@ -7,6 +6,7 @@ import { watchAccessRevocations } from './access-revocation.ts';
 import type { FeedEvent } from './document-feed.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events.ts';
 import { createFeedRegistry } from './feed-registry.ts';
+import type { PubSubMode, RedisClient } from './redis-client.ts';
 import { authenticateHandshake, type HandshakeAuthDeps } from './handshake-auth.ts';
 import { deliverNotifications } from './notification-delivery.ts';
 import { createSocketAdmission } from './socket-admission.ts';
@@ -17,9 +17,11 @@ export interface GatewayDeps {
   httpServer: HttpServer;
   sql: Sql;
   /** Commands: state reads and stream replays. */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of the gateway's own for pub/sub (a subscribed connection can run nothing else). */
-  subscriber: Redis;
+  subscriber: RedisClient;
+  /** `sharded` on a Redis Cluster: document channels by SSUBSCRIBE (the subscriber then has `shardedSubscribers` on). */
+  pubsub: PubSubMode;
   prefix: string;
   /** Resolves the handshake token to a user; throws an AppError (`unauthenticated`) when it is not valid. */
   authenticate: HandshakeAuthDeps['authenticate'];
@@ -71,7 +73,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   const feeds = createFeedRegistry({
-    redis: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, logger,
+    redis: deps.redis, subscriber: deps.subscriber, pubsub: deps.pubsub, prefix: deps.prefix, logger,
     deliver: (feed, event) => {
       const room = documentRoom(feed.documentId);
       (io.to(room).emit as (name: string, data: unknown) => boolean)(event.name, event.data);
@@ -126,7 +128,7 @@ function attachSocketServer(deps: GatewayDeps): Gateway['io'] {
 }
 
 /** Resolves once the connection is ready; rejects on its first error before that. */
-function connected(redis: Redis): Promise<void> {
+function connected(redis: RedisClient): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (redis.status === 'ready') return resolve();
     redis.once('ready', () => resolve());

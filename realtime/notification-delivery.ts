@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import { z } from 'zod';
@@ -22,7 +22,7 @@ const after = z.uuid().optional().catch(undefined);
  */
 export async function deliverNotifications(deps: {
   io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-  subscriber: Redis;
+  subscriber: RedisClient;
   sql: Sql;
   prefix: string;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { insertNotifications, type NotificationLimit, type NotificationRow } from '../sql/queries/notifications.ts';
@@ -37,7 +37,7 @@ export interface Notifier {
 
 export interface NotifierDeps {
   sql: Sql;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Per document and recipient; the excess is dropped (NOTIFICATION_LIMIT, NOTIFICATION_WINDOW_SECONDS). */

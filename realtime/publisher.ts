@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { DocumentEventName, DocumentEventPayloads } from './events.ts';
 import { boundEvent } from './event-size.ts';
 import { documentKeys } from './keys.ts';
+import { PUBLISH_COMMAND, type PubSubMode, type RedisClient } from './redis-client.ts';
 import { withHeraldCommands, type HeraldPipeline } from './redis-commands.ts';
 import { statePatchFor } from './live-state.ts';
 
@@ -44,8 +44,10 @@ export interface Publisher {
 }
 
 export interface PublisherOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
+  /** `sharded` on a Redis Cluster: SPUBLISH, and `publishMany` pipelines per document (a cluster pipeline keeps to one slot). Default `classic`. */
+  pubsub?: PubSubMode;
   /** Events kept per document for replay (approximate). */
   streamMaxLen: number;
   /** Seconds a document's history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
@@ -55,19 +57,31 @@ export interface PublisherOptions {
 
 export function createPublisher(options: PublisherOptions): Publisher {
   const redis = withHeraldCommands(options.redis);
+  const command = PUBLISH_COMMAND[options.pubsub ?? 'classic'];
 
   const argsFor = (e: EventToPublish) => {
     const keys = documentKeys(options.prefix, e.documentId);
     const { payload, body } = boundEvent(e.name, { document_id: e.documentId, at: new Date().toISOString() }, e.payload);
     const patch = statePatchFor(e.name, payload);
     const guard = patch.guardVersion ?? '';
-    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, options.ttlSeconds, guard, e.idempotencyKey ?? '', ...patch.fields] as const;
+    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, options.ttlSeconds, guard, e.idempotencyKey ?? '', command, ...patch.fields] as const;
   };
 
   const outcome = (name: DocumentEventName, [seq, epoch, duplicate]: [number, string, number]): PublishedEvent => {
     if (duplicate === 1) return { seq: Number(seq), epoch, duplicate: true };
     if (seq > 0) options.onPublished?.(name);
     return { seq: Number(seq), epoch };
+  };
+
+  /** Publishes `events` in order in one pipeline. */
+  const pipelined = async (events: EventToPublish[]): Promise<PublishedEvent[]> => {
+    const pipeline = redis.pipeline() as HeraldPipeline;
+    for (const e of events) pipeline.heraldPublishEvent(...argsFor(e));
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([error, reply], i) => {
+      if (error) throw error;
+      return outcome(events[i]!.name, reply as [number, string, number]);
+    });
   };
 
   return {
@@ -77,13 +91,12 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
     async publishMany(events) {
       if (events.length === 0) return [];
-      const pipeline = redis.pipeline() as HeraldPipeline;
-      for (const e of events) pipeline.heraldPublishEvent(...argsFor(e));
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([error, reply], i) => {
-        if (error) throw error;
-        return outcome(events[i]!.name, reply as [number, string, number]);
-      });
+      // One round trip on one Redis; on a cluster one pipeline per document (its keys share a slot), run side by side.
+      const groups = options.pubsub === 'sharded' ? byDocument(events) : [events];
+      const replies = await Promise.all(groups.map((group) => pipelined(group)));
+      const outcomes = new Map<EventToPublish, PublishedEvent>();
+      groups.forEach((group, g) => group.forEach((e, i) => outcomes.set(e, replies[g]![i]!)));
+      return events.map((e) => outcomes.get(e)!);
     },
 
     async forgetDocument(documentId) {
@@ -91,4 +104,15 @@ export function createPublisher(options: PublisherOptions): Publisher {
       await redis.del(keys.state, keys.events, keys.published);
     },
   };
+}
+
+/** The events of each document, in their order. */
+function byDocument(events: EventToPublish[]): EventToPublish[][] {
+  const groups = new Map<string, EventToPublish[]>();
+  for (const e of events) {
+    const group = groups.get(e.documentId);
+    if (group) group.push(e);
+    else groups.set(e.documentId, [e]);
+  }
+  return [...groups.values()];
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 
 type Reply<T> = Promise<T>;
 
@@ -20,15 +21,15 @@ const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublis
 let sources: Record<keyof typeof SCRIPTS, string> | undefined;
 
 /** Loads the scripts once per process and defines them on the connection (idempotent). */
-export function withHeraldCommands(redis: Redis): Redis & HeraldCommands {
+export function withHeraldCommands(redis: RedisClient): RedisClient & HeraldCommands {
   sources ??= Object.fromEntries(
     Object.entries(SCRIPTS).map(([name, file]) => [name, readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8')]),
   ) as Record<keyof typeof SCRIPTS, string>;
-  const target = redis as Redis & Partial<HeraldCommands>;
+  const target = redis as RedisClient & Partial<HeraldCommands>;
   for (const name of Object.keys(SCRIPTS) as (keyof typeof SCRIPTS)[]) {
     if (!target[name]) redis.defineCommand(name, { numberOfKeys: KEY_COUNTS[name] ?? 2, lua: sources[name] });
   }
-  return target as Redis & HeraldCommands;
+  return target as RedisClient & HeraldCommands;
 }
 
 export type HeraldPipeline = ChainableCommander & {

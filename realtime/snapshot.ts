@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import { isFinished } from '../domain/vocabulary.ts';
 import type { Sql } from '../sql/client.ts';
 import { loadDocumentWithChapters } from '../sql/queries/chapters.ts';
@@ -16,7 +16,7 @@ export interface SnapshotWithSeq {
 }
 
 /** Reads the live state and its seq in one atomic step, creating the epoch of a document with no history yet. */
-export async function readLiveState(redis: Redis, prefix: string, documentId: string, ttlSeconds: number): Promise<LiveState> {
+export async function readLiveState(redis: RedisClient, prefix: string, documentId: string, ttlSeconds: number): Promise<LiveState> {
   const keys = documentKeys(prefix, documentId);
   const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, randomUUID(), ttlSeconds);
   return parseLiveState(flat);
@@ -28,7 +28,7 @@ export async function readLiveState(redis: Redis, prefix: string, documentId: st
  * also on its way as an event with a higher seq, and applying a status twice
  * is harmless, while missing one is not. Undefined when the document is gone.
  */
-export async function loadSnapshot(sql: Sql, redis: Redis, prefix: string, documentId: string, historyTtlSeconds: number): Promise<SnapshotWithSeq | undefined> {
+export async function loadSnapshot(sql: Sql, redis: RedisClient, prefix: string, documentId: string, historyTtlSeconds: number): Promise<SnapshotWithSeq | undefined> {
   const live = await readLiveState(redis, prefix, documentId, historyTtlSeconds);
   const snapshot = await loadStoredSnapshot(sql, documentId, live);
   return snapshot && { snapshot, seq: live.seq, epoch: live.epoch };

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.ts';
 import { userKeys } from './keys.ts';
 import { ABUSE_COOLDOWN_MS, createAbuseRegistry } from './socket-guards.ts';
 
 export interface SocketAdmissionOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   /** Sockets one user may hold at once across every gateway. */
@@ -56,7 +56,7 @@ const CUT_OFF = 1;
  * costs; they are not access control (the token still is), each socket stays
  * under its own limits, and a subscribe needs Redis anyway. Failing closed
  * would turn a Redis blip into every reconnecting client being refused at
- * once. The heartbeat records the socket as soon as Redis answers again.
+ * once. The heartbeat records the socket as soon as RedisClient answers again.
  *
  * Longer than ~60 lines on purpose: the claims, the heartbeat timer and the fail-open state are one state
  * shared by `admit`, `release`, `flag` and `close`; each inner function is short, and splitting the factory would mean
@@ -73,7 +73,7 @@ export function createSocketAdmission(options: SocketAdmissionOptions): SocketAd
   const onRedisError = (err: unknown, what: string) => {
     if (degraded) return;
     degraded = true; // one line per outage, not one per handshake
-    logger.warn({ err }, `${what}: Redis unavailable; admitting sockets without the per-user cap until it answers`);
+    logger.warn({ err }, `${what}: RedisClient unavailable; admitting sockets without the per-user cap until it answers`);
   };
 
   const renewClaims = () => {
@@ -138,11 +138,11 @@ function tooManySockets(max: number): AppError {
   );
 }
 
-function withAdmissionCommands(redis: Redis): Redis & AdmissionCommands {
+function withAdmissionCommands(redis: RedisClient): RedisClient & AdmissionCommands {
   sources ??= new Map(SCRIPTS.map((s) => [s.name, readFileSync(new URL(`./lua/${s.file}`, import.meta.url), 'utf8')]));
-  const target = redis as Redis & Partial<AdmissionCommands>;
+  const target = redis as RedisClient & Partial<AdmissionCommands>;
   for (const script of SCRIPTS) {
     if (!target[script.name]) redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: sources.get(script.name)! });
   }
-  return target as Redis & AdmissionCommands;
+  return target as RedisClient & AdmissionCommands;
 }

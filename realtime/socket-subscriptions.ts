@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import { z } from 'zod';
@@ -93,7 +93,7 @@ export class SocketSubscriptions {
 export interface SubscriptionDeps {
   sql: Sql;
   /** Commands: history reads for a replay. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   logger: Logger;
   feeds: Pick<FeedRegistry, 'acquire' | 'release'>;

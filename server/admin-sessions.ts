@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 
 /** Bull Board sign-ins, kept in Redis: the browser holds only an opaque, random id. */
 export interface AdminSessions {
@@ -19,7 +19,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
  * user id and expiring after `ttlSeconds` from sign-in. Only the id's hash is
  * stored, so reading Redis does not yield a cookie that opens the board.
  */
-export function createAdminSessions(deps: { redis: Redis; prefix: string; ttlSeconds: number }): AdminSessions {
+export function createAdminSessions(deps: { redis: RedisClient; prefix: string; ttlSeconds: number }): AdminSessions {
   const key = (sessionId: string) => `${deps.prefix}:admin-session:${createHash('sha256').update(sessionId).digest('hex')}`;
   return {
     async start(userId) {

@@ -25,6 +25,12 @@ function isOrigin(value: string): boolean {
   }
 }
 
+/** `host:port` with a port from 1 to 65535 (an IPv6 host in brackets: `[::1]:7000`). */
+function isHostPort(value: string): boolean {
+  const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(value);
+  return match !== null && Number(match[2]) >= 1 && Number(match[2]) <= 65_535;
+}
+
 /** Pool sizes when DATABASE_POOL_SIZE is unset: a worker runs many jobs at once, each wanting a connection. */
 export const DEFAULT_POOL_SIZE = { withWorker: 20, withoutWorker: 10 } as const;
 
@@ -42,6 +48,10 @@ const processVariables = {
     .describe("Connections in each process's PostgreSQL pool. A worker runs many jobs at once, each wanting a connection; the API and gateway need fewer.")
     .meta({ defaultText: `\`${DEFAULT_POOL_SIZE.withWorker}\` in a process that runs the worker role, \`${DEFAULT_POOL_SIZE.withoutWorker}\` otherwise` }),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379').describe('Redis, for queues, event streams and pub/sub.'),
+  REDIS_CLUSTER_NODES: list()
+    .refine((nodes) => nodes.every(isHostPort), 'a comma-separated list of host:port seeds of a Redis Cluster, such as 10.0.0.1:7000,10.0.0.2:7000')
+    .describe('Seeds of a Redis Cluster (Redis 7+), comma-separated `host:port` (`10.0.0.1:7000,10.0.0.2:7000`); the rest of the cluster is discovered from them. When set, Herald runs on the cluster and `REDIS_URL` is not used: one document\'s keys share a hash slot and its events travel by sharded pub/sub (`SPUBLISH`), and every BullMQ key carries the hash tag `{<REDIS_PREFIX>}`, so the queues live on one shard.')
+    .meta({ defaultText: 'none: one Redis at `REDIS_URL`' }),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." or "-", at most 64').default('herald')
     .describe('Starts every Redis key, BullMQ queue and pub/sub channel, so deployments can share one Redis (pub/sub ignores the database number). Letters, digits, `_`, `.` or `-`, at most 64.'),
   AUTH_SECRET: z.string().min(16, 'must be at least 16 characters').optional()

@@ -31,6 +31,8 @@ const configSchema = envSchema
     /** Connections per process; undefined: DEFAULT_POOL_SIZE by role (see poolSizeFor). */
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    /** Seeds of a Redis Cluster; empty: one Redis at redisUrl. */
+    redisClusterNodes: e.REDIS_CLUSTER_NODES.map(parseHostPort),
     authSecret: e.AUTH_SECRET,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
@@ -116,6 +118,12 @@ export type FreshnessConfig = Config['freshness'];
 /** Connections in this process's PostgreSQL pool: DATABASE_POOL_SIZE, or by the roles it runs. */
 export function poolSizeFor(config: Config, roles: readonly Role[]): number {
   return config.databasePoolSize ?? (roles.includes('worker') ? DEFAULT_POOL_SIZE.withWorker : DEFAULT_POOL_SIZE.withoutWorker);
+}
+
+/** `host:port` (validated by the schema) as ioredis's Cluster takes a seed; brackets come off an IPv6 host. */
+function parseHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(at + 1)) };
 }
 
 export class ConfigError extends Error {

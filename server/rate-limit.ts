@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 
 /** A limit's verdict: accepted, or refused with the wait until a slot frees. */
@@ -22,15 +22,15 @@ let source: string | undefined;
  * under `<prefix>:ratelimit:<name>:<subject>` and checked by one Lua script
  * (sliding-window-limit.lua), so every API process shares the window.
  */
-export function createRateLimiter(redis: Redis, options: { prefix: string; name: string; limit: number; windowSeconds: number }): RateLimiter {
+export function createRateLimiter(redis: RedisClient, options: { prefix: string; name: string; limit: number; windowSeconds: number }): RateLimiter {
   source ??= readFileSync(new URL('./lua/sliding-window-limit.lua', import.meta.url), 'utf8');
-  const commands = redis as Redis & Partial<SlidingWindowCommand>;
+  const commands = redis as RedisClient & Partial<SlidingWindowCommand>;
   if (!commands.heraldSlidingWindowLimit) redis.defineCommand('heraldSlidingWindowLimit', { numberOfKeys: 1, lua: source });
   const windowMs = options.windowSeconds * 1000;
   return {
     async take(subject) {
       const key = `${options.prefix}:ratelimit:${options.name}:${subject}`;
-      const [allowed, waitMs] = await (commands as Redis & SlidingWindowCommand).heraldSlidingWindowLimit(key, windowMs, options.limit, randomUUID());
+      const [allowed, waitMs] = await (commands as RedisClient & SlidingWindowCommand).heraldSlidingWindowLimit(key, windowMs, options.limit, randomUUID());
       return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(waitMs) / 1000)) };
     },
   };
@@ -67,9 +67,9 @@ let bucketSource: string | undefined;
  * long to wait. Rejects (a Redis error) when Redis does not answer; see
  * `failOpen` for limits that must not stop work while Redis is away.
  */
-export function createTokenBucket(redis: Redis, options: TokenBucketOptions): TokenBucket {
+export function createTokenBucket(redis: RedisClient, options: TokenBucketOptions): TokenBucket {
   bucketSource ??= readFileSync(new URL('./lua/token-bucket.lua', import.meta.url), 'utf8');
-  const commands = redis as Redis & Partial<TokenBucketCommand>;
+  const commands = redis as RedisClient & Partial<TokenBucketCommand>;
   if (!commands.heraldTokenBucket) redis.defineCommand('heraldTokenBucket', { numberOfKeys: 1, lua: bucketSource });
   const { ratePerSecond, burst } = options;
   return {
@@ -77,7 +77,7 @@ export function createTokenBucket(redis: Redis, options: TokenBucketOptions): To
     async take(subject, cost = 1) {
       if (!(cost > 0 && cost <= burst)) throw new RangeError(`a token bucket take costs more than 0 and at most its burst (${burst}), not ${cost}`);
       const key = `${options.prefix}:bucket:${options.name}:${subject}`;
-      const [allowed, waitMs] = await (commands as Redis & TokenBucketCommand).heraldTokenBucket(key, ratePerSecond, burst, cost);
+      const [allowed, waitMs] = await (commands as RedisClient & TokenBucketCommand).heraldTokenBucket(key, ratePerSecond, burst, cost);
       return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(Number(waitMs) / 1000)) };
     },
   };
@@ -111,7 +111,7 @@ export function failOpen<L extends RateLimiter | TokenBucket>(limiter: L, option
       });
       try {
         const verdict = await Promise.race([(limiter as TokenBucket).take(subject, cost), timeout]);
-        if (open) options.logger.info({ limit: options.name }, 'rate limit enforced again: Redis answers');
+        if (open) options.logger.info({ limit: options.name }, 'rate limit enforced again: RedisClient answers');
         open = false;
         return verdict;
       } catch (error) {

@@ -1,5 +1,7 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../realtime/redis-client.ts';
 import { createSql, ensureDatabase, redactUrl } from '../sql/client.ts';
+import { createRedisClient, type RedisTarget } from './redis-client.ts';
 
 /** A start-up failure a person can act on: printed as one line, exit code 1, no stack trace. */
 export class StartupError extends Error {}
@@ -49,28 +51,39 @@ export async function probePooledPostgres(url: string): Promise<void> {
 }
 
 /**
- * Checks Redis answers, and warns when its eviction policy could silently
- * drop queued jobs. Returns the warning, if any.
+ * Checks Redis (or every master of the cluster) answers, and warns when an
+ * eviction policy could silently drop queued jobs. Returns the warning, if any.
  */
-export async function probeRedis(url: string): Promise<string | undefined> {
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 });
+export async function probeRedis(target: RedisTarget): Promise<string | undefined> {
+  const probe = createRedisClient(target, { retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 3000 }, { clusterRetryStrategy: () => null });
   let firstError: { code?: string; message?: string } | undefined;
-  probe.on('error', (err: { code?: string; message?: string }) => {
+  const remember = (err: { code?: string; message?: string }) => {
     firstError ??= err;
-  });
+  };
+  // A cluster reports why a node refused first ('node error': ECONNREFUSED), then that no node answered.
+  probe.on('node error', remember);
+  probe.on('error', remember);
   try {
     await probe.connect();
-    const [, policy] = ((await probe.config('GET', 'maxmemory-policy').catch(() => [])) as string[]) ?? [];
-    if (policy && policy !== 'noeviction') {
-      return `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs and event history. Set it to noeviction (redis-cli config set maxmemory-policy noeviction).`;
+    const policies = await Promise.all(mastersOf(probe).map(async (node) => ((await node.config('GET', 'maxmemory-policy').catch(() => [])) as string[])[1]));
+    const policy = policies.find((p) => p && p !== 'noeviction');
+    if (policy) {
+      return `Redis maxmemory-policy is "${policy}": under memory pressure Redis may evict queued jobs and event history. Set it to noeviction (redis-cli config set maxmemory-policy noeviction${target.kind === 'cluster' ? ', on every node' : ''}).`;
     }
     return undefined;
   } catch (error) {
     const e = firstError ?? (error as { code?: string; message?: string });
+    const reason = e.code ?? e.message;
     throw new StartupError(
-      `Redis is not reachable at ${redactUrl(url)} (${e.code ?? e.message}). Start Redis, or set REDIS_URL to one that is running.`,
+      target.kind === 'cluster'
+        ? `Redis Cluster is not reachable at ${target.nodes.map((n) => `${n.host}:${n.port}`).join(',')} (no seed answered: ${reason}). Start the cluster, or set REDIS_CLUSTER_NODES to seeds of one that is running (unset it to use REDIS_URL).`
+        : `Redis is not reachable at ${redactUrl(target.url)} (${reason}). Start Redis, or set REDIS_URL to one that is running.`,
     );
   } finally {
     probe.disconnect();
   }
+}
+
+function mastersOf(client: RedisClient) {
+  return client instanceof Cluster ? client.nodes('master') : [client];
 }

@@ -49,5 +49,7 @@ export function isUnavailable(error: unknown): boolean {
   const message = typeof e.message === 'string' ? e.message : '';
   // ALTER DATABASE … ALLOW_CONNECTIONS false (maintenance) answers 55000, a code shared with unrelated errors.
   if (pgErrorCode(error) === '55000' && /not currently accepting connections/.test(message)) return true;
-  return /enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|write EPIPE/i.test(message);
+  if (/enableOfflineQueue|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|write EPIPE/i.test(message)) return true;
+  // A Redis Cluster that lost a shard, is failing over or has no node left (ioredis's and Redis's own words).
+  return /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN)\b|None of startup nodes is available|Failed to refresh slots cache|Cluster is (ended|disconnected)|Too many Cluster redirections/.test(message);
 }

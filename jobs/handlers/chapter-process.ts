@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
@@ -19,7 +19,7 @@ export interface ChapterProcessDeps {
   /** The worker's logger, shared by every chapter job (no child per job: its lines name the job themselves). */
   logger: Logger;
   /** The workers' Redis connection, to check the run still holds its job's lock. */
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export type ChapterJobResult =

@@ -13,13 +13,16 @@
   ARGV[5] event JSON object without seq; must hold at least one field
   ARGV[6] key time-to-live in seconds
   ARGV[7] version guard: a number, or '' for none. When the state's value
-          under the first patch field (ARGV[9]) holds a higher "version",
+          under the first patch field (ARGV[10]) holds a higher "version",
           the event is stale (an older chapter version's run reporting late)
           and is dropped: no seq, no stream entry, no message.
   ARGV[8] idempotency key (an outbox row's id), or '' for none. A key
           already published in this history is not published again: the
           seq it got then comes back, with a third reply value of 1.
-  ARGV[9], ARGV[10], ... state field / value pairs to set
+  ARGV[9] the publish command: PUBLISH on one Redis, SPUBLISH (sharded
+          pub/sub) on a Redis Cluster, where the channel shares the keys'
+          hash tag and so their slot
+  ARGV[10], ARGV[11], ... state field / value pairs to set
   Returns { seq, epoch, duplicate }; seq 0 when the guard dropped the event.
 ]]
 -- Keys remembered per document. A row is published again only by a relay that
@@ -42,7 +45,7 @@ if key ~= '' then
 end
 local guard = tonumber(ARGV[7])
 if guard then
-  local current = redis.call('HGET', KEYS[1], ARGV[9])
+  local current = redis.call('HGET', KEYS[1], ARGV[10])
   if current then
     local version = cjson.decode(current).version
     if type(version) == 'number' and version > guard then
@@ -53,7 +56,7 @@ end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[5], 2)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'n', ARGV[4], 'd', event)
-for i = 9, #ARGV, 2 do
+for i = 10, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
@@ -63,5 +66,6 @@ if key ~= '' then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -KEPT_KEYS - 1)
   redis.call('EXPIRE', KEYS[3], ARGV[6])
 end
-redis.call('PUBLISH', ARGV[1], epoch .. '\n' .. ARGV[4] .. '\n' .. event)
+local publish = ARGV[9] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
+redis.call(publish, ARGV[1], epoch .. '\n' .. ARGV[4] .. '\n' .. event)
 return { seq, epoch, 0 }

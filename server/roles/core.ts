@@ -33,10 +33,10 @@ export interface CoreOptions {
 }
 
 /** Builds the shared parts; `ready` starts the outbox relay, `close` stops them in reverse order. */
-export function startCore(config: Config, { stores: { sql, listener, redis }, metrics, logger, relay: withRelay }: CoreOptions): Core {
+export function startCore(config: Config, { stores: { sql, listener, redis, pubsub, queuePrefix }, metrics, logger, relay: withRelay }: CoreOptions): Core {
   const prefix = config.redisPrefix;
   const stack = createShutdownStack(logger);
-  const publisher = createPublisher({ redis, prefix, streamMaxLen: config.events.streamMaxLen, ttlSeconds: config.events.ttlSeconds, onPublished: metrics.published });
+  const publisher = createPublisher({ redis, prefix, pubsub, streamMaxLen: config.events.streamMaxLen, ttlSeconds: config.events.ttlSeconds, onPublished: metrics.published });
   const notifier = createNotifier({ sql, redis, prefix, logger, onSent: metrics.notificationPushed, limit: config.sharing.notifications });
   const tracker = stack.push(createJobTracker({
     sql, publisher, logger, enabled: config.jobs.tracking,
@@ -45,7 +45,7 @@ export function startCore(config: Config, { stores: { sql, listener, redis }, me
     onFinished: (finished) => onJobFinished(finished, metrics, notifier),
   }));
   const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
-  const queues = stack.push(createJobQueues(redis, prefix, policy, { added: (jobs) => tracker.queued(jobs) }));
+  const queues = stack.push(createJobQueues(redis, queuePrefix, policy, { added: (jobs) => tracker.queued(jobs) }));
   const windows = createIngestWindows({ sql, redis, prefix, queues, logger });
   const jobs = createJobControl({
     queues, redis, prefix, tracker,

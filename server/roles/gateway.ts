@@ -24,7 +24,7 @@ export type GatewayRole = RunningPart & { gateway: Gateway };
 export async function startGatewayRole(config: Config, deps: GatewayRoleDeps): Promise<GatewayRole> {
   const { stores, metrics } = deps;
   const stack = createShutdownStack(deps.logger);
-  const subscriber = await stores.connectRedis('pubsub', {});
+  const subscriber = await stores.connectRedis('pubsub', {}, { shardedPubSub: stores.pubsub === 'sharded' });
   stack.push({ close: async () => subscriber.disconnect() });
   try {
     const gateway = stack.push(createGateway({
@@ -32,6 +32,7 @@ export async function startGatewayRole(config: Config, deps: GatewayRoleDeps): P
       sql: stores.sql,
       redis: stores.redis,
       subscriber,
+      pubsub: stores.pubsub,
       prefix: config.redisPrefix,
       authenticate: deps.authenticate,
       logger: deps.logger,

@@ -1,10 +1,13 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
 import { createSql } from '../../sql/client.ts';
 import { migrate } from '../../sql/migrate.ts';
+import { queuePrefix } from '../../jobs/queues.ts';
+import type { PubSubMode, RedisClient } from '../../realtime/redis-client.ts';
 import type { Config } from '../config.ts';
 import type { HealthCheck } from '../routes/health.ts';
+import { createRedisClient, redisTarget, type RedisTarget } from '../redis-client.ts';
 import { preparePostgres, probePooledPostgres, probeRedis } from '../startup-errors.ts';
 
 /** PostgreSQL and Redis as every role of one process shares them. */
@@ -13,9 +16,18 @@ export interface Stores {
   /** LISTEN: a direct connection (DATABASE_DIRECT_URL) when set, since a transaction-mode pooler delivers no notifications. */
   listener: Pick<Sql, 'listen'>;
   /** Commands; fails fast when Redis is down, so a request answers 503 at once instead of hanging. */
-  redis: Redis;
-  /** Another Redis connection for one role (pub/sub, BullMQ), named `<prefix>:<name>` in CLIENT LIST. */
-  connectRedis(name: string, options: RedisOptions): Promise<Redis>;
+  redis: RedisClient;
+  /**
+   * Another Redis connection for one role (pub/sub, BullMQ), named
+   * `<prefix>:<name>` in CLIENT LIST (on every node of a cluster).
+   * `shardedPubSub`: on a cluster, SSUBSCRIBE through one subscriber per
+   * master (the gateway's document channels).
+   */
+  connectRedis(name: string, options: RedisOptions, extra?: { shardedPubSub?: boolean }): Promise<RedisClient>;
+  /** `sharded` on a Redis Cluster (REDIS_CLUSTER_NODES): document events go by SPUBLISH/SSUBSCRIBE. The one place that decides it. */
+  pubsub: PubSubMode;
+  /** BullMQ's key prefix: REDIS_PREFIX, or `{REDIS_PREFIX}` on a cluster (see queuePrefix). */
+  queuePrefix: string;
   /** The `/health` checks of both stores. */
   probes: HealthCheck[];
   close(): Promise<void>;
@@ -43,7 +55,8 @@ export async function connectStores(config: Config, { logger, poolSize }: StoreO
   } else {
     await preparePostgres(config.databaseUrl);
   }
-  const redisWarning = await probeRedis(config.redisUrl);
+  const target = redisTarget(config);
+  const redisWarning = await probeRedis(target);
   if (redisWarning) logger.warn(redisWarning);
 
   const sql = createSql(config.databaseUrl, { max: poolSize, pooled: directUrl !== undefined });
@@ -53,8 +66,9 @@ export async function connectStores(config: Config, { logger, poolSize }: StoreO
     await sql.end({ timeout: 5 });
     if (direct !== sql) await direct.end({ timeout: 5 });
   };
-  const connect = (name: string, options: RedisOptions) => connectRedis(config.redisUrl, options, logger, `${config.redisPrefix}:${name}`);
-  let redis: Redis;
+  const connect = (name: string, options: RedisOptions, extra: { shardedPubSub?: boolean } = {}) =>
+    connectRedis(target, { ...options, ...extra }, logger, `${config.redisPrefix}:${name}`);
+  let redis: RedisClient;
   try {
     const applied = await migrate(direct);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -68,6 +82,8 @@ export async function connectStores(config: Config, { logger, poolSize }: StoreO
     listener: direct,
     redis,
     connectRedis: connect,
+    pubsub: target.kind === 'cluster' ? 'sharded' : 'classic',
+    queuePrefix: queuePrefix(config.redisPrefix, target.kind === 'cluster'),
     probes: [
       { name: 'postgres', check: async () => (await sql`select 1 as ok`).length === 1 },
       { name: 'redis', check: async () => (await redis.ping()) === 'PONG' },
@@ -80,8 +96,8 @@ export async function connectStores(config: Config, { logger, poolSize }: StoreO
 }
 
 /** A connection named `name` in CLIENT LIST, so an operator can tell Herald's connections apart. */
-async function connectRedis(url: string, options: RedisOptions, logger: Logger, name: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, connectionName: name, ...options });
+async function connectRedis(target: RedisTarget, options: RedisOptions & { shardedPubSub?: boolean }, logger: Logger, name: string): Promise<RedisClient> {
+  const redis = createRedisClient(target, { connectionName: name, ...options });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // ioredis reconnects by itself; log each distinct failure once, not every retry.
@@ -96,6 +112,6 @@ async function connectRedis(url: string, options: RedisOptions, logger: Logger, 
 }
 
 /** QUIT when Redis answers; otherwise just drop the connection (and stop its reconnect loop). */
-export async function quit(redis: Redis): Promise<void> {
+export async function quit(redis: RedisClient): Promise<void> {
   await Promise.race([redis.quit(), new Promise((_, reject) => setTimeout(reject, 1000).unref())]).catch(() => redis.disconnect());
 }

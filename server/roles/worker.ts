@@ -37,7 +37,7 @@ export async function startWorkerRole(config: Config, deps: WorkerRoleDeps): Pro
     const subscriber = await stores.connectRedis('worker-cancels', {});
     stack.push({ close: async () => subscriber.disconnect() });
     const workers = stack.push(createWorkers({
-      stores: { sql: stores.sql, connection, subscriber, prefix: config.redisPrefix },
+      stores: { sql: stores.sql, connection, subscriber, prefix: config.redisPrefix, queuePrefix: stores.queuePrefix },
       publishers: { publisher: core.publisher, notifier: core.notifier },
       jobs: { queues: core.queues, tracker: core.tracker },
       ai: deps.ai ?? createAiProvider(config.ai),

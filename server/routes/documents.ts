@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../realtime/redis-client.ts';
 import { MEMBER_ROLES, requireAccess } from '../../domain/access.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { listDocumentsForUser } from '../../sql/queries/documents.ts';
@@ -14,7 +14,7 @@ import { uploadRoutes } from './document-upload.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, documentView, errorResponses, storableText as text } from './schemas.ts';
 
 export interface DocumentRoutesDeps extends UploadDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   publisher: Publisher;
   /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */

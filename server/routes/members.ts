@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../realtime/redis-client.ts';
 import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess, removeMember } from '../../sql/queries/members.ts';
@@ -10,7 +10,7 @@ import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export interface MemberRoutesDeps {
   sql: Sql;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
 }
 
