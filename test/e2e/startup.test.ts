@@ -72,6 +72,23 @@ describe('npm start refuses to start, in one clear line, without a stack trace',
     expect(lines[0]).toContain('Start Redis, or set REDIS_URL to one that is running.');
   });
 
+  it('exits 1 naming the cluster seeds and what to do when the Redis Cluster is not there', async () => {
+    const nodes = `127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}`;
+    const run = await runTsx(MAIN, [], baseEnv({ REDIS_CLUSTER_NODES: nodes }));
+    expectCleanFailure(run);
+    const lines = linesOf(run.stderr);
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toContain(`Redis Cluster is not reachable at ${nodes}`);
+    expect(lines[0]).toContain('Start the cluster, or set REDIS_CLUSTER_NODES to seeds of one that is running');
+  });
+
+  it('exits 1 naming REDIS_CLUSTER_NODES when a seed is not host:port', async () => {
+    const run = await runTsx(MAIN, [], baseEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis://127.0.0.1:7001' }));
+    expectCleanFailure(run);
+    expect(run.stderr).toContain('REDIS_CLUSTER_NODES');
+    expect(run.stderr).toContain('host:port');
+  });
+
   it('exits 1 naming the PostgreSQL URL and what to do when PostgreSQL is not there', async () => {
     const url = new URL(TEST_DATABASE_URL);
     url.port = String(await freePort());

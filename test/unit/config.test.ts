@@ -37,6 +37,18 @@ describe('configuration', () => {
     for (const name of ['MAX_CHAPTER_BYTES', 'AUTOSAVE_RATE', 'AUTOSAVE_BURST', 'CHAPTER_HISTORY_KEEP', 'CHAPTER_HISTORY_HOURLY_DAYS']) expect(bad).toThrow(name);
   });
 
+  it('reads REDIS_CLUSTER_NODES as host:port seeds and names a bad one', () => {
+    expect(loadConfig({}).redisClusterNodes).toEqual([]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001,[::1]:7002 ' }).redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    for (const bad of ['10.0.0.1', 'redis://10.0.0.1:7000', '10.0.0.1:0', '10.0.0.1:70000', 'a b:7000']) {
+      expect(() => loadConfig({ REDIS_CLUSTER_NODES: bad }), bad).toThrow(/REDIS_CLUSTER_NODES: a comma-separated list of host:port/);
+    }
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(3000);
   });
