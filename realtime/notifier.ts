@@ -51,6 +51,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const push = async (rows: (NotificationRow & { push: boolean })[]) => {
     const wanted = rows.filter((r) => r.push);
     if (wanted.length === 0) return;
+    // One pipeline on a Redis Cluster too: PUBLISH names no key, so the pipeline holds no slot and goes to any node.
     const pipeline = deps.redis.pipeline();
     for (const r of wanted) pipeline.publish(channel, JSON.stringify({ user_id: r.user_id, notification: notificationView(r) } satisfies NotificationMessage));
     await pipeline.exec();

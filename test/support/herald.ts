@@ -30,7 +30,9 @@ export interface TestHeraldOptions extends Partial<Omit<StartOptions, 'config' |
 
 /**
  * A real Herald (real PostgreSQL, Redis, HTTP and Socket.IO) on a free port,
- * with its own database and Redis prefix unless told to share them.
+ * with its own database and Redis prefix unless told to share them. On a
+ * private Redis Cluster with `env: { REDIS_CLUSTER_NODES: cluster.nodes }`
+ * (redis-cluster.ts); the cluster's keys go when it is stopped.
  * `close()` stops it and, when it owns them, drops the database and the keys.
  */
 export async function startTestHerald(options: TestHeraldOptions = {}): Promise<TestHerald> {
