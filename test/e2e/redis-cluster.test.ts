@@ -214,6 +214,14 @@ describe('manual refresh on a Redis Cluster (no worker: refreshes stay pending)'
     expect(sixth.status).toBe(429);
     expect(Number(sixth.retryAfter)).toBeGreaterThan(0);
   }, 60_000);
+
+  it('answers an upload 503, writing no document, when the master holding the queues is gone', async () => {
+    await cluster.killNode(await cluster.masterOf(`{${h.prefix}}`));
+    const res = await h.api('gus', '/api/documents', { method: 'POST', json: { title: 'During the outage', content: manuscript(2) } });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+    expect(await h.db.sql`select 1 from documents where title = 'During the outage'`).toHaveLength(0);
+  }, 60_000);
 });
 
 /** A Cluster connection of the test's own, closed when the file ends. */

@@ -19,6 +19,8 @@ export interface RedisCluster {
   masterOf(key: string): Promise<number>;
   /** `CLIENT LIST` names on every node that start with `prefix` (a leak check: the cluster is not the shared Redis). */
   clientsNamed(prefix: string): Promise<string[]>;
+  /** SIGKILLs one node (a crash), leaving the others running. */
+  killNode(port: number): Promise<void>;
   /** SIGKILLs every node and removes their directory. */
   stop(): Promise<void>;
 }
@@ -60,13 +62,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
     ], { stdio: 'ignore' }),
   );
+  const kill = (child: ChildProcess) => {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    return exited;
+  };
   const stop = async () => {
-    await Promise.all(children.map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      return exited;
-    }));
+    await Promise.all(children.map(kill));
     rmSync(dir, { recursive: true, force: true });
   };
   const node = (port: number) => {
@@ -114,6 +117,9 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         .flatMap((list) => list.split('\n'))
         .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
         .filter((name) => name.includes(prefix));
+    },
+    async killNode(port) {
+      await kill(children[ports.indexOf(port)]!);
     },
     stop,
   };
