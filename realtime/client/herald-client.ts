@@ -5,6 +5,7 @@ import {
   type DocumentEventName,
   type ErrorBody,
   type NotificationPayload,
+  type PresenceAck,
   type SubscribeAck,
   type SubscribeRequest,
 } from '../events.ts';
@@ -55,6 +56,8 @@ interface Watched {
   via: ClientSocket | undefined;
   /** Another sync was asked for while one was in flight. */
   again: boolean;
+  /** The chapter last announced (sent again after each subscribe); null: only reading. */
+  chapter: string | null;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -112,7 +115,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   watch(documentId: string): DocumentStore {
     return (
       this.watched.get(documentId)?.store ??
-      this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s), loadPackage: this.loadPackage }))
+      this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s), loadPackage: this.loadPackage, announce: (s, c) => void this.announce(s.documentId, c) }))
     );
   }
 
@@ -125,7 +128,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   adopt(store: DocumentStore): DocumentStore {
     const existing = this.watched.get(store.documentId);
     if (existing) return existing.store;
-    this.watched.set(store.documentId, { store, via: undefined, again: false, timer: undefined });
+    this.watched.set(store.documentId, { store, via: undefined, again: false, timer: undefined, chapter: null });
     void this.sync(store.documentId);
     return store;
   }
@@ -134,6 +137,21 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   unwatch(documentId: string): void {
     const w = this.watched.get(documentId);
     if (w) this.release(w.store);
+  }
+
+  /**
+   * Tells the server which chapter this user is editing in a watched
+   * document (null: only reading). Sent now when the document is subscribed
+   * on the current socket, else once it is; resolves with the ack, or
+   * undefined when it waits for that subscribe.
+   */
+  async announce(documentId: string, chapterId: string | null): Promise<PresenceAck | undefined> {
+    const w = this.watched.get(documentId);
+    if (!w) return undefined;
+    w.chapter = chapterId;
+    const socket = this.connection.socket;
+    if (!socket || w.via || !w.store.state) return undefined;
+    return socket.timeout(this.ackTimeoutMs).emitWithAck('presence', { document_id: documentId, chapter_id: chapterId }).catch(() => undefined);
   }
 
   /** Reconnects with the new token; every watched document resumes from its seq. */
@@ -160,6 +178,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     // One handler per event the contract names: an event the client does not know is never routed.
     for (const name of DOCUMENT_EVENT_NAMES) onDocumentEvent(socket, name, (event) => this.route(name, event));
     socket.on('notification', (notification) => this.emit('notification', notification));
+    socket.on('presence', ({ document_id, users }) => this.watched.get(document_id)?.store.setPresence(users));
     // Subscriptions are per socket: a new socket starts from each store's seq.
     for (const [documentId, w] of this.watched) {
       w.via = undefined;
@@ -198,6 +217,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     if (this.watched.get(documentId) !== w || w.via !== socket) return;
     w.via = undefined;
     this.settle(w, request, ack);
+    if (ack.ok && w.chapter !== null) socket.emit('presence', { document_id: documentId, chapter_id: w.chapter }, () => {});
     if (w.again) {
       w.again = false;
       void this.sync(documentId);
@@ -212,10 +232,9 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
       this.emit('error', { ...ack.error, document_id: store.documentId });
       return;
     }
-    if (ack.snapshot) {
-      store.replace(stateFromSnapshot(ack.snapshot), ack.seq, ack.epoch, request.since === undefined ? 'snapshot' : 'not_recovered');
-      return;
-    }
+    if (ack.snapshot) store.replace(stateFromSnapshot(ack.snapshot), ack.seq, ack.epoch, request.since === undefined ? 'snapshot' : 'not_recovered');
+    store.setPresence(ack.presence);
+    if (ack.snapshot) return;
     store.confirm(ack.epoch);
     // The replay came before the ack, so the store is at ack.seq; if not, something was lost on the way: again.
     if (store.seq < ack.seq) w.again = true;

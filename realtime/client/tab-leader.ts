@@ -48,6 +48,7 @@ export class TabLeader {
     const { store } = relayed;
     if (tab !== this.tab && store.state && store.epoch !== undefined) {
       this.channel.post({ t: 'state', doc: documentId, state: store.state, seq: store.seq, epoch: store.epoch, reason: 'leader', to: tab });
+      this.channel.post({ t: 'presence', doc: documentId, users: store.presence });
     }
     return store;
   }
@@ -78,6 +79,7 @@ export class TabLeader {
       store.on('event', (name, event) => this.channel.post({ t: 'event', doc, name, event })),
       store.on('reset', (state, reason) => this.channel.post({ t: 'state', doc, state, seq: store.seq, epoch: store.epoch!, reason })),
       store.on('error', (error) => this.channel.post({ t: 'refused', doc, error })),
+      store.on('presence', (users) => this.channel.post({ t: 'presence', doc, users })),
     ];
     return () => offs.forEach((off) => off());
   }
