@@ -193,6 +193,22 @@ export interface NotificationPayload {
   read?: boolean;
 }
 
+/** How a user's list of documents changed: one was uploaded, shared with them, or left it (deleted, unshared, or they left). */
+export const DOCUMENT_LIST_CHANGES = ['created', 'shared', 'removed'] as const;
+export type DocumentListChange = (typeof DOCUMENT_LIST_CHANGES)[number];
+
+/**
+ * A document entered or left the user's list (`GET /api/documents`), sent
+ * to every socket of the user, the one whose request made the change
+ * included, so every tab and device can update its list. Not kept: a
+ * socket that was not connected reads the list anew. `shared` is also sent
+ * when the owner changes a member's role.
+ */
+export interface DocumentsChangedPayload {
+  document_id: string;
+  change: DocumentListChange;
+}
+
 /** A chapter as the snapshot and `GET /api/documents/:id` show it. */
 export interface ChapterView {
   id: string;
@@ -292,6 +308,8 @@ export interface AuthExpiredPayload {
 /** Events the gateway emits. */
 export interface ServerToClientEvents extends DocumentEventListeners {
   notification: (notification: NotificationPayload) => void;
+  /** A document entered or left the user's list (to every socket of the user). */
+  'documents.changed': (payload: DocumentsChangedPayload) => void;
   /** Who has a subscribed document open, whenever that changes (not a document event: no seq). */
   presence: (payload: PresencePayload) => void;
   /**

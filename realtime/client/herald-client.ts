@@ -3,6 +3,7 @@ import {
   type AuthExpiredPayload,
   type DocumentEvent,
   type DocumentEventName,
+  type DocumentsChangedPayload,
   type ErrorBody,
   type NotificationPayload,
   type PresenceAck,
@@ -34,6 +35,8 @@ export interface HeraldClientEvents {
   status: (status: ConnectionStatus) => void;
   /** A notification for the user (on any socket of theirs). */
   notification: (notification: NotificationPayload) => void;
+  /** A document entered or left the user's list (created, shared with them, removed): read the list again or patch it. */
+  'documents.changed': (payload: DocumentsChangedPayload) => void;
   /** The server said the token expired; the client reconnects once it has a new one (`refreshToken` or `setToken`). */
   'auth.expired': (payload: AuthExpiredPayload) => void;
   /** A subscription was refused, or the token was. */
@@ -178,6 +181,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     // One handler per event the contract names: an event the client does not know is never routed.
     for (const name of DOCUMENT_EVENT_NAMES) onDocumentEvent(socket, name, (event) => this.route(name, event));
     socket.on('notification', (notification) => this.emit('notification', notification));
+    socket.on('documents.changed', (payload) => this.emit('documents.changed', payload));
     socket.on('presence', ({ document_id, users }) => this.watched.get(document_id)?.store.setPresence(users));
     // Subscriptions are per socket: a new socket starts from each store's seq.
     for (const [documentId, w] of this.watched) {

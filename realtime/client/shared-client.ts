@@ -110,6 +110,7 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
     this.leader = leader;
     leader.client.on('status', (s) => this.emit('status', s));
     leader.client.on('notification', (n) => this.emit('notification', n));
+    leader.client.on('documents.changed', (p) => this.emit('documents.changed', p));
     leader.client.on('auth.expired', (p) => this.emit('auth.expired', p));
     leader.client.on('error', (e) => this.emit('error', e));
     // What this tab watched as a follower resumes from the seq it reached.
@@ -147,6 +148,8 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
         return this.stores.get(m.doc)?.setPresence(m.users);
       case 'notification':
         return this.emit('notification', m.notification);
+      case 'documents.changed':
+        return this.emit('documents.changed', m.payload);
       case 'auth.expired':
         return this.emit('auth.expired', m.payload);
     }

@@ -28,6 +28,7 @@ export class TabLeader {
     this.client = HeraldClient.connect(options);
     this.client.on('status', (status) => channel.post({ t: 'status', status }));
     this.client.on('notification', (notification) => channel.post({ t: 'notification', notification }));
+    this.client.on('documents.changed', (payload) => channel.post({ t: 'documents.changed', payload }));
     this.client.on('auth.expired', (payload) => channel.post({ t: 'auth.expired', payload }));
   }
 

@@ -1,4 +1,4 @@
-import type { AuthExpiredPayload, DocumentEvent, DocumentEventName, ErrorBody, NotificationPayload, PresenceUser } from '../events.ts';
+import type { AuthExpiredPayload, DocumentEvent, DocumentEventName, DocumentsChangedPayload, ErrorBody, NotificationPayload, PresenceUser } from '../events.ts';
 import type { ConnectionStatus } from './connection.ts';
 import type { ResetReason } from './document-store.ts';
 import type { DocumentState } from './state.ts';
@@ -24,6 +24,7 @@ export type TabMessage =
   | { t: 'presence'; doc: string; users: PresenceUser[] }
   | { t: 'status'; status: ConnectionStatus }
   | { t: 'notification'; notification: NotificationPayload }
+  | { t: 'documents.changed'; payload: DocumentsChangedPayload }
   | { t: 'auth.expired'; payload: AuthExpiredPayload };
 
 /** A BroadcastChannel that speaks TabMessage. */
