@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError, notFound } from '../domain/errors.ts';
 import type { Sql } from '../sql/client.ts';
-import { findChapter } from '../sql/queries/chapters.ts';
+import { isChapterOf } from '../sql/queries/chapters.ts';
 import type { Presence } from './presence.ts';
 import { invalid, toErrorBody } from './socket-errors.ts';
 import { documentIdSchema, documentRoom, type HeraldSocket } from './socket-subscriptions.ts';
@@ -29,7 +29,7 @@ export function servePresence(socket: HeraldSocket, deps: { sql: Sql; presence: 
     };
     try {
       subscribed();
-      if (chapter_id !== null && (await findChapter(deps.sql, chapter_id))?.document_id !== document_id) {
+      if (chapter_id !== null && !(await isChapterOf(deps.sql, chapter_id, document_id))) {
         throw notFound('No such chapter in this document.');
       }
       // Checked again after the read: a socket that left meanwhile must not come back as present.

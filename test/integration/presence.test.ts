@@ -101,6 +101,21 @@ describe('presence: who has a document open', () => {
     await waitForPresence(ana, documentId, 'bo disconnected', (users) => userIds(users)?.join() === 'ana');
   });
 
+  it('drops a member whose access is removed, and refuses their announcements from then on', async () => {
+    const { documentId, chapters } = await sharedDocument('ana', 'bo');
+    const ana = await connect('ana');
+    const bo = await connect('bo');
+    await ana.subscribe({ document_id: documentId });
+    await bo.subscribe({ document_id: documentId });
+    await waitForPresence(ana, documentId, 'bo arrives', (users) => users.length === 2);
+
+    const removed = await h.api('ana', `/api/documents/${documentId}/members/bo`, { method: 'DELETE' });
+    expect(removed.status).toBe(204);
+    await waitForPresence(ana, documentId, 'bo gone with his access', (users) => userIds(users)?.join() === 'ana');
+    expect(await bo.announce({ document_id: documentId, chapter_id: chapters[0]!.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(userIds(ana.latest(documentId))).toEqual(['ana']);
+  });
+
   it('shows nothing to a non-member and lets them announce nothing', async () => {
     const { documentId, chapters } = await sharedDocument('ana', 'bo');
     const ana = await connect('ana');
