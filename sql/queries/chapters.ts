@@ -2,6 +2,8 @@ import type { ChapterStatus, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 import type { ChapterText } from '../../domain/package/full.ts';
+import type { Access } from '../../domain/access.ts';
+import { accessOf, memberJoin } from './members.ts';
 
 export interface ChapterRow {
   id: string;
@@ -65,6 +67,30 @@ export async function loadDocumentWithChapters(
     where c.document_id = ${documentId}
     order by c.index`;
   return { document, chapters };
+}
+
+/** One chapter with its text and stored result, as a reader sees it, and the reader's access to its document. */
+export interface ChapterForReader extends ChapterWithResult {
+  document_id: string;
+  content: string;
+  updated_at: Date;
+  access: Access;
+}
+
+/** The chapter with its text, or undefined when it is missing or its document is not the user's (one statement). */
+export async function findChapterForReader(sql: Sql, chapterId: string, userId: string): Promise<ChapterForReader | undefined> {
+  const [row] = await sql<ChapterForReader[]>`
+    select c.id, c.document_id, c.index, c.title, c.content, c.word_count, c.version, c.updated_at,
+           coalesce(r.status, 'queued') as status,
+           coalesce(r.progress, 0)::int as progress,
+           r.summary, r.error, r.chapter_version as summary_version,
+           ${accessOf(sql, userId)} as access
+    from chapters c
+    join documents d on d.id = c.document_id
+    ${memberJoin(sql, userId)}
+    left join chapter_results r on r.chapter_id = c.id
+    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  return row;
 }
 
 /** Chapter ids and versions of a document, for enqueueing and cancelling their jobs. */
