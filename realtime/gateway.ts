@@ -9,7 +9,7 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './e
 import { createFeedRegistry } from './feed-registry.ts';
 import { authenticateHandshake, type HandshakeAuthDeps } from './handshake-auth.ts';
 import { deliverNotifications } from './notification-delivery.ts';
-import { createPresence } from './presence.ts';
+import { createPresence, type PresenceOptions } from './presence.ts';
 import { createSocketAdmission } from './socket-admission.ts';
 import { disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
 import { servePresence } from './socket-presence.ts';
@@ -41,8 +41,11 @@ export interface GatewayDeps {
   socketClaimTtlMs: number;
   /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
   historyTtlSeconds: number;
-  /** How long a socket's presence entry lasts unless renewed, and how often this gateway renews (PRESENCE_TTL_MS, PRESENCE_RENEW_MS). */
-  presence: { ttlMs: number; renewMs: number };
+  /**
+   * How long a socket's presence entry lasts unless renewed, and how often this gateway renews (PRESENCE_TTL_MS,
+   * PRESENCE_RENEW_MS); the command that publishes presence lists (`spublish` on Redis Cluster; default `publish`).
+   */
+  presence: Pick<PresenceOptions, 'ttlMs' | 'renewMs' | 'publishCommand'>;
 }
 
 export interface Gateway {
