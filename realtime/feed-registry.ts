@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { DocumentFeed, parseLiveMessage, type FeedEvent } from './document-feed.ts';
+import type { PresencePayload } from './events.ts';
 import type { PubSubMode, RedisClient } from './redis-client.ts';
 
 /** The gateway's shared feeds, counted by reference: the first socket's `acquire` subscribes, the last `release` unsubscribes. */
@@ -25,6 +26,8 @@ export interface FeedRegistryDeps {
   logger: Logger;
   /** Sends one event to the document's room, in order, once. */
   deliver(feed: DocumentFeed, event: FeedEvent): void;
+  /** Sends the document's presence list to its room (no seq: never held back, never caught up). */
+  deliverPresence(feed: DocumentFeed, presence: PresencePayload): void;
 }
 
 interface Entry {
@@ -102,13 +105,16 @@ function channelsOf({ subscriber, pubsub }: FeedRegistryDeps): DocumentChannels 
     : { subscribe: (c) => subscriber.subscribe(c), unsubscribe: (c) => subscriber.unsubscribe(c), message: 'message' };
 }
 
-/** Hands each pub/sub message to its document's feed. */
-function routeMessages({ subscriber, logger }: FeedRegistryDeps, channels: DocumentChannels, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+/** Hands each pub/sub message to its document's feed; presence lists skip the seq checks. */
+function routeMessages({ subscriber, logger, deliverPresence }: FeedRegistryDeps, channels: DocumentChannels, byChannel: ReadonlyMap<string, DocumentFeed>): void {
   subscriber.on(channels.message, (channel: string, message: string) => {
     const feed = byChannel.get(channel);
     if (!feed) return;
     try {
-      feed.receive(parseLiveMessage(message));
+      const live = parseLiveMessage(message);
+      // Presence goes through the feed's queue too, so a socket joining the room meanwhile gets its ack first, then every later list.
+      if (live.kind === 'presence') void feed.run(() => deliverPresence(feed, live.presence));
+      else feed.receive(live.event);
     } catch (err) {
       logger.error({ err, channel }, 'unreadable event message');
     }

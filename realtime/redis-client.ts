@@ -14,5 +14,5 @@ export type RedisClient = Redis | Cluster;
  */
 export type PubSubMode = 'classic' | 'sharded';
 
-/** The command a Lua script publishes with, given as its argument (see publish-event.lua). */
-export const PUBLISH_COMMAND = { classic: 'PUBLISH', sharded: 'SPUBLISH' } as const satisfies Record<PubSubMode, string>;
+/** The command a Lua script publishes a document's messages with, given as its argument (publish-event.lua, update-presence.lua). */
+export const PUBLISH_COMMAND = { classic: 'publish', sharded: 'spublish' } as const satisfies Record<PubSubMode, string>;

@@ -19,7 +19,7 @@
   ARGV[8] idempotency key (an outbox row's id), or '' for none. A key
           already published in this history is not published again: the
           seq it got then comes back, with a third reply value of 1.
-  ARGV[9] the publish command: PUBLISH on one Redis, SPUBLISH (sharded
+  ARGV[9] the publish command: 'publish' on one Redis, 'spublish' (sharded
           pub/sub) on a Redis Cluster, where the channel shares the keys'
           hash tag and so their slot
   ARGV[10], ARGV[11], ... state field / value pairs to set
@@ -66,6 +66,6 @@ if key ~= '' then
   redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -KEPT_KEYS - 1)
   redis.call('EXPIRE', KEYS[3], ARGV[6])
 end
-local publish = ARGV[9] == 'SPUBLISH' and 'SPUBLISH' or 'PUBLISH'
+local publish = ARGV[9] == 'spublish' and 'spublish' or 'publish'
 redis.call(publish, ARGV[1], epoch .. '\n' .. ARGV[4] .. '\n' .. event)
 return { seq, epoch, 0 }

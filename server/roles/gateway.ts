@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createGateway, type Gateway } from '../../realtime/gateway.ts';
+import { PUBLISH_COMMAND } from '../../realtime/redis-client.ts';
 import type { Authenticate } from '../auth.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
@@ -44,6 +45,7 @@ export async function startGatewayRole(config: Config, deps: GatewayRoleDeps): P
       onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
       maxSocketsPerUser: config.sockets.maxPerUser,
       socketClaimTtlMs: config.sockets.claimTtlMs,
+      presence: { ...config.presence, publishCommand: PUBLISH_COMMAND[stores.pubsub] },
     }));
     return { gateway, ready: () => gateway.ready(), close: () => stack.close() };
   } catch (error) {
