@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationPayload, SubscribeAck } from '../../realtime/events.ts';
 import { documentKeys } from '../../realtime/keys.ts';
 import { createPublisher } from '../../realtime/publisher.ts';
-import { autosave, upload } from '../support/documents.ts';
+import { autosave, share, upload } from '../support/documents.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { recordPresence, userIds, waitForPresence } from '../support/presence.ts';
 import { FILE_TAG } from '../support/redis.ts';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.ts';
 import { connectClient, seqs, waitForDocumentDone, type ClientSocket, type RecordingClient } from '../support/socket.ts';
@@ -129,6 +130,18 @@ describe('Herald on a Redis Cluster', () => {
       expect(n.document_id).toBe(documentId);
     }
     for (const inbox of inboxes) inbox.socket.disconnect();
+  }, 60_000);
+
+  it('shows who has a document open to clients of either gateway (presence on the document’s shard channel)', async () => {
+    const { documentId, chapters } = await upload(main, 'ivy', manuscript(2));
+    await share(main, 'ivy', documentId, 'jon', 'editor');
+    const ivy = recordPresence(await connect(main, 'ivy'));
+    const jon = recordPresence(await connect(second, 'jon'));
+    await ivy.subscribe({ document_id: documentId });
+    await jon.subscribe({ document_id: documentId });
+    await waitForPresence(ivy, documentId, 'ivy sees jon arrive through the other gateway', (users) => userIds(users)?.join() === 'ivy,jon');
+    expect(await jon.announce({ document_id: documentId, chapter_id: chapters[1]!.id })).toEqual({ ok: true });
+    await waitForPresence(ivy, documentId, 'jon edits chapter 2', (users) => users.find((u) => u.user_id === 'jon')?.chapter_id === chapters[1]!.id);
   }, 60_000);
 
   it('catches a client up when the gateway’s sharded subscriber is killed on the shard of its document, mid-ingest', async () => {
