@@ -159,6 +159,27 @@ export const DRILLS: DrillSpec[] = [
     },
   },
   {
+    name: 'redis-cluster-failover',
+    what: 'on a Redis Cluster (3 masters, a replica each), SIGKILL the master holding the queues mid-ingest; its replica takes over',
+    redisCluster: true,
+    async fault(stage) {
+      const cluster = stage.redisCluster!;
+      await stage.ingestUnderway();
+      const queues = await cluster.masterOf('{herald}');
+      await cluster.killNode(queues);
+      stage.note(`master ${queues} (the queues' slot, and the documents hashed there) SIGKILLed mid-ingest`);
+      for (let i = 0; i < 300; i++) {
+        const now = await cluster.masterOf('{herald}').catch(() => queues);
+        if (now !== queues) {
+          stage.note(`its replica ${now} took over after about ${((i + 1) / 10).toFixed(1)} s`);
+          return;
+        }
+        await sleep(100);
+      }
+      stage.missed('no replica took over within 30 s');
+    },
+  },
+  {
     name: 'stall',
     what: "block a worker's event loop longer than the job lock: its jobs run again elsewhere while it is frozen",
     worker: (i, tmp, quick) =>

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createDeployment, type Deployment, type RoleProcess } from './deployment.ts';
+import { Cluster } from 'ioredis';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.ts';
 import { startAofRedis, startPrivateCluster, type AofRedis, type PrivateCluster } from './infra.ts';
 import { startLoad, type Load, type LoadPlan } from './load.ts';
 import { verify, type Verdict } from './verify.ts';
@@ -18,6 +20,8 @@ import { verify, type Verdict } from './verify.ts';
 export interface Stage {
   cluster: PrivateCluster;
   redis: AofRedis;
+  /** The Redis Cluster the deployment runs on instead, for a drill that asks for one (`redisCluster`). */
+  redisCluster: RedisCluster | undefined;
   deployment: Deployment;
   api: RoleProcess;
   gateways: RoleProcess[];
@@ -41,6 +45,8 @@ export interface DrillSpec {
   what: string;
   /** Extra env for every Herald process. */
   env?: Record<string, string>;
+  /** Runs the deployment on a Redis Cluster (3 masters, a replica each, 2 s node timeout) instead of one Redis. */
+  redisCluster?: boolean;
   /** Extra env or node args for the worker processes (by index). */
   worker?: (i: number, tmp: string, quick: boolean) => { env?: Record<string, string>; nodeArgs?: string[] };
   load?: (quick: boolean) => Partial<Omit<LoadPlan, 'apiUrl' | 'gatewayUrls' | 'token'>>;
@@ -86,10 +92,12 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     onCleanup(() => cluster.destroy());
     const redis = await startAofRedis();
     onCleanup(() => redis.destroy());
+    const redisCluster = spec.redisCluster ? await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 2000 }) : undefined;
+    if (redisCluster) onCleanup(() => redisCluster.stop());
     const deployment = createDeployment({
       databaseUrl: cluster.url.replace(/\/postgres$/, '/herald'),
       redisUrl: redis.url,
-      env: { AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', JOB_LOCK_MS: String(jobLockMs(quick)), ...(quick && { JOB_RECONCILE_INTERVAL_MS: '10000' }), ...spec.env },
+      env: { ...(redisCluster && { REDIS_CLUSTER_NODES: redisCluster.nodes }), AI_SIMULATED_LATENCY_MS: '600', WORKER_CONCURRENCY: '4', RETRY_BACKOFF_MS: '200', JOB_LOCK_MS: String(jobLockMs(quick)), ...(quick && { JOB_RECONCILE_INTERVAL_MS: '10000' }), ...spec.env },
     });
     onCleanup(() => deployment.stopAll());
     // The api first: it creates the database and applies the migrations.
@@ -112,16 +120,19 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     onCleanup(() => load.close());
     const databaseUrl = deployment.env.DATABASE_URL!;
     const stage: Stage = {
-      cluster, redis, deployment, api, gateways, workers, load, tmp, quick,
+      cluster, redis, redisCluster, deployment, api, gateways, workers, load, tmp, quick,
       note: (line) => notes.push(line),
       missed: (why) => missed.push(`the fault missed: ${why}`),
       async ingestUnderway(n = 6) {
         // BullMQ's list of running chapter jobs (both workers run some once there are enough).
-        const redis = new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+        const redis = redisCluster
+          ? new Cluster(redisCluster.ports.map((port) => ({ host: '127.0.0.1', port })), { redisOptions: { maxRetriesPerRequest: 1 } })
+          : new Redis(stage.redis.url, { maxRetriesPerRequest: 1 });
+        const active = redisCluster ? '{herald}:chapters:active' : 'herald:chapters:active';
         try {
           for (let i = 0; i < 600; i++) {
             // After the second upload, so the fault hits chapters no editor touches (they complete through ingest alone).
-            if (load.acceptedDocuments.length >= 2 && (await redis.llen('herald:chapters:active')) >= n) return;
+            if (load.acceptedDocuments.length >= 2 && (await redis.llen(active)) >= n) return;
             await sleep(100);
           }
           throw new Error('ingest never got under way (60 s)');

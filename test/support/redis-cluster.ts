@@ -10,7 +10,7 @@ import { waitFor } from './wait.ts';
 
 const run = promisify(execFile);
 
-/** A private Redis Cluster of this test's own: three masters on free ports, no persistence. */
+/** A private Redis Cluster of this test's own: masters (and replicas) on free ports, no persistence. */
 export interface RedisCluster {
   /** `host:port,host:port,...`: what REDIS_CLUSTER_NODES takes. */
   nodes: string;
@@ -42,16 +42,26 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
+export interface RedisClusterOptions {
+  /** Default 3. */
+  masters?: number;
+  /** Replicas per master; default 0. */
+  replicas?: number;
+  /** cluster-node-timeout: how long a master may not answer before its replica takes over. Default Redis's 15 s. */
+  nodeTimeoutMs?: number;
+}
+
 /**
- * Starts `masters` redis-server processes in cluster mode, joins them with
- * `redis-cli --cluster create` (no replicas), and waits until every node
- * reports `cluster_state:ok`. `stop()` kills them and removes their files.
+ * Starts redis-server processes in cluster mode, joins them with
+ * `redis-cli --cluster create`, and waits until every node reports
+ * `cluster_state:ok` (and every replica is in sync). `stop()` kills them and
+ * removes their files.
  */
-export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+export async function startRedisCluster({ masters = 3, replicas = 0, nodeTimeoutMs }: RedisClusterOptions = {}): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-cluster-'));
   const taken = new Set<number>();
   const ports: number[] = [];
-  for (let i = 0; i < masters; i++) {
+  for (let i = 0; i < masters * (1 + replicas); i++) {
     const port = await clusterPort(taken);
     taken.add(port).add(port + 10_000);
     ports.push(port);
@@ -60,6 +70,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
       '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+      ...(nodeTimeoutMs ? ['--cluster-node-timeout', String(nodeTimeoutMs)] : []),
     ], { stdio: 'ignore' }),
   );
   const kill = (child: ChildProcess) => {
@@ -92,10 +103,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       const pongs = await Promise.all(ports.map((port) => ask(port, (r) => r.ping()).catch(() => '')));
       return pongs.every((p) => p === 'PONG');
     }, 10_000, 50);
-    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
-    await waitFor('cluster_state:ok on every node', async () => {
-      const infos = await Promise.all(ports.map((port) => ask(port, (r) => r.cluster('INFO') as Promise<string>)));
-      return infos.every((info) => info.includes('cluster_state:ok'));
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+    await waitFor('cluster_state:ok on every node, every replica in sync', async () => {
+      const infos = await Promise.all(ports.map((port) => ask(port, async (r) => `${await r.cluster('INFO')}\n${await r.info('replication')}`)));
+      return infos.every((info) => info.includes('cluster_state:ok') && !info.includes('master_link_status:down') && !info.includes('master_sync_in_progress:1'));
     }, 30_000, 100);
   } catch (error) {
     await stop();
@@ -105,8 +116,11 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     nodes: ports.map((p) => `127.0.0.1:${p}`).join(','),
     ports,
     async masterOf(key) {
-      const slot = await ask(ports[0]!, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
-      const shards = await ask(ports[0]!, (r) => r.cluster('SLOTS'));
+      // Any node that answers (one may have been killed) knows the slot map.
+      const alive = children.findIndex((c) => c.exitCode === null && c.signalCode === null);
+      const port = ports[alive]!;
+      const slot = await ask(port, (r) => r.cluster('KEYSLOT', key) as Promise<number>);
+      const shards = await ask(port, (r) => r.cluster('SLOTS'));
       const shard = shards.find(([from, to]) => slot >= from && slot <= to);
       if (!shard) throw new Error(`no master serves slot ${slot}`);
       return shard[2]![1];
