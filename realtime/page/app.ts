@@ -7,9 +7,11 @@ import { connectShared, type ConnectionStatus, type DocumentState, type Document
 import { createApi, type UploadResult } from './api.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
 import { createDocList } from './doc-list.ts';
+import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
 import { notableChanges } from './notable.ts';
+import { createPackageControls } from './package-controls.ts';
 import { forgetToken, showDocumentInAddress } from './page-address.ts';
 import { createToasts } from './toasts.ts';
 
@@ -30,6 +32,14 @@ export function startEditor(token: string, documentId: string | null): void {
   const compose = createCompose($('section.compose'), upload);
   const docList = createDocList($('.sidebar'), (id) => open(id));
   const packages = new Map<string, Record<string, unknown>>();
+  const fail = (title: string, error: unknown) =>
+    toasts.show({ id: `failure:${title}`, kind: 'error', title, body: (error as Error).message });
+  const packageControls = createPackageControls($('.package'), {
+    api,
+    fail,
+    keep: (id, content) => packages.set(`${id}:${String(content.stage)}`, content),
+  });
+  const jobs = createDocumentJobs($('section.document'), { api, fail });
   let watching: { store: DocumentStore; stop: () => void } | undefined;
 
   showConnection(client.status);
@@ -51,7 +61,10 @@ export function startEditor(token: string, documentId: string | null): void {
     const stopState = store.subscribe((state) => {
       for (const toast of notableChanges(previous, state)) toasts.show(toast);
       previous = state;
-      view.render(state, packages.get(`${state.id}:${state.package.stage}`) ?? null);
+      const content = state.package.content ?? packages.get(`${state.id}:${state.package.stage}`) ?? null;
+      view.render(state, content);
+      packageControls.update(state, content);
+      jobs.update(state);
       docList.updateStatus(state.id, state.status);
       void fetchPackage(state);
     });
@@ -59,7 +72,8 @@ export function startEditor(token: string, documentId: string | null): void {
       toasts.show({ id: `open:${id}:${error.code}`, kind: 'error', title: 'This manuscript cannot be opened', body: error.message });
       showCompose();
     });
-    watching = { store, stop: () => (stopState(), stopErrors()) };
+    const stopStale = store.on('artifact.stale', () => packageControls.markStale());
+    watching = { store, stop: () => (stopState(), stopErrors(), stopStale()) };
   }
 
   function stopWatching(): void {
@@ -85,7 +99,10 @@ export function startEditor(token: string, documentId: string | null): void {
     if (!content) return;
     packages.set(key, content);
     const current = watching?.store.state;
-    if (current?.id === state.id) view.render(current, content);
+    if (current?.id === state.id && !current.package.content) {
+      view.render(current, content);
+      packageControls.update(current, content);
+    }
   }
 
   async function upload(input: ComposeInput): Promise<void> {
