@@ -10,10 +10,15 @@ import { createDocList } from './doc-list.ts';
 import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
-import { notableChanges } from './notable.ts';
+import { createInbox } from './inbox.ts';
+import { notableChanges, notificationToast } from './notable.ts';
 import { createPackageControls } from './package-controls.ts';
 import { forgetToken, showDocumentInAddress } from './page-address.ts';
 import { createToasts } from './toasts.ts';
+import { writerMessage } from './writer-errors.ts';
+
+/** A notification stored longer than this before the page opened is old news: counted in the inbox, not toasted. */
+const REPLAYED_BEFORE_MS = 30_000;
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -27,13 +32,15 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 export function startEditor(token: string, documentId: string | null): void {
   const api = createApi(token);
   const client = connectShared({ url: location.origin, token });
-  const toasts = createToasts($('.toasts'));
+  const inbox = createInbox($('.inbox'), { api, onOpen: (id) => open(id) });
+  const toasts = createToasts($('.toasts'), (spec) => void inbox.markRead(spec.notificationIds ?? []));
+  const startedAt = Date.now();
   const view = createDocumentView($('section.document'));
   const compose = createCompose($('section.compose'), upload);
   const docList = createDocList($('.sidebar'), (id) => open(id));
   const packages = new Map<string, Record<string, unknown>>();
   const fail = (title: string, error: unknown) =>
-    toasts.show({ id: `failure:${title}`, kind: 'error', title, body: (error as Error).message });
+    toasts.show({ id: `failure:${title}`, kind: 'error', title, body: writerMessage((error as Error).message) });
   const packageControls = createPackageControls($('.package'), {
     api,
     fail,
@@ -48,7 +55,11 @@ export function startEditor(token: string, documentId: string | null): void {
     forgetToken();
     showNotice('Your session has expired. Open the page again with a new token.');
   });
-  client.on('notification', (n) => toasts.show({ id: `notification:${n.id}`, kind: 'info', title: n.title, body: n.body }));
+  client.on('notification', (n) => {
+    // Every unread one is replayed at each connect: only news of this visit becomes a toast; the inbox keeps the rest.
+    if (!inbox.receive(n) || n.read || Date.parse(n.at) < startedAt - REPLAYED_BEFORE_MS) return;
+    toasts.show(notificationToast(n, (id) => (watching?.store.state?.id === id ? watching.store.state.title : null) ?? docList.titleOf(id)));
+  });
 
   /** Shows a document and follows it; `baseline` is its state as the upload answered, so nothing since goes unannounced. */
   function open(id: string, baseline?: DocumentState): void {
@@ -116,7 +127,7 @@ export function startEditor(token: string, documentId: string | null): void {
       open(result.document.id, baselineOf(result));
       void refreshList();
     } catch (error) {
-      toasts.show({ id: `upload:${Date.now()}`, kind: 'error', title: 'The upload failed', body: (error as Error).message });
+      toasts.show({ id: `upload:${Date.now()}`, kind: 'error', title: 'The upload failed', body: writerMessage((error as Error).message) });
     }
   }
 
@@ -126,6 +137,7 @@ export function startEditor(token: string, documentId: string | null): void {
 
   $('.new-manuscript').addEventListener('click', showCompose);
   void refreshList();
+  void inbox.load().catch(() => undefined);
   if (documentId) open(documentId);
 }
 

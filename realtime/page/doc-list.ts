@@ -35,6 +35,10 @@ export function createDocList(sidebar: HTMLElement, onOpen: (documentId: string)
       current = documentId;
       render();
     },
+    /** The title of a listed manuscript. */
+    titleOf(documentId: string): string | undefined {
+      return documents.find((d) => d.id === documentId)?.title;
+    },
     updateStatus(documentId: string, status: DocumentStatus): void {
       const d = documents.find((x) => x.id === documentId);
       if (!d || d.status === status) return;
