@@ -40,13 +40,14 @@ export interface UploadResult {
   chapters: { id: string; index: number; title: string; status: 'queued' }[];
 }
 
-/** The REST calls the page makes, with the page's token. Errors carry the server's message. */
-export function createApi(token: string) {
+/** The REST calls the page makes, with the page's token. Errors carry the server's message; a 401 also calls `onUnauthenticated`. */
+export function createApi(token: string, onUnauthenticated: () => void = () => {}) {
   async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${token}`);
     const res = await fetch(path, { ...init, headers });
     const body = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+    if (res.status === 401) onUnauthenticated();
     if (!res.ok) {
       const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw Object.assign(new Error(error?.message ?? `${res.status} ${res.statusText}`), { status: res.status, code: error?.code });

@@ -5,15 +5,17 @@
  */
 import { connectShared, type ConnectionStatus, type DocumentState, type DocumentStore } from '../client/index.ts';
 import { createApi, type UploadResult } from './api.ts';
+import { createConnectionBanner } from './connection-banner.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
-import { createDocList } from './doc-list.ts';
+import { createDocList, followDocumentChanges } from './doc-list.ts';
 import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
 import { createInbox } from './inbox.ts';
 import { notableChanges, notificationToast } from './notable.ts';
 import { createPackageControls } from './package-controls.ts';
-import { forgetToken, showDocumentInAddress } from './page-address.ts';
+import { showDocumentInAddress } from './page-address.ts';
+import { showSignInProblem } from './sign-in-problem.ts';
 import { createToasts } from './toasts.ts';
 import { writerMessage } from './writer-errors.ts';
 
@@ -30,8 +32,9 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 
 /** Starts the page for the holder of `token`, opening `documentId` when the URL names one. */
 export function startEditor(token: string, documentId: string | null): void {
-  const api = createApi(token);
+  const api = createApi(token, () => signInProblem('invalid'));
   const client = connectShared({ url: location.origin, token });
+  const banner = createConnectionBanner($('.connection-banner'), () => client.status === 'connected');
   const inbox = createInbox($('.inbox'), { api, onOpen: (id) => open(id) });
   const toasts = createToasts($('.toasts'), (spec) => void inbox.markRead(spec.notificationIds ?? []));
   const startedAt = Date.now();
@@ -50,11 +53,9 @@ export function startEditor(token: string, documentId: string | null): void {
   let watching: { store: DocumentStore; stop: () => void } | undefined;
 
   showConnection(client.status);
-  client.on('status', showConnection);
-  client.on('auth.expired', () => {
-    forgetToken();
-    showNotice('Your session has expired. Open the page again with a new token.');
-  });
+  client.on('status', (status) => (showConnection(status), banner.update(status)));
+  client.on('auth.expired', () => signInProblem('expired'));
+  client.on('error', (error) => error.code === 'unauthenticated' && !error.document_id && signInProblem('invalid'));
   client.on('notification', (n) => {
     // Every unread one is replayed at each connect: only news of this visit becomes a toast; the inbox keeps the rest.
     if (!inbox.receive(n) || n.read || Date.parse(n.at) < startedAt - REPLAYED_BEFORE_MS) return;
@@ -132,10 +133,20 @@ export function startEditor(token: string, documentId: string | null): void {
   }
 
   async function refreshList(): Promise<void> {
-    docList.set(await api.listDocuments().catch(() => []));
+    await api.listDocuments().then(docList.set, docList.failed);
+  }
+
+  /** The token was refused: the sign-in problem screen replaces the workspace, and nothing keeps retrying. */
+  function signInProblem(reason: 'invalid' | 'expired'): void {
+    if (document.body.dataset.screen === 'signin-problem') return;
+    showSignInProblem(reason);
+    stopWatching();
+    banner.hide();
+    client.close();
   }
 
   $('.new-manuscript').addEventListener('click', showCompose);
+  followDocumentChanges(client, () => void refreshList());
   void refreshList();
   void inbox.load().catch(() => undefined);
   if (documentId) open(documentId);
