@@ -12,6 +12,7 @@ import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
 import { createInbox } from './inbox.ts';
+import { createNavToggle } from './nav-toggle.ts';
 import { notableChanges, notificationToast } from './notable.ts';
 import { createPackageControls } from './package-controls.ts';
 import { showDocumentInAddress } from './page-address.ts';
@@ -40,7 +41,8 @@ export function startEditor(token: string, documentId: string | null): void {
   const startedAt = Date.now();
   const view = createDocumentView($('section.document'));
   const compose = createCompose($('section.compose'), upload);
-  const docList = createDocList($('.sidebar'), (id) => open(id));
+  const nav = createNavToggle($<HTMLButtonElement>('[data-testid=nav-toggle]'), $('.sidebar'));
+  const docList = createDocList($('.sidebar'), (id) => (nav.close(), open(id)));
   const packages = new Map<string, Record<string, unknown>>();
   const fail = (title: string, error: unknown) =>
     toasts.show({ id: `failure:${title}`, kind: 'error', title, body: writerMessage((error as Error).message) });
@@ -145,7 +147,7 @@ export function startEditor(token: string, documentId: string | null): void {
     client.close();
   }
 
-  $('.new-manuscript').addEventListener('click', showCompose);
+  $('.new-manuscript').addEventListener('click', () => (nav.close(), showCompose()));
   followDocumentChanges(client, () => void refreshList());
   void refreshList();
   void inbox.load().catch(() => undefined);

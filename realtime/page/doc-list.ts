@@ -30,7 +30,7 @@ export function createDocList(sidebar: HTMLElement, onOpen: (documentId: string)
       ...documents.map((d) => {
         const button = h(
           'button',
-          { type: 'button', 'aria-current': d.id === current ? 'true' : 'false' },
+          { type: 'button', 'data-testid': 'doc-item', 'data-document-id': d.id, 'aria-current': d.id === current ? 'true' : 'false' },
           h('span', { class: 'doc-name' }, d.title),
           h('span', { class: 'pill' }, LABEL[d.status]),
         );
