@@ -53,6 +53,7 @@ export function notableChanges(previous: DocumentState | undefined, next: Docume
       kind: 'success',
       title: full ? 'The full package is ready' : 'The essential package is ready',
       body: full ? `${title}: the complete package replaces the essential one.` : `${title}: the full package follows.`,
+      ...(full && { replaces: toastKey.package(next.id, 'essential') }),
     });
   }
   return toasts;
@@ -75,7 +76,10 @@ export function notificationToast(n: NotificationPayload, titleOf: (documentId: 
       return { id: toastKey.finished(doc), kind: problems ? 'warning' : 'success', title: heading, body: n.body, notificationIds };
     }
     case 'package.ready':
-      return { id: toastKey.package(doc, 'full'), kind: 'success', title: 'The full package is ready', body: `${title}: ${n.body}`, notificationIds };
+      return {
+        id: toastKey.package(doc, 'full'), replaces: toastKey.package(doc, 'essential'),
+        kind: 'success', title: 'The full package is ready', body: `${title}: ${n.body}`, notificationIds,
+      };
     case 'job.failed':
       return { id: toastKey.problems(doc), kind: 'error', title: `A problem with ${title}`, body: writerMessage(n.body.replace(/^It failed after [^:]*:\s*/, '')), notificationIds };
     case 'refresh.done':

@@ -6,6 +6,8 @@ export interface ToastSpec {
   kind: 'success' | 'error' | 'warning' | 'info';
   title: string;
   body?: string;
+  /** A toast this one takes the place of, when shown (the essential package's, by the full one's). */
+  replaces?: string;
   /** Inbox notifications this toast reports: dismissing it marks them read. */
   notificationIds?: string[];
 }
@@ -74,9 +76,14 @@ export function createToasts(container: HTMLElement, onDismiss: (spec: ToastSpec
     const existing = shown.get(spec.id);
     const merged = existing ? merge(existing.spec, spec) : spec;
     const el = render(merged);
+    const replaced = spec.replaces ? shown.get(spec.replaces) : undefined;
     if (existing) {
       clearTimeout(existing.timer);
       existing.el.replaceWith(el);
+    } else if (replaced && spec.replaces) {
+      clearTimeout(replaced.timer);
+      replaced.el.replaceWith(el);
+      shown.delete(spec.replaces);
     } else {
       container.append(el);
     }

@@ -55,10 +55,18 @@ describe('the editor page’s accessibility and small screens', () => {
     await page.setViewportSize({ width: 1360, height: 900 });
     await page.goto(`${h.url}/?token=${token}`);
     await page.locator('[data-testid=doc-item]').waitFor();
+    await page.click('.inbox-button'); // the inbox list is scanned too
+    await page.locator('[data-testid=inbox-item]').first().waitFor();
     expect(await seriousViolations(page)).toEqual([]);
 
     await page.goto(`${h.url}/?document=${documentId}`);
     await waitForChapters(page, 3, 'completed');
+    // With a package, its toast and the jobs list showing.
+    await page.click('[data-testid=package-build]');
+    await page.locator('[data-testid=toast]').first().waitFor();
+    await page.locator('[data-testid=package][data-stage]:not([data-stage=""])').waitFor();
+    await page.click('.jobs summary');
+    await page.locator('.jobs-list li').first().waitFor();
     expect(await seriousViolations(page)).toEqual([]);
 
     await page.setViewportSize(PHONE);
