@@ -1,9 +1,37 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ACCESS_LEVELS, requireAccess } from '../../domain/access.ts';
+import { notFound } from '../../domain/errors.ts';
+import { findChapterForReader } from '../../sql/queries/chapters.ts';
 import { createAutosaver, type AutosaveDeps } from '../services/autosave.ts';
 import { createRouter } from '../app-env.ts';
-import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
+import { ChapterSchema, ErrorSchema, IdParam, errorResponses } from './schemas.ts';
 
 export type ChapterRoutesDeps = AutosaveDeps;
+
+const ChapterWithTextSchema = z
+  .object({
+    chapter: ChapterSchema.extend({
+      document_id: z.uuid(),
+      content: z.string(),
+      updated_at: z.string(),
+    }),
+    access: z.enum(ACCESS_LEVELS).openapi({ description: "The caller's access to the document: owners and editors may save, viewers only read" }),
+  })
+  .openapi('ChapterWithText');
+
+const readChapter = createRoute({
+  method: 'get',
+  path: '/api/chapters/{id}',
+  summary: 'One chapter with its text, version and stored result',
+  description:
+    'The text and `version` to base the next autosave on. `status`, `progress` and `summary` are the stored result; ' +
+    "a chapter's live progress comes with the document's snapshot and its `chapter.status` events.",
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'The chapter', content: { 'application/json': { schema: ChapterWithTextSchema } } },
+    ...errorResponses(400, 401, 404, 503),
+  },
+});
 
 /** The largest version PostgreSQL's integer column holds. */
 const MAX_VERSION = 2 ** 31 - 1;
@@ -66,10 +94,18 @@ const autosave = createRoute({
   },
 });
 
-/** `PATCH /api/chapters/:id`. */
+/** `GET` and `PATCH /api/chapters/:id`. */
 export function chapterRoutes(deps: ChapterRoutesDeps) {
   const app = createRouter();
   const autosaver = createAutosaver(deps);
+  app.openapi(readChapter, async (c) => {
+    const { id } = c.req.valid('param');
+    const row = await findChapterForReader(deps.sql, id, c.get('user').id);
+    if (!row) throw notFound();
+    const { access, updated_at, ...chapter } = row;
+    requireAccess(access, 'read');
+    return c.json({ chapter: { ...chapter, updated_at: updated_at.toISOString() }, access }, 200);
+  });
   app.openapi(autosave, async (c) => {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');

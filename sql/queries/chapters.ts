@@ -2,6 +2,8 @@ import type { ChapterStatus, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import type { DocumentRow } from './documents.ts';
 import type { ChapterText } from '../../domain/package/full.ts';
+import type { Access } from '../../domain/access.ts';
+import { accessOf, memberJoin } from './members.ts';
 
 export interface ChapterRow {
   id: string;
@@ -18,6 +20,12 @@ export async function findChapter(sql: Sql, id: string): Promise<ChapterRow | un
   const [row] = await sql<ChapterRow[]>`
     select id, document_id, index, title, content, word_count, version from chapters where id = ${id}`;
   return row;
+}
+
+/** Whether the chapter exists and belongs to the document (no text read). */
+export async function isChapterOf(sql: Sql, chapterId: string, documentId: string): Promise<boolean> {
+  const rows = await sql`select 1 from chapters where id = ${chapterId} and document_id = ${documentId}`;
+  return rows.length > 0;
 }
 
 /** Many chapters in one statement (the worker's batched read); deleted ones are simply absent. */
@@ -59,6 +67,30 @@ export async function loadDocumentWithChapters(
     where c.document_id = ${documentId}
     order by c.index`;
   return { document, chapters };
+}
+
+/** One chapter with its text and stored result, as a reader sees it, and the reader's access to its document. */
+export interface ChapterForReader extends ChapterWithResult {
+  document_id: string;
+  content: string;
+  updated_at: Date;
+  access: Access;
+}
+
+/** The chapter with its text, or undefined when it is missing or its document is not the user's (one statement). */
+export async function findChapterForReader(sql: Sql, chapterId: string, userId: string): Promise<ChapterForReader | undefined> {
+  const [row] = await sql<ChapterForReader[]>`
+    select c.id, c.document_id, c.index, c.title, c.content, c.word_count, c.version, c.updated_at,
+           coalesce(r.status, 'queued') as status,
+           coalesce(r.progress, 0)::int as progress,
+           r.summary, r.error, r.chapter_version as summary_version,
+           ${accessOf(sql, userId)} as access
+    from chapters c
+    join documents d on d.id = c.document_id
+    ${memberJoin(sql, userId)}
+    left join chapter_results r on r.chapter_id = c.id
+    where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  return row;
 }
 
 /** Chapter ids and versions of a document, for enqueueing and cancelling their jobs. */

@@ -196,9 +196,45 @@ describe('PATCH /api/chapters/:id (autosave)', () => {
     watcher.close();
   });
 
+  it('GET /api/chapters/:id answers the text and version the next save builds on, and the caller\'s access', async () => {
+    const doc = await upload(h, 'olga', manuscript(2), { title: 'Read me' });
+    await share(h, 'olga', doc.documentId, 'ed', 'editor');
+    await share(h, 'olga', doc.documentId, 'vic', 'viewer');
+    const id = doc.chapters[1]!.id;
+    const read = async (userId: string) => {
+      const res = await h.api(userId, `/api/chapters/${id}`);
+      return { status: res.status, body: (await res.json()) as { chapter: Record<string, unknown>; access: string } };
+    };
+    const first = await read('olga');
+    expect(first.status).toBe(200);
+    expect(first.body.access).toBe('owner');
+    expect(first.body.chapter).toMatchObject({ id, document_id: doc.documentId, index: 1, version: 1, status: 'queued', progress: 0, summary: null });
+    expect(first.body.chapter.content).toEqual(expect.stringContaining(' '));
+    expect(first.body.chapter.updated_at).toEqual(expect.any(String));
+
+    const saved = await autosave(h, 'ed', id, { base_version: 1, content: 'Ed changed the last chapter.', op_id: randomUUID() });
+    expect(saved.status).toBe(200);
+    const after = await read('vic');
+    expect(after.body.access).toBe('viewer');
+    expect(after.body.chapter).toMatchObject({ version: 2, content: 'Ed changed the last chapter.', word_count: 5 });
+    expect((await read('ed')).body.access).toBe('editor');
+  });
+
+  it('GET /api/chapters/:id is a 404 for a stranger, a missing chapter and a malformed id', async () => {
+    for (const [userId, path, status, code] of [
+      ['mallory', `/api/chapters/${chapterIds[0]}`, 404, 'not_found'],
+      ['olga', `/api/chapters/${randomUUID()}`, 404, 'not_found'],
+      ['olga', '/api/chapters/not-a-uuid', 404, 'not_found'],
+    ] as const) {
+      const res = await h.api(userId, path);
+      expect(res.status, path).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+  });
+
   it('lists autosave and packages in the OpenAPI reference', async () => {
     const doc = (await (await fetch(`${h.url}/docs`)).json()) as { paths: Record<string, Record<string, unknown>> };
-    expect(Object.keys(doc.paths['/api/chapters/{id}'] ?? {})).toContain('patch');
+    expect(Object.keys(doc.paths['/api/chapters/{id}'] ?? {}).sort()).toEqual(['get', 'patch']);
     expect(Object.keys(doc.paths['/api/documents/{id}/package'] ?? {}).sort()).toEqual(['get', 'post']);
   });
 
