@@ -7,7 +7,7 @@ import { connectShared, type ConnectionStatus, type DocumentState, type Document
 import { createApi, type UploadResult } from './api.ts';
 import { createConnectionBanner } from './connection-banner.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
-import { createDocList, followDocumentChanges } from './doc-list.ts';
+import { createDocList } from './doc-list.ts';
 import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
@@ -148,7 +148,8 @@ export function startEditor(token: string, documentId: string | null): void {
   }
 
   $('.new-manuscript').addEventListener('click', () => (nav.close(), showCompose()));
-  followDocumentChanges(client, () => void refreshList());
+  // A document uploaded in another browser, shared with this user, or gone: the list is read again.
+  client.on('documents.changed', () => void refreshList());
   void refreshList();
   void inbox.load().catch(() => undefined);
   if (documentId) open(documentId);

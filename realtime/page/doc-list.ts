@@ -2,20 +2,6 @@ import type { DocumentStatus } from '../client/index.ts';
 import type { DocumentSummary } from './api.ts';
 import { $, h } from './dom.ts';
 
-/** Anything with a listener registry by event name, such as the SDK's client. */
-interface EventSource {
-  on(name: string, listener: (payload: unknown) => void): () => void;
-}
-
-/**
- * Refreshes the list when the SDK reports the user's documents changed (a
- * per-user `documents.changed` event: created, shared with them, removed).
- * A client that never emits it leaves the list as the page loaded it.
- */
-export function followDocumentChanges(client: object, refresh: () => void): () => void {
-  return (client as EventSource).on('documents.changed', () => refresh());
-}
-
 const LABEL: Record<DocumentStatus, string> = { processing: 'Analysing', completed: 'Ready', partial: 'Partial' };
 
 /** The sidebar's list of the writer's manuscripts; the open one is marked, and its status follows the live state. */

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchChromium, watchPageErrors } from '../support/browser.ts';
+import { share, upload } from '../support/documents.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
 
 describe('the editor page’s sign-in and connection states', () => {
@@ -25,6 +26,22 @@ describe('the editor page’s sign-in and connection states', () => {
     expect(await page.isVisible('[data-testid=upload]')).toBe(false);
     expect(await page.textContent('body')).not.toContain('Nothing here yet');
     expect(page.url()).not.toContain('token');
+    await page.close();
+  });
+
+  it('lists a manuscript shared with the writer while the page is open, and drops it when access ends', async () => {
+    const page = await browser.newPage();
+    const errors = watchPageErrors(page);
+    await page.goto(`${h.url}/?token=${await h.token('pia')}`);
+    await page.locator('.doc-list', { hasText: 'Nothing here yet' }).waitFor();
+    const { documentId } = await upload(h, 'quinn', '# One\n\nShared text.', { title: 'Shared Shore' });
+    await share(h, 'quinn', documentId, 'pia', 'viewer');
+    const item = page.locator(`[data-testid=doc-item][data-document-id="${documentId}"]`);
+    await item.waitFor();
+    expect(await item.textContent()).toContain('Shared Shore');
+    expect((await h.api('quinn', `/api/documents/${documentId}/members/pia`, { method: 'DELETE' })).status).toBe(204);
+    await item.waitFor({ state: 'detached' });
+    expect(errors).toEqual([]);
     await page.close();
   });
 
