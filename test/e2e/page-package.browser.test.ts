@@ -5,6 +5,7 @@ import { launchChromium, watchPageErrors } from '../support/browser.ts';
 import { upload } from '../support/documents.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
 import { steerableProvider } from '../support/steerable-ai.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Every value `data-stage` of the package panel took, in order. */
 async function recordPackageStages(page: Page): Promise<void> {
@@ -68,6 +69,24 @@ describe('packages and jobs from the editor page', () => {
     const [json] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=package-export-json]')]);
     const exported = JSON.parse(await readFile((await json.path())!, 'utf8')) as { stage: string; title: string };
     expect(exported).toMatchObject({ stage: 'full', title: 'Harbour Lights' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('stops a document whose analysis hangs: its running job is cancelled from the page', async () => {
+    const doc = await upload(h, 'ines', '# Becalmed\n\nThe model will HANG on this chapter until it is stopped.', { title: 'Becalmed' });
+    const page = await browser.newPage();
+    const errors = watchPageErrors(page);
+    await page.goto(`${h.url}/?token=${await h.token('ines')}&document=${doc.documentId}`);
+    await page.locator(`[data-testid=chapter][data-status=processing]`).waitFor();
+    await page.click('[data-testid=document-cancel]');
+    const chapterJob = async () => {
+      const { jobs } = (await (await h.api('ines', `/api/documents/${doc.documentId}/jobs`)).json()) as { jobs: { type: string; status: string }[] };
+      return jobs.find((j) => j.type === 'chapter.process')?.status;
+    };
+    await waitFor('the chapter job to end cancelled', async () => (await chapterJob()) === 'cancelled');
+    await page.locator('[data-testid=chapter]:not([data-status=processing])').waitFor();
+    await page.locator('[data-testid=document-cancel]').waitFor({ state: 'hidden' });
     expect(errors).toEqual([]);
     await page.close();
   });
