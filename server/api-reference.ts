@@ -67,7 +67,7 @@ export function renderApiReference(doc: Json): string {
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
   const ops = Object.entries(paths).flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => ({ path, method: m, op: item[m]! })));
   const schemas = ((doc.components as Json | undefined)?.schemas ?? {}) as Record<string, Json>;
-  const toc = ops.map(({ path, method, op }) => `<li><a href="#${escape(`${method}-${path}`)}"><span class="method ${method}">${method.toUpperCase()}</span> ${escape(path)}</a> ${escape(op.summary ?? '')}</li>`).join('');
+  const toc = ops.map(({ path, method, op }) => `<li><a href="#${escape(`${method}-${path}`)}"><span class="method ${method}">${method.toUpperCase()}</span> ${escape(path)}</a> ${prose(op.summary)}</li>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(info.title)} reference</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/docs/reference.css"></head>
