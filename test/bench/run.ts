@@ -9,7 +9,7 @@
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
  *   --rounds=N      the polling group's push phases N times, alternated (default 1)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
- *                   event-loop, redis-growth, one-process, fairness, capacity, pooler
+ *                   event-loop, redis-growth, one-process, fairness, capacity, pooler, cluster
  *   --write-docs    after a run that completed, rewrite the figures table of docs/performance.md: the rows of
  *                   the groups that ran are replaced, other groups' rows are kept (test/bench/performance-doc.ts)
  *
@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
 import { benchCapacity } from './capacity.ts';
+import { benchCluster } from './cluster.ts';
 import { benchEventLoop } from './event-loop-block.ts';
 import { benchFairness } from './fairness.ts';
 import { benchIngest } from './ingest.ts';
@@ -43,9 +44,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness', 'capacity', 'pooler'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness', 'capacity', 'pooler', 'cluster'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness', 'capacity'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness', 'capacity', 'cluster'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -63,6 +64,7 @@ const PLAN = {
   oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
   fairness: { repeats: quick ? 1 : 3, bigChapters: 10_000, wordsPerChapter: 40, startAfter: 500, concurrency: 64 },
   pooler: { rounds: quick ? 4 : 10, savesPerRound: 10, gapMs: 100 },
+  cluster: { repeats: quick ? 3 : 7, chapters: 300, wordsPerChapter: 500, concurrency: 64, savesPerRound: 10 },
   capacity: {
     ingestChapters: 300,
     unit: { documents: 100, watchers: 20, saves: 100, savesPerS: 10, idleSeconds: quick ? 5 : 10 },
@@ -89,6 +91,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   fairness: (ctx) => benchFairness(ctx, PLAN.fairness),
   capacity: (ctx) => benchCapacity(ctx, PLAN.capacity),
   pooler: (ctx) => benchPooler(ctx, PLAN.pooler),
+  cluster: (ctx) => benchCluster(ctx, PLAN.cluster),
 };
 
 async function main(abort: Promise<never>): Promise<void> {
