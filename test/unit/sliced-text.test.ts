@@ -95,6 +95,21 @@ describe('splitting in slices', () => {
     expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
   });
 
+  it.each([
+    ['Windows newlines, one-word lines', 'a\r\n'.repeat(300_000)],
+    ['one-word paragraphs', 'a\n\n'.repeat(300_000)],
+    ['long lines of spaces', `A${' '.repeat(60_000)}B\n`.repeat(12)],
+    ['Cyrillic, one long word', 'ж'.repeat(SLICE_CHARS * 10)],
+    ['thousands of short chapters', Array.from({ length: 3000 }, (_, i) => `# Chapter ${i}\n${'Mara saw Tomas. '.repeat(20)}`).join('\r\n')],
+  ])('splits hostile text the same in slices as in one go: %s', async (_name, text) => {
+    expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
+  });
+
+  it('splits a screenplay of huge cue-like lines the same in slices as in one go', async () => {
+    const text = `AA\t${' '.repeat(60_000)}AA()\nHello.\n`.repeat(12);
+    expect(await splitChaptersInSlices(text, 'screenplay')).toEqual(splitChapters(text, 'screenplay'));
+  });
+
   /** Runs the split to its end and counts its yields: each is a point where runInSlices may hand the event loop back. */
   const yieldsOf = (...args: Parameters<typeof splitChapterSteps>) => {
     const steps = splitChapterSteps(...args);
@@ -108,6 +123,14 @@ describe('splitting in slices', () => {
     const pieces = Math.floor(text.length / SLICE_CHARS);
     // One pass over the lines and one over the words, each yielding every SLICE_CHARS.
     expect(yieldsOf(text, 'book')).toBeGreaterThanOrEqual(2 * pieces - 2);
+  });
+
+  it('yields while counting the sentence runs of one huge paragraph, not only while cutting it', () => {
+    // Windows newlines of one-word lines: after normalising, one paragraph of a million words, cut every 4,000 words.
+    const text = 'a\r\n'.repeat(1_000_000);
+    const pieces = Math.floor((text.length * 2) / 3 / SLICE_CHARS);
+    // Normalising, the line scan, finding the paragraph, counting and cutting it, counting its runs, counting the parts' words.
+    expect(yieldsOf(text, 'book')).toBeGreaterThanOrEqual(7 * pieces - 7);
   });
 
   it('yields every PARAGRAPHS_PER_STEP one-word paragraphs, however few characters they take', () => {
