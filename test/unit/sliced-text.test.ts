@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../domain/text/characters.ts';
 import { digestChapter, digestChapterSteps } from '../../domain/package/essential.ts';
-import { runInSlices, SLICE_CHARS } from '../../domain/text/slices.ts';
+import { runInSlices, SLICE_CHARS, SLICE_MS, turnElapsedMs } from '../../domain/text/slices.ts';
 import { PARAGRAPHS_PER_STEP, splitChapters, splitChaptersInSlices, splitChapterSteps } from '../../domain/text/split-chapters.ts';
 
 /** A deterministic pseudo-random text of about `chars` characters: names, apostrophes, accents, astral letters, blank lines. */
@@ -137,5 +137,20 @@ describe('splitting in slices', () => {
     const paragraphs = 200_000;
     expect(yieldsOf('a\n\n'.repeat(paragraphs), 'book')).toBeGreaterThanOrEqual(Math.floor(paragraphs / PARAGRAPHS_PER_STEP));
     expect(splitChapters('a\n\n'.repeat(paragraphs), 'book')).toHaveLength(paragraphs / 2000);
+  });
+});
+
+describe('the slice budget of a turn', () => {
+  it('is shared by sliced work that runs back to back: the second hands the loop back once the first used it up', async () => {
+    // The first piece of work (a body read, say) uses this turn's budget.
+    while (turnElapsedMs() < SLICE_MS);
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    function* next(): Generator<void, boolean, undefined> {
+      yield;
+      return otherWorkRan;
+    }
+    // The next (a parse) must not start a budget of its own in the same turn.
+    expect(await runInSlices(next())).toBe(true);
   });
 });
