@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
-import { runInSlices, SLICE_MS } from '../domain/text/slices.ts';
+import { runInSlices, SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
 import { createLongStringLog, parseJsonSteps } from './sliced-json.ts';
 import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
 
@@ -60,20 +60,21 @@ async function readJsonText(body: ReadableStream<Uint8Array>): Promise<{ text: s
   const longStrings = createLongStringLog();
   const shape = createShapeCheck(longStrings);
   const parts: string[] = [];
-  let sliceStart = performance.now();
+  turnElapsedMs();
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      turnElapsedMs(); // A chunk that waited for the network starts a turn.
       for (let offset = 0; offset < value.length; offset += DECODE_CHUNK_BYTES) {
         const piece = decoder.decode(value.subarray(offset, offset + DECODE_CHUNK_BYTES), { stream: true });
         shape.scan(piece);
         parts.push(piece);
         // A buffered body arrives in one chunk, or in chunks whose reads resolve without a turn of the loop.
-        if (performance.now() - sliceStart >= SLICE_MS) {
+        if (turnElapsedMs() >= SLICE_MS) {
           await nextTurn();
-          sliceStart = performance.now();
+          turnElapsedMs();
         }
       }
     }

@@ -23,15 +23,39 @@ export function runAll<T>(work: Sliced<T>): T {
   }
 }
 
-/** Runs `work` in slices of about `sliceMs`, with a turn of the event loop between them. */
+/** When sliced work began in the running turn of the event loop; undefined until some does. */
+let turnStartedAt: number | undefined;
+
+/**
+ * Milliseconds of sliced work in this turn of the event loop, shared by all
+ * of it: a request's sliced steps run back to back (the body read, its parse,
+ * the split), and each starting a budget of its own would add their slices
+ * up in one turn. The clock starts at the first call in a turn and stops in
+ * the loop's next timers phase: a turn here is what runs between two timer
+ * ticks (an immediate and the I/O callbacks before it are one turn).
+ */
+export function turnElapsedMs(): number {
+  const now = performance.now();
+  if (turnStartedAt === undefined) {
+    turnStartedAt = now;
+    setTimeout(endTurn, 0).unref();
+  }
+  return now - turnStartedAt;
+}
+
+function endTurn(): void {
+  turnStartedAt = undefined;
+}
+
+/** Runs `work` in slices of about `sliceMs` (of this turn's sliced work), with a turn of the event loop between them. */
 export async function runInSlices<T>(work: Sliced<T>, sliceMs = SLICE_MS): Promise<T> {
-  let sliceStart = performance.now();
+  turnElapsedMs();
   for (;;) {
     const step = work.next();
     if (step.done) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
+    if (turnElapsedMs() >= sliceMs) {
       await nextTurn();
-      sliceStart = performance.now();
+      turnElapsedMs();
     }
   }
 }

@@ -292,6 +292,11 @@ function* packParts(text: string, within: Range, limit: number): Sliced<Section[
       words += unitWords;
       if (words >= PART_TARGET_WORDS) close();
       if (parts.length > limit) return parts;
+      // One paragraph of 10 MiB arrives as a thousand sentence runs, each counted in one go: a yield every SLICE_CHARS of them.
+      if (unit.end - yieldedAt >= SLICE_CHARS) {
+        yieldedAt = unit.end;
+        yield;
+      }
     }
     // By position, so the blank lines between paragraphs count too, and by count: each paragraph costs a few
     // generators, and SLICE_CHARS of one-word paragraphs is ten thousand of them.

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractCharacters, extractCharactersInSlices, nameStats, type NameStat } from '../../domain/text/characters.ts';
 import { digestChapter, digestChapterSteps } from '../../domain/package/essential.ts';
-import { runInSlices, SLICE_CHARS } from '../../domain/text/slices.ts';
+import { runInSlices, SLICE_CHARS, SLICE_MS, turnElapsedMs } from '../../domain/text/slices.ts';
 import { PARAGRAPHS_PER_STEP, splitChapters, splitChaptersInSlices, splitChapterSteps } from '../../domain/text/split-chapters.ts';
 
 /** A deterministic pseudo-random text of about `chars` characters: names, apostrophes, accents, astral letters, blank lines. */
@@ -95,6 +95,21 @@ describe('splitting in slices', () => {
     expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
   });
 
+  it.each([
+    ['Windows newlines, one-word lines', 'a\r\n'.repeat(300_000)],
+    ['one-word paragraphs', 'a\n\n'.repeat(300_000)],
+    ['long lines of spaces', `A${' '.repeat(60_000)}B\n`.repeat(12)],
+    ['Cyrillic, one long word', 'ж'.repeat(SLICE_CHARS * 10)],
+    ['thousands of short chapters', Array.from({ length: 3000 }, (_, i) => `# Chapter ${i}\n${'Mara saw Tomas. '.repeat(20)}`).join('\r\n')],
+  ])('splits hostile text the same in slices as in one go: %s', async (_name, text) => {
+    expect(await splitChaptersInSlices(text, 'book')).toEqual(splitChapters(text, 'book'));
+  });
+
+  it('splits a screenplay of huge cue-like lines the same in slices as in one go', async () => {
+    const text = `AA\t${' '.repeat(60_000)}AA()\nHello.\n`.repeat(12);
+    expect(await splitChaptersInSlices(text, 'screenplay')).toEqual(splitChapters(text, 'screenplay'));
+  });
+
   /** Runs the split to its end and counts its yields: each is a point where runInSlices may hand the event loop back. */
   const yieldsOf = (...args: Parameters<typeof splitChapterSteps>) => {
     const steps = splitChapterSteps(...args);
@@ -110,9 +125,32 @@ describe('splitting in slices', () => {
     expect(yieldsOf(text, 'book')).toBeGreaterThanOrEqual(2 * pieces - 2);
   });
 
+  it('yields while counting the sentence runs of one huge paragraph, not only while cutting it', () => {
+    // Windows newlines of one-word lines: after normalising, one paragraph of a million words, cut every 4,000 words.
+    const text = 'a\r\n'.repeat(1_000_000);
+    const pieces = Math.floor((text.length * 2) / 3 / SLICE_CHARS);
+    // Normalising, the line scan, finding the paragraph, counting and cutting it, counting its runs, counting the parts' words.
+    expect(yieldsOf(text, 'book')).toBeGreaterThanOrEqual(7 * pieces - 7);
+  });
+
   it('yields every PARAGRAPHS_PER_STEP one-word paragraphs, however few characters they take', () => {
     const paragraphs = 200_000;
     expect(yieldsOf('a\n\n'.repeat(paragraphs), 'book')).toBeGreaterThanOrEqual(Math.floor(paragraphs / PARAGRAPHS_PER_STEP));
     expect(splitChapters('a\n\n'.repeat(paragraphs), 'book')).toHaveLength(paragraphs / 2000);
+  });
+});
+
+describe('the slice budget of a turn', () => {
+  it('is shared by sliced work that runs back to back: the second hands the loop back once the first used it up', async () => {
+    // The first piece of work (a body read, say) uses this turn's budget.
+    while (turnElapsedMs() < SLICE_MS);
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    function* next(): Generator<void, boolean, undefined> {
+      yield;
+      return otherWorkRan;
+    }
+    // The next (a parse) must not start a budget of its own in the same turn.
+    expect(await runInSlices(next())).toBe(true);
   });
 });
