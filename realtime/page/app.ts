@@ -12,6 +12,7 @@ import { $ } from './dom.ts';
 import { notableChanges } from './notable.ts';
 import { forgetToken, showDocumentInAddress } from './page-address.ts';
 import { createToasts } from './toasts.ts';
+import { startWriting } from './writing-session.ts';
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -26,7 +27,8 @@ export function startEditor(token: string, documentId: string | null): void {
   const api = createApi(token);
   const client = connectShared({ url: location.origin, token });
   const toasts = createToasts($('.toasts'));
-  const view = createDocumentView($('section.document'));
+  const writing = startWriting(token, client);
+  const view = createDocumentView($('section.document'), writing.hooks);
   const compose = createCompose($('section.compose'), upload);
   const docList = createDocList($('.sidebar'), (id) => open(id));
   const packages = new Map<string, Record<string, unknown>>();
@@ -47,6 +49,7 @@ export function startEditor(token: string, documentId: string | null): void {
     docList.select(id);
     showDocumentInAddress(id);
     const store = client.watch(id);
+    writing.watch(store);
     let previous = baseline;
     const stopState = store.subscribe((state) => {
       for (const toast of notableChanges(previous, state)) toasts.show(toast);
@@ -63,6 +66,7 @@ export function startEditor(token: string, documentId: string | null): void {
   }
 
   function stopWatching(): void {
+    writing.close();
     watching?.stop();
     watching?.store.close();
     watching = undefined;
