@@ -3,7 +3,7 @@ import { createChapterApi } from './chapter-api.ts';
 import type { ChapterHooks } from './document-view.ts';
 import { $ } from './dom.ts';
 import { createOfflineStore } from './offline-store.ts';
-import { createPresenceView } from './presence-view.ts';
+import { createPresenceView, type PresentUser } from './presence-view.ts';
 import { createWritingView } from './writing-view.ts';
 
 /**
@@ -16,12 +16,13 @@ export function startWriting(token: string, client: RealtimeClient) {
   const userId = tokenSubject(token);
   const chapters = $('section.document .chapters');
   const presence = createPresenceView($('[data-testid=presence]'), userId);
-  let store: DocumentStore | undefined;
+  let store: PresenceStore | undefined;
+  let stopPresence: (() => void) | undefined;
   const writing = createWritingView({
     api: createChapterApi(token),
     drafts: createOfflineStore(),
     userId,
-    onEditing: () => {},
+    onEditing: (chapterId) => store?.announce?.(chapterId),
   });
 
   const resume = () => writing.resume();
@@ -40,14 +41,26 @@ export function startWriting(token: string, client: RealtimeClient) {
     hooks,
     /** The document now open (its store), for presence. */
     watch(next: DocumentStore): void {
-      store = next;
+      store = next as unknown as PresenceStore;
+      const show = (users: PresentUser[]) => presence.render(users, chapters);
+      stopPresence = store.on('presence', show);
+      show(store.presence ?? []);
     },
     close(): void {
+      stopPresence?.();
+      store?.announce?.(null);
       store = undefined;
       writing.close();
       presence.clear(chapters);
     },
   };
+}
+
+/** The SDK's presence surface of a store: who has the document open, and saying which chapter this user edits. */
+interface PresenceStore {
+  readonly presence?: PresentUser[];
+  announce?(chapterId: string | null): void;
+  on(name: 'presence', listener: (users: PresentUser[]) => void): () => void;
 }
 
 /** The user id (`sub`) the token names; the server checked the token, the page only reads it. */
