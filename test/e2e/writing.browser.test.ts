@@ -65,6 +65,11 @@ describe('two writers in the page', () => {
       const res = await h.api('ana', `/api/documents/${documentId}/members`, { method: 'POST', json: { user_id, role } });
       expect(res.status).toBe(201);
     }
+    // Summarised first, so a save later makes the summary older than the text.
+    await waitFor('the manuscript to be summarised', async () => {
+      const doc = (await (await h.api('ana', `/api/documents/${documentId}`)).json()) as { document: { status: string } };
+      return doc.document.status === 'completed';
+    });
   });
   afterAll(async () => {
     for (const c of contexts) await c.close();
@@ -79,6 +84,12 @@ describe('two writers in the page', () => {
     await waitForState(ana, 0, 'saved');
     await waitFor('Ben to see Ana’s words', async () => (await valueOf(ben, 0)).includes('quiet and grey'));
     expect(await serverText(0)).toContain('quiet and grey');
+    // The saved text is newer than its summary until the refresh brings a new one, in both views.
+    const first = (page: Page) => page.locator('[data-testid=chapter]').nth(0);
+    await first(ben).and(ben.locator('[data-summary-state=updating]')).waitFor();
+    expect(await first(ben).locator('.summary-updating').isVisible()).toBe(true);
+    await first(ana).and(ana.locator('[data-summary-state=current]')).waitFor({ timeout: 20_000 });
+    await first(ben).and(ben.locator('[data-summary-state=current]')).waitFor({ timeout: 20_000 });
 
     // Keystroke to collaborator: each edit is one typed word, then Ben's editor is watched until it shows it.
     const latencies: number[] = [];
