@@ -68,3 +68,28 @@ describe('mapCaret', () => {
     expect(at).toBeLessThanOrEqual(after.length);
   });
 });
+
+describe('mergeText on long chapters', () => {
+  const long = Array.from({ length: 20_000 }, (_, i) => `Paragraph ${i % 50} of the long chapter.\n\n`).join('');
+
+  it('merges edits far apart at once, whatever the length', () => {
+    const mine = `Opening. ${long}`;
+    const theirs = `${long}Closing.`;
+    expect(mergeText(long, mine, theirs)).toEqual({ clean: true, text: `Opening. ${long}Closing.` });
+    expect(mergeText(long, theirs, mine)).toEqual({ clean: true, text: `Opening. ${long}Closing.` });
+  });
+
+  it('merges edits in one paragraph of a long chapter word by word', () => {
+    const at = long.indexOf('Paragraph 7 of');
+    const mine = `${long.slice(0, at)}Paragraph 7 of the very long chapter.${long.slice(at + 'Paragraph 7 of the long chapter.'.length)}`;
+    const theirs = `${long.slice(0, at)}The paragraph 7 of the long chapter.${long.slice(at + 'Paragraph 7 of the long chapter.'.length)}`;
+    const outcome = mergeText(long, mine, theirs);
+    expect(outcome.clean).toBe(true);
+    expect(outcome.clean && outcome.text.slice(at, at + 45)).toBe('The paragraph 7 of the very long chapter.\n\nPa');
+  });
+
+  it('does not mistake a change at the very start for one a line later', () => {
+    expect(mergeText('\nabc\n', 'X\nabc\n', '\nabc\nY')).toEqual({ clean: true, text: 'X\nabc\nY' });
+    expect(mergeText('\nabc\n', 'X\nabc\n', 'Z\nabc\n').clean).toBe(false);
+  });
+});
