@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { DocumentEventName } from './events.ts';
+import type { DocumentEventName, PresencePayload } from './events.ts';
 import { documentKeys, type DocumentKeys } from './keys.ts';
 
 /** One event as it travels through Redis: its history, name, seq and the JSON clients receive. */
@@ -10,12 +10,21 @@ export interface FeedEvent {
   data: Record<string, unknown>;
 }
 
-/** Parses a pub/sub message from publish-event.lua: `epoch \n name \n json`. */
-export function parseLiveMessage(message: string): FeedEvent {
+/** What a document's live channel carries: seq'd events, and presence (state with no seq or epoch). */
+export type LiveMessage = { kind: 'event'; event: FeedEvent } | { kind: 'presence'; presence: PresencePayload };
+
+/**
+ * Parses a pub/sub message: `epoch \n name \n json` from publish-event.lua,
+ * or `\n presence \n json` from update-presence.lua (no epoch: it is no
+ * part of the document's history).
+ */
+export function parseLiveMessage(message: string): LiveMessage {
   const a = message.indexOf('\n');
   const b = message.indexOf('\n', a + 1);
+  const name = message.slice(a + 1, b);
+  if (a === 0 && name === 'presence') return { kind: 'presence', presence: JSON.parse(message.slice(b + 1)) as PresencePayload };
   const data = JSON.parse(message.slice(b + 1)) as Record<string, unknown> & { seq: number };
-  return { epoch: message.slice(0, a), name: message.slice(a + 1, b) as DocumentEventName, seq: data.seq, data };
+  return { kind: 'event', event: { epoch: message.slice(0, a), name: name as DocumentEventName, seq: data.seq, data } };
 }
 
 /** Reads the stream entries with seq in [from, to] (to = +inf when omitted), in order. */

@@ -193,6 +193,22 @@ export interface NotificationPayload {
   read?: boolean;
 }
 
+/** How a user's list of documents changed: one was uploaded, shared with them, or left it (deleted, unshared, or they left). */
+export const DOCUMENT_LIST_CHANGES = ['created', 'shared', 'removed'] as const;
+export type DocumentListChange = (typeof DOCUMENT_LIST_CHANGES)[number];
+
+/**
+ * A document entered or left the user's list (`GET /api/documents`), sent
+ * to every socket of the user, the one whose request made the change
+ * included, so every tab and device can update its list. Not kept: a
+ * socket that was not connected reads the list anew. `shared` is also sent
+ * when the owner changes a member's role.
+ */
+export interface DocumentsChangedPayload {
+  document_id: string;
+  change: DocumentListChange;
+}
+
 /** A chapter as the snapshot and `GET /api/documents/:id` show it. */
 export interface ChapterView {
   id: string;
@@ -234,10 +250,48 @@ export interface SubscribeRequest {
 }
 
 export type SubscribeAck =
-  | { ok: true; seq: number; epoch: string; recovered?: boolean; snapshot?: DocumentSnapshot }
+  | {
+      ok: true;
+      seq: number;
+      epoch: string;
+      recovered?: boolean;
+      snapshot?: DocumentSnapshot;
+      /** Who has the document open now, this socket's user included (see PresencePayload). */
+      presence: PresenceUser[];
+    }
   | { ok: false; error: ErrorBody };
 
 export type UnsubscribeAck = { ok: true } | { ok: false; error: ErrorBody };
+
+/** One person with a document open. */
+export interface PresenceUser {
+  user_id: string;
+  /** The token's `name` claim, else the user id. */
+  name: string;
+  /** The chapter they are editing now (the one their socket named last, of all their sockets), or null: only reading. */
+  chapter_id: string | null;
+}
+
+/**
+ * Who has a document open now: one entry per user however many sockets
+ * they have on it, sorted by user id. State, not history: no `seq`, not
+ * kept in the event stream, sent to the document's watchers whenever it
+ * changes (and in the `subscribe` ack). A user who unsubscribes or
+ * disconnects drops out within a second; one whose gateway died, once
+ * its entries lapse (PRESENCE_TTL_MS + PRESENCE_RENEW_MS, 25 s by default).
+ */
+export interface PresencePayload {
+  document_id: string;
+  users: PresenceUser[];
+}
+
+/** The chapter this socket's user is editing now in a document it has subscribed; null: only reading. */
+export interface PresenceRequest {
+  document_id: string;
+  chapter_id: string | null;
+}
+
+export type PresenceAck = { ok: true } | { ok: false; error: ErrorBody };
 
 type DocumentEventListeners = {
   [N in DocumentEventName]: (event: DocumentEvent<N>) => void;
@@ -254,6 +308,10 @@ export interface AuthExpiredPayload {
 /** Events the gateway emits. */
 export interface ServerToClientEvents extends DocumentEventListeners {
   notification: (notification: NotificationPayload) => void;
+  /** A document entered or left the user's list (to every socket of the user). */
+  'documents.changed': (payload: DocumentsChangedPayload) => void;
+  /** Who has a subscribed document open, whenever that changes (not a document event: no seq). */
+  presence: (payload: PresencePayload) => void;
   /**
    * The socket's token expired: the gateway disconnects the socket right
    * after this. Reconnect with a fresh token (the SDK's `setToken()` or its
@@ -266,6 +324,8 @@ export interface ServerToClientEvents extends DocumentEventListeners {
 export interface ClientToServerEvents {
   subscribe: (request: SubscribeRequest, ack: (response: SubscribeAck) => void) => void;
   unsubscribe: (request: { document_id: string }, ack: (response: UnsubscribeAck) => void) => void;
+  /** Names the chapter this user is editing in a subscribed document; `not_found` for a document the socket has not subscribed. */
+  presence: (request: PresenceRequest, ack: (response: PresenceAck) => void) => void;
 }
 
 /** Per-socket data the gateway keeps (set by the handshake). */

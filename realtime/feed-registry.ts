@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { DocumentFeed, parseLiveMessage, type FeedEvent } from './document-feed.ts';
+import type { PresencePayload } from './events.ts';
 
 /** The gateway's shared feeds, counted by reference: the first socket's `acquire` subscribes, the last `release` unsubscribes. */
 export interface FeedRegistry {
@@ -23,6 +24,8 @@ export interface FeedRegistryDeps {
   logger: Logger;
   /** Sends one event to the document's room, in order, once. */
   deliver(feed: DocumentFeed, event: FeedEvent): void;
+  /** Sends the document's presence list to its room (no seq: never held back, never caught up). */
+  deliverPresence(feed: DocumentFeed, presence: PresencePayload): void;
 }
 
 interface Entry {
@@ -84,13 +87,16 @@ export function createFeedRegistry(deps: FeedRegistryDeps): FeedRegistry {
   };
 }
 
-/** Hands each pub/sub message to its document's feed. */
-function routeMessages({ subscriber, logger }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+/** Hands each pub/sub message to its document's feed; presence lists skip the seq checks. */
+function routeMessages({ subscriber, logger, deliverPresence }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>): void {
   subscriber.on('message', (channel: string, message: string) => {
     const feed = byChannel.get(channel);
     if (!feed) return;
     try {
-      feed.receive(parseLiveMessage(message));
+      const live = parseLiveMessage(message);
+      // Presence goes through the feed's queue too, so a socket joining the room meanwhile gets its ack first, then every later list.
+      if (live.kind === 'presence') void feed.run(() => deliverPresence(feed, live.presence));
+      else feed.receive(live.event);
     } catch (err) {
       logger.error({ err, channel }, 'unreadable event message');
     }

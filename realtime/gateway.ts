@@ -9,8 +9,10 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './e
 import { createFeedRegistry } from './feed-registry.ts';
 import { authenticateHandshake, type HandshakeAuthDeps } from './handshake-auth.ts';
 import { deliverNotifications } from './notification-delivery.ts';
+import { createPresence, type PresenceOptions } from './presence.ts';
 import { createSocketAdmission } from './socket-admission.ts';
 import { disconnectOnExpiry, limitMessageRate, originGuard, type RateLimit } from './socket-guards.ts';
+import { servePresence } from './socket-presence.ts';
 import { documentRoom, serveSubscriptions } from './socket-subscriptions.ts';
 
 export interface GatewayDeps {
@@ -39,6 +41,11 @@ export interface GatewayDeps {
   socketClaimTtlMs: number;
   /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
   historyTtlSeconds: number;
+  /**
+   * How long a socket's presence entry lasts unless renewed, and how often this gateway renews (PRESENCE_TTL_MS,
+   * PRESENCE_RENEW_MS); the command that publishes presence lists (`spublish` on Redis Cluster; default `publish`).
+   */
+  presence: Pick<PresenceOptions, 'ttlMs' | 'renewMs' | 'publishCommand'>;
 }
 
 export interface Gateway {
@@ -70,6 +77,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     openSockets: () => [...io.of('/').sockets.values()].map((s) => ({ userId: s.data.userId, socketId: s.id })),
   });
 
+  const presence = createPresence({ redis: deps.redis, prefix: deps.prefix, logger, ...deps.presence });
   const feeds = createFeedRegistry({
     redis: deps.redis, subscriber: deps.subscriber, prefix: deps.prefix, logger,
     deliver: (feed, event) => {
@@ -77,13 +85,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       (io.to(room).emit as (name: string, data: unknown) => boolean)(event.name, event.data);
       deps.onDelivered?.(event, io.sockets.adapter.rooms.get(room)?.size ?? 0);
     },
+    deliverPresence: (feed, users) => io.to(documentRoom(feed.documentId)).emit('presence', users),
   });
 
   io.use(authenticateHandshake({ authenticate: deps.authenticate, admission }));
   io.on('connection', (socket) => {
     const subscriptions = serveSubscriptions(socket, {
-      sql: deps.sql, redis: deps.redis, prefix: deps.prefix, logger, feeds, maxSubscriptions: deps.maxSubscriptionsPerSocket, historyTtlSeconds: deps.historyTtlSeconds,
+      sql: deps.sql, redis: deps.redis, prefix: deps.prefix, logger, feeds, presence, maxSubscriptions: deps.maxSubscriptionsPerSocket, historyTtlSeconds: deps.historyTtlSeconds,
     });
+    servePresence(socket, { sql: deps.sql, presence, logger });
     revocations.track(socket, (documentId) => subscriptions.release(documentId));
     limitMessageRate(socket, deps.rateLimit, admission, logger);
     disconnectOnExpiry(socket, socket.data.expiresAt);
@@ -107,6 +117,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     async close() {
       admission.close();
+      // Before the sockets go: their users leave every other gateway's lists now, not when the entries lapse.
+      await presence.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       feeds.clear();

@@ -10,11 +10,13 @@ export interface DocumentKeys {
   channel: string;
   /** Sorted set of the outbox rows published lately (idempotency keys), scored by the seq each got. */
   published: string;
+  /** Hash of the sockets that have the document open, one field per socket, and the user list last published (update-presence.lua). */
+  presence: string;
 }
 
 export function documentKeys(prefix: string, documentId: string): DocumentKeys {
   const base = `${prefix}:{doc:${documentId}}`;
-  return { state: `${base}:state`, events: `${base}:events`, channel: `${base}:live`, published: `${base}:published` };
+  return { state: `${base}:state`, events: `${base}:events`, channel: `${base}:live`, published: `${base}:published`, presence: `${base}:presence` };
 }
 
 /** One user's gateway keys. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Sql } from '../sql/client.ts';
 import { listUnreadAfter } from '../sql/queries/notifications.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SocketData } from './events.ts';
-import { notificationChannel, notificationView, type NotificationMessage } from './notifier.ts';
+import { notificationChannel, notificationView, type UserMessage } from './notifier.ts';
 
 /** Every socket of a user is in this room, on every gateway. */
 export const userRoom = (userId: string) => `user:${userId}`;
@@ -13,8 +13,8 @@ export const userRoom = (userId: string) => `user:${userId}`;
 const after = z.uuid().optional().catch(undefined);
 
 /**
- * Delivers notifications on one gateway: live ones from the deployment's
- * notification channel to the user's room, and, to each socket that
+ * Delivers notifications on one gateway: live ones (and document list
+ * changes) from the deployment's per-user channel to the user's room, and, to each socket that
  * connects, the unread ones newer than `auth.notifications_after` (the
  * inbox it missed). The socket joins its room before the inbox is read, so
  * nothing stored meanwhile is lost; a notification may then arrive twice,
@@ -31,8 +31,10 @@ export async function deliverNotifications(deps: {
   deps.subscriber.on('message', (from: string, message: string) => {
     if (from !== channel) return;
     try {
-      const { user_id, notification } = JSON.parse(message) as NotificationMessage;
-      deps.io.to(userRoom(user_id)).emit('notification', notification);
+      const parsed = JSON.parse(message) as UserMessage;
+      const room = deps.io.to(userRoom(parsed.user_id));
+      if ('notification' in parsed) room.emit('notification', parsed.notification);
+      else room.emit('documents.changed', parsed.documents_changed);
     } catch (err) {
       deps.logger.error({ err }, 'unreadable notification message');
     }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { insertNotifications, type NotificationLimit, type NotificationRow } from '../sql/queries/notifications.ts';
-import type { NotificationKind, NotificationPayload } from './events.ts';
+import type { DocumentsChangedPayload, NotificationKind, NotificationPayload } from './events.ts';
 
 /** Longest notification title, in characters; a longer one is cut and ends with "…". */
 export const MAX_NOTIFICATION_TITLE = 200;
@@ -11,14 +11,14 @@ export const MAX_NOTIFICATION_BODY = 1000;
 /** Longest document title quoted inside a notification (see quoteTitle). */
 const MAX_QUOTED_TITLE = 80;
 
-/** The pub/sub channel every gateway of the deployment listens on for notifications. */
+/** The pub/sub channel every gateway of the deployment listens on for what goes to all of one user's sockets (notifications, list changes). */
 export const notificationChannel = (prefix: string) => `${prefix}:notifications`;
 
-/** What goes through the channel: one user's notification. */
-export interface NotificationMessage {
-  user_id: string;
-  notification: NotificationPayload;
-}
+/** What goes through the channel: one user's notification, or a change of their document list (document-list.ts). */
+export type UserMessage =
+  | { user_id: string; notification: NotificationPayload }
+  | { user_id: string; documents_changed: DocumentsChangedPayload };
+export type NotificationMessage = Extract<UserMessage, { notification: NotificationPayload }>;
 
 /**
  * Stores notifications in each recipient's inbox and pushes them, through

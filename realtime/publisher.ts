@@ -39,7 +39,7 @@ export interface Publisher {
   publish<N extends DocumentEventName>(documentId: string, name: N, payload: DocumentEventPayloads[N]): Promise<PublishedEvent>;
   /** Publishes in order in one round trip; per document the seqs come out in array order. */
   publishMany(events: EventToPublish[]): Promise<PublishedEvent[]>;
-  /** Forgets a deleted document's history and live state. */
+  /** Forgets a deleted document's history, live state and presence. */
   forgetDocument(documentId: string): Promise<void>;
 }
 
@@ -88,7 +88,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
 
     async forgetDocument(documentId) {
       const keys = documentKeys(options.prefix, documentId);
-      await redis.del(keys.state, keys.events, keys.published);
+      await redis.del(keys.state, keys.events, keys.published, keys.presence);
     },
   };
 }

@@ -7,15 +7,17 @@ type Reply<T> = Promise<T>;
 export interface HeraldCommands {
   heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): Reply<[number, string, number]>;
   heraldReadDocumentState(stateKey: string, eventsKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
+  heraldUpdatePresence(presenceKey: string, publishCommand: string, channel: string, documentId: string, ttlMs: number, ...fieldValues: string[]): Reply<string>;
 }
 
 const SCRIPTS = {
   heraldPublishEvent: 'publish-event.lua',
   heraldReadDocumentState: 'read-document-state.lua',
+  heraldUpdatePresence: 'update-presence.lua',
 } as const;
 
 /** Scripts that take other than two keys. */
-const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublishEvent: 3 };
+const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublishEvent: 3, heraldUpdatePresence: 1 };
 
 let sources: Record<keyof typeof SCRIPTS, string> | undefined;
 

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
-import type { ErrorBody, SubscribeAck } from './events.ts';
+import type { ErrorBody } from './events.ts';
 
 /** The ack for a payload that fails its schema: `invalid_request` with each bad field named. */
-export function invalid(error: z.ZodError): SubscribeAck {
+export function invalid(error: z.ZodError): { ok: false; error: ErrorBody } {
   return {
     ok: false,
     error: {

@@ -9,6 +9,7 @@ import { findAccess } from '../sql/queries/members.ts';
 import { readHistoryAfter, type DocumentFeed } from './document-feed.ts';
 import type { ClientToServerEvents, ErrorBody, ServerToClientEvents, SocketData, SubscribeAck } from './events.ts';
 import type { FeedRegistry } from './feed-registry.ts';
+import type { Presence } from './presence.ts';
 import { loadSnapshot } from './snapshot.ts';
 import { invalid, toErrorBody } from './socket-errors.ts';
 
@@ -18,7 +19,7 @@ export type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, Re
 export const documentRoom = (documentId: string) => `doc:${documentId}`;
 
 /** Ids are compared without regard to case: an upper-case id names the same document, room and Redis keys. */
-const documentIdSchema = z.uuid().transform((id) => id.toLowerCase());
+export const documentIdSchema = z.uuid().transform((id) => id.toLowerCase());
 const subscribeSchema = z.object({
   document_id: documentIdSchema,
   since: z.number().int().min(0).optional(),
@@ -43,6 +44,8 @@ export class SocketSubscriptions {
   constructor(
     private readonly max: number,
     private readonly feeds: Pick<FeedRegistry, 'acquire' | 'release'>,
+    /** Called when a held slot is given back (unsubscribe, lost access, disconnect). */
+    private readonly onRelease: (documentId: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -82,6 +85,7 @@ export class SocketSubscriptions {
     if (!slot) return false;
     this.slots.delete(documentId);
     slot.then((feed) => feed && this.feeds.release(documentId), () => {});
+    this.onRelease(documentId);
     return true;
   }
 
@@ -101,6 +105,8 @@ export interface SubscriptionDeps {
   maxSubscriptions: number;
   /** Seconds a document's event history outlives its last event (EVENT_HISTORY_TTL_SECONDS). */
   historyTtlSeconds: number;
+  /** Who has each document open: a socket enters with its subscribe and leaves with its slot. */
+  presence: Pick<Presence, 'enter' | 'leave'>;
 }
 
 /**
@@ -109,7 +115,7 @@ export interface SubscriptionDeps {
  * for the gateway to give back on a revocation or a disconnect.
  */
 export function serveSubscriptions(socket: HeraldSocket, deps: SubscriptionDeps): SocketSubscriptions {
-  const subscriptions = new SocketSubscriptions(deps.maxSubscriptions, deps.feeds);
+  const subscriptions = new SocketSubscriptions(deps.maxSubscriptions, deps.feeds, (documentId) => deps.presence.leave(socket.id, documentId));
   socket.on('subscribe', async (raw, ack) => {
     if (typeof ack !== 'function') return;
     const parsed = subscribeSchema.safeParse(raw);
@@ -166,11 +172,13 @@ async function joinFeed(
   request: SubscribeRequest,
   ack: (response: SubscribeAck) => void,
   stillHeld: () => boolean,
-  deps: Pick<SubscriptionDeps, 'sql' | 'redis' | 'prefix' | 'historyTtlSeconds'>,
+  deps: Pick<SubscriptionDeps, 'sql' | 'redis' | 'prefix' | 'historyTtlSeconds' | 'presence'>,
 ): Promise<void> {
   if (socket.disconnected) return;
   if (!stillHeld()) return ack({ ok: false, error: UNSUBSCRIBED });
   const { document_id, since, epoch } = request;
+  // Entered only while the slot is held: a release after this point is sent to Redis after the entry, and removes it.
+  const enterPresence = async () => (stillHeld() ? deps.presence.enter(socket, document_id) : []);
   const joinRoom = () => {
     if (stillHeld()) socket.join(documentRoom(document_id));
   };
@@ -181,7 +189,7 @@ async function joinFeed(
     if (sameHistory && complete) {
       await feed.advanceTo(history.epoch!, history.seq);
       for (const e of history.events) (socket.emit as (name: string, data: unknown) => boolean)(e.name, e.data);
-      ack({ ok: true, seq: history.seq, epoch: history.epoch!, recovered: true });
+      ack({ ok: true, seq: history.seq, epoch: history.epoch!, recovered: true, presence: await enterPresence() });
       joinRoom();
       return;
     }
@@ -189,12 +197,14 @@ async function joinFeed(
   const loaded = await loadSnapshot(deps.sql, deps.redis, deps.prefix, document_id, deps.historyTtlSeconds);
   if (!loaded) return ack({ ok: false, error: notFound('No such document, or it is not shared with you.').toBody() });
   await feed.advanceTo(loaded.epoch, loaded.seq);
+  const presence = await enterPresence();
   ack({
     ok: true,
     seq: loaded.seq,
     epoch: loaded.epoch,
     ...(since !== undefined && { recovered: false }),
     snapshot: loaded.snapshot,
+    presence,
   });
   joinRoom();
 }

@@ -120,6 +120,10 @@ const gatewayVariables = {
     .describe('Sockets one user may hold open at once, across every gateway (handshake `too_many_sockets` past it): several devices and browsers (the SDK shares one socket per browser), with room for reconnects.'),
   SOCKET_CLAIM_TTL_MS: int(1000, 600_000).default(30_000)
     .describe("How long a gateway's claim on one of its sockets' slots lasts unless it renews it (each gateway renews every third of this), so a gateway that died frees its users' slots within this time."),
+  PRESENCE_TTL_MS: int(1000, 600_000).default(20_000)
+    .describe("How long a socket's presence entry (who has a document open) lasts unless its gateway renews it. A user whose gateway died drops out of every other gateway's lists within this plus `PRESENCE_RENEW_MS` (25 s by default); one who unsubscribes or disconnects drops out at once."),
+  PRESENCE_RENEW_MS: int(100, 600_000).default(5000)
+    .describe('How often each gateway renews its sockets\' presence entries and prunes lapsed ones (a dead gateway\'s). Keep it well under `PRESENCE_TTL_MS`: an entry missing about TTL/RENEW renewals in a row lapses.'),
 };
 
 const workerVariables = {

@@ -20,6 +20,9 @@ const configSchema = envSchema
     if (e.AI_PROVIDER === 'openai' && !e.AI_API_KEY) {
       ctx.addIssue({ code: 'custom', path: ['AI_API_KEY'], message: 'required when AI_PROVIDER=openai' });
     }
+    if (e.PRESENCE_RENEW_MS >= e.PRESENCE_TTL_MS) {
+      ctx.addIssue({ code: 'custom', path: ['PRESENCE_RENEW_MS'], message: 'must be less than PRESENCE_TTL_MS, or present users would lapse between renewals' });
+    }
   })
   .transform((e) => ({
     env: e.NODE_ENV,
@@ -83,6 +86,8 @@ const configSchema = envSchema
     },
     /** Sockets per user across gateways, and the lifetime of a gateway's claim on a slot. */
     sockets: { maxPerUser: e.SOCKET_MAX_PER_USER, claimTtlMs: e.SOCKET_CLAIM_TTL_MS },
+    /** How long a socket's presence entry lasts unless its gateway renews it, and how often gateways renew. */
+    presence: { ttlMs: e.PRESENCE_TTL_MS, renewMs: e.PRESENCE_RENEW_MS },
     /** Bounds on autosave: chapter size and per-user rate. */
     autosave: { maxChapterBytes: e.MAX_CHAPTER_BYTES, ratePerSecond: e.AUTOSAVE_RATE, burst: e.AUTOSAVE_BURST },
     /** What housekeeping keeps of each chapter's history: the latest `keep`, then one per hour for `hourlyDays`. */

@@ -160,12 +160,17 @@ function* countWordsSliced(text: string, start: number, end: number): Sliced<num
 /**
  * One pass over the lines: builds the headed sections (plus a Preface for
  * text before the first heading), and gives the range of that text (start
- * -1: none). Stops at the first section past `limit`.
+ * -1: none). Stops at the first section past `limit`. A level-1 heading on
+ * the first non-blank line, followed by nothing but a level-2 heading, is the
+ * manuscript's title rather than a chapter (`# Book\n\n## One ...`): it is
+ * dropped once that level-2 heading shows it has no text of its own.
  */
 function* scanLines(text: string, kind: DocumentKind, limit: number): Sliced<{ sections: Section[]; preface: Range }> {
   const preface: Section = { title: 'Preface', content: { start: -1, end: -1 } };
   const sections: Section[] = [];
   let current = preface;
+  // The first section, when it is a level-1 heading on the first non-blank line: maybe the manuscript's title.
+  let titleCandidate: Section | undefined;
   let nextYield = SLICE_CHARS;
   for (let lineStart = 0; lineStart <= text.length; ) {
     if (lineStart >= nextYield) {
@@ -176,7 +181,10 @@ function* scanLines(text: string, kind: DocumentKind, limit: number): Sliced<{ s
     if (lineEnd === -1) lineEnd = text.length;
     const title = lineEnd > lineStart ? headingTitle(text, lineStart, lineEnd, kind) : undefined;
     if (title !== undefined) {
+      const level = markdownLevel(text, lineStart);
+      if (level === 2 && sections.length === 1 && titleCandidate !== undefined && sections[0] === titleCandidate && titleCandidate.content.start < 0) sections.pop();
       current = { title, content: { start: -1, end: -1 } };
+      if (level === 1 && sections.length === 0 && preface.content.start < 0) titleCandidate = current;
       sections.push(current);
       if (sections.length + (preface.content.start >= 0 ? 1 : 0) > limit) break;
     } else if (!isBlank(text, lineStart, lineEnd)) {
@@ -211,6 +219,12 @@ function* nextParagraph(text: string, from: number, to: number): Sliced<Range | 
     lineStart = lineEnd + 1;
   }
   return paragraph;
+}
+
+/** 1 for a line starting `# `, 2 for `## `, 0 otherwise (only asked of lines that are headings). */
+function markdownLevel(text: string, start: number): number {
+  if (text.charCodeAt(start) !== 0x23) return 0;
+  return text.charCodeAt(start + 1) === 0x23 ? 2 : 1;
 }
 
 /** The chapter title (at most TITLE_MAX_CHARS) if the line starts a chapter, else undefined. */

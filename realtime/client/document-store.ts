@@ -1,4 +1,4 @@
-import type { DocumentEvent, DocumentEventName, ErrorBody, PackageStage } from '../events.ts';
+import type { DocumentEvent, DocumentEventName, ErrorBody, PackageStage, PresenceUser } from '../events.ts';
 import { Emitter } from './emitter.ts';
 import type { PackageLoader } from './package-loader.ts';
 import { applyEvent, type DocumentState } from './state.ts';
@@ -18,6 +18,8 @@ export interface DocumentStoreEvents extends DocumentEventCallbacks {
   event: (name: DocumentEventName, event: DocumentEvent) => void;
   /** The subscription was refused (not_found, too_many_subscriptions, ...). */
   error: (error: ErrorBody) => void;
+  /** Who has the document open changed (see `presence`). */
+  presence: (users: PresenceUser[]) => void;
 }
 
 /** Whoever keeps the store in sync; told when the application closes it. */
@@ -25,6 +27,8 @@ export interface StoreOwner {
   release(store: DocumentStore): void;
   /** Reads the whole package when an event brought it abridged; without it the abridged content stays. */
   loadPackage?: PackageLoader;
+  /** Tells the server which chapter this user is editing in the store's document (and again after every resubscribe). */
+  announce?(store: DocumentStore, chapterId: string | null): void;
 }
 
 /** Waits before reading an abridged package again after a failed read (then twice as long, up to 3 tries). */
@@ -52,6 +56,7 @@ export class DocumentStore extends Emitter<DocumentStoreEvents> {
   private lastSeq = 0;
   private currentEpoch: string | undefined;
   private failure: ErrorBody | undefined;
+  private users: PresenceUser[] = [];
   private readyWaiters: { resolve: (s: DocumentState) => void; reject: (e: Error) => void }[] = [];
 
   constructor(
@@ -74,6 +79,24 @@ export class DocumentStore extends Emitter<DocumentStoreEvents> {
   /** The history `seq` belongs to; undefined before the first snapshot. */
   get epoch(): string | undefined {
     return this.currentEpoch;
+  }
+
+  /**
+   * Who has the document open now, this user included: one entry per user,
+   * with the chapter they are editing (null: only reading). Empty until the
+   * subscription is acknowledged; the `presence` event tells each change.
+   */
+  get presence(): PresenceUser[] {
+    return this.users;
+  }
+
+  /**
+   * Says which chapter this user is editing now (null: only reading), so the
+   * others' `presence` shows it. The client sends it once subscribed, and
+   * again after every reconnect; the latest call wins.
+   */
+  announce(chapterId: string | null): void {
+    this.owner.announce?.(this, chapterId);
   }
 
   /** The refusal, when the server refused the subscription. */
@@ -157,6 +180,12 @@ export class DocumentStore extends Emitter<DocumentStoreEvents> {
     this.emit('reset', state, reason);
     this.emit('change', state, previous);
     for (const w of this.readyWaiters.splice(0)) w.resolve(state);
+  }
+
+  /** Called by the client: the server sent who has the document open. */
+  setPresence(users: PresenceUser[]): void {
+    this.users = users;
+    this.emit('presence', users);
   }
 
   /** Called by the client: a replay moved the store to `epoch` (same history, nothing to replace). */

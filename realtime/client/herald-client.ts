@@ -3,8 +3,10 @@ import {
   type AuthExpiredPayload,
   type DocumentEvent,
   type DocumentEventName,
+  type DocumentsChangedPayload,
   type ErrorBody,
   type NotificationPayload,
+  type PresenceAck,
   type SubscribeAck,
   type SubscribeRequest,
 } from '../events.ts';
@@ -33,6 +35,8 @@ export interface HeraldClientEvents {
   status: (status: ConnectionStatus) => void;
   /** A notification for the user (on any socket of theirs). */
   notification: (notification: NotificationPayload) => void;
+  /** A document entered or left the user's list (created, shared with them, removed): read the list again or patch it. */
+  'documents.changed': (payload: DocumentsChangedPayload) => void;
   /** The server said the token expired; the client reconnects once it has a new one (`refreshToken` or `setToken`). */
   'auth.expired': (payload: AuthExpiredPayload) => void;
   /** A subscription was refused, or the token was. */
@@ -55,6 +59,8 @@ interface Watched {
   via: ClientSocket | undefined;
   /** Another sync was asked for while one was in flight. */
   again: boolean;
+  /** The chapter last announced (sent again after each subscribe); null: only reading. */
+  chapter: string | null;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -112,7 +118,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   watch(documentId: string): DocumentStore {
     return (
       this.watched.get(documentId)?.store ??
-      this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s), loadPackage: this.loadPackage }))
+      this.adopt(new DocumentStore(documentId, { release: (s) => this.release(s), loadPackage: this.loadPackage, announce: (s, c) => void this.announce(s.documentId, c) }))
     );
   }
 
@@ -125,7 +131,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   adopt(store: DocumentStore): DocumentStore {
     const existing = this.watched.get(store.documentId);
     if (existing) return existing.store;
-    this.watched.set(store.documentId, { store, via: undefined, again: false, timer: undefined });
+    this.watched.set(store.documentId, { store, via: undefined, again: false, timer: undefined, chapter: null });
     void this.sync(store.documentId);
     return store;
   }
@@ -134,6 +140,21 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
   unwatch(documentId: string): void {
     const w = this.watched.get(documentId);
     if (w) this.release(w.store);
+  }
+
+  /**
+   * Tells the server which chapter this user is editing in a watched
+   * document (null: only reading). Sent now when the document is subscribed
+   * on the current socket, else once it is; resolves with the ack, or
+   * undefined when it waits for that subscribe.
+   */
+  async announce(documentId: string, chapterId: string | null): Promise<PresenceAck | undefined> {
+    const w = this.watched.get(documentId);
+    if (!w) return undefined;
+    w.chapter = chapterId;
+    const socket = this.connection.socket;
+    if (!socket || w.via || !w.store.state) return undefined;
+    return socket.timeout(this.ackTimeoutMs).emitWithAck('presence', { document_id: documentId, chapter_id: chapterId }).catch(() => undefined);
   }
 
   /** Reconnects with the new token; every watched document resumes from its seq. */
@@ -160,6 +181,8 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     // One handler per event the contract names: an event the client does not know is never routed.
     for (const name of DOCUMENT_EVENT_NAMES) onDocumentEvent(socket, name, (event) => this.route(name, event));
     socket.on('notification', (notification) => this.emit('notification', notification));
+    socket.on('documents.changed', (payload) => this.emit('documents.changed', payload));
+    socket.on('presence', ({ document_id, users }) => this.watched.get(document_id)?.store.setPresence(users));
     // Subscriptions are per socket: a new socket starts from each store's seq.
     for (const [documentId, w] of this.watched) {
       w.via = undefined;
@@ -198,6 +221,7 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
     if (this.watched.get(documentId) !== w || w.via !== socket) return;
     w.via = undefined;
     this.settle(w, request, ack);
+    if (ack.ok && w.chapter !== null) socket.emit('presence', { document_id: documentId, chapter_id: w.chapter }, () => {});
     if (w.again) {
       w.again = false;
       void this.sync(documentId);
@@ -212,10 +236,9 @@ export class HeraldClient extends Emitter<HeraldClientEvents> implements Realtim
       this.emit('error', { ...ack.error, document_id: store.documentId });
       return;
     }
-    if (ack.snapshot) {
-      store.replace(stateFromSnapshot(ack.snapshot), ack.seq, ack.epoch, request.since === undefined ? 'snapshot' : 'not_recovered');
-      return;
-    }
+    if (ack.snapshot) store.replace(stateFromSnapshot(ack.snapshot), ack.seq, ack.epoch, request.since === undefined ? 'snapshot' : 'not_recovered');
+    store.setPresence(ack.presence);
+    if (ack.snapshot) return;
     store.confirm(ack.epoch);
     // The replay came before the ack, so the store is at ack.seq; if not, something was lost on the way: again.
     if (store.seq < ack.seq) w.again = true;

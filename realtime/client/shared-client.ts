@@ -81,6 +81,12 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
     else this.post({ t: 'unwatch', tab: this.tab, doc: store.documentId });
   }
 
+  /** For the stores: the leader sends the chapter on the socket; a follower asks the leader to. */
+  announce(store: DocumentStore, chapterId: string | null): void {
+    if (this.leader) void this.leader.client.announce(store.documentId, chapterId);
+    else this.post({ t: 'announce', doc: store.documentId, chapter: chapterId });
+  }
+
   setToken(token: string): void {
     this.token = token;
     if (this.leader) this.leader.client.setToken(token);
@@ -104,6 +110,7 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
     this.leader = leader;
     leader.client.on('status', (s) => this.emit('status', s));
     leader.client.on('notification', (n) => this.emit('notification', n));
+    leader.client.on('documents.changed', (p) => this.emit('documents.changed', p));
     leader.client.on('auth.expired', (p) => this.emit('auth.expired', p));
     leader.client.on('error', (e) => this.emit('error', e));
     // What this tab watched as a follower resumes from the seq it reached.
@@ -137,8 +144,12 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
       }
       case 'refused':
         return this.stores.get(m.doc)?.fail(m.error);
+      case 'presence':
+        return this.stores.get(m.doc)?.setPresence(m.users);
       case 'notification':
         return this.emit('notification', m.notification);
+      case 'documents.changed':
+        return this.emit('documents.changed', m.payload);
       case 'auth.expired':
         return this.emit('auth.expired', m.payload);
     }
@@ -152,6 +163,8 @@ class SharedClient extends Emitter<HeraldClientEvents> implements RealtimeClient
         return void leader.watch(m.tab, m.doc);
       case 'unwatch':
         return leader.unwatch(m.tab, m.doc);
+      case 'announce':
+        return void leader.client.announce(m.doc, m.chapter);
       case 'bye':
         return leader.forget(m.tab);
       case 'token':

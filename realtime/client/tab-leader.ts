@@ -28,6 +28,7 @@ export class TabLeader {
     this.client = HeraldClient.connect(options);
     this.client.on('status', (status) => channel.post({ t: 'status', status }));
     this.client.on('notification', (notification) => channel.post({ t: 'notification', notification }));
+    this.client.on('documents.changed', (payload) => channel.post({ t: 'documents.changed', payload }));
     this.client.on('auth.expired', (payload) => channel.post({ t: 'auth.expired', payload }));
   }
 
@@ -48,6 +49,7 @@ export class TabLeader {
     const { store } = relayed;
     if (tab !== this.tab && store.state && store.epoch !== undefined) {
       this.channel.post({ t: 'state', doc: documentId, state: store.state, seq: store.seq, epoch: store.epoch, reason: 'leader', to: tab });
+      this.channel.post({ t: 'presence', doc: documentId, users: store.presence });
     }
     return store;
   }
@@ -78,6 +80,7 @@ export class TabLeader {
       store.on('event', (name, event) => this.channel.post({ t: 'event', doc, name, event })),
       store.on('reset', (state, reason) => this.channel.post({ t: 'state', doc, state, seq: store.seq, epoch: store.epoch!, reason })),
       store.on('error', (error) => this.channel.post({ t: 'refused', doc, error })),
+      store.on('presence', (users) => this.channel.post({ t: 'presence', doc, users })),
     ];
     return () => offs.forEach((off) => off());
   }

@@ -1,11 +1,6 @@
+import type { PresenceUser } from '../client/index.ts';
 import { h } from './dom.ts';
 
-/** One person with the document open, as the server's `presence` event lists them. */
-export interface PresentUser {
-  user_id: string;
-  name: string | null;
-  chapter_id: string | null;
-}
 
 /**
  * Who has the document open: an avatar per person in the header
@@ -14,9 +9,9 @@ export interface PresentUser {
  * from their user id, in every tab and browser.
  */
 export function createPresenceView(header: HTMLElement, me: string) {
-  let users: PresentUser[] = [];
+  let users: PresenceUser[] = [];
 
-  function render(next: PresentUser[], chapters: ParentNode): void {
+  function render(next: PresenceUser[], chapters: ParentNode): void {
     users = [...next].sort((a, b) => (a.user_id === me ? -1 : b.user_id === me ? 1 : a.user_id.localeCompare(b.user_id)));
     header.replaceChildren(...users.map((u) => avatar(u, u.user_id === me, 'presence-user')));
     header.hidden = users.length === 0;
@@ -39,7 +34,7 @@ export function createPresenceView(header: HTMLElement, me: string) {
   };
 }
 
-function avatar(u: PresentUser, isMe: boolean, testId: string): HTMLElement {
+function avatar(u: PresenceUser, isMe: boolean, testId: string): HTMLElement {
   const label = `${nameOf(u)}${isMe ? ' (you)' : ''}${u.chapter_id ? ', editing' : ''}`;
   const el = h(
     'span',
@@ -53,8 +48,8 @@ function avatar(u: PresentUser, isMe: boolean, testId: string): HTMLElement {
   return el;
 }
 
-function nameOf(u: PresentUser): string {
-  return u.name?.trim() || u.user_id;
+function nameOf(u: PresenceUser): string {
+  return u.name.trim() || u.user_id;
 }
 
 /** Up to two letters: the first of the first two words, or the first two of one word. */

@@ -1,9 +1,9 @@
-import type { DocumentStore, RealtimeClient } from '../client/index.ts';
+import type { DocumentStore, PresenceUser, RealtimeClient } from '../client/index.ts';
 import { createChapterApi } from './chapter-api.ts';
 import type { ChapterHooks } from './document-view.ts';
 import { $ } from './dom.ts';
 import { createOfflineStore } from './offline-store.ts';
-import { createPresenceView, type PresentUser } from './presence-view.ts';
+import { createPresenceView } from './presence-view.ts';
 import { createWritingView } from './writing-view.ts';
 
 /**
@@ -16,13 +16,13 @@ export function startWriting(token: string, client: RealtimeClient) {
   const userId = tokenSubject(token);
   const chapters = $('section.document .chapters');
   const presence = createPresenceView($('[data-testid=presence]'), userId);
-  let store: PresenceStore | undefined;
+  let store: DocumentStore | undefined;
   let stopPresence: (() => void) | undefined;
   const writing = createWritingView({
     api: createChapterApi(token),
     drafts: createOfflineStore(),
     userId,
-    onEditing: (chapterId) => store?.announce?.(chapterId),
+    onEditing: (chapterId) => store?.announce(chapterId),
   });
 
   const resume = () => writing.resume();
@@ -41,26 +41,19 @@ export function startWriting(token: string, client: RealtimeClient) {
     hooks,
     /** The document now open (its store), for presence. */
     watch(next: DocumentStore): void {
-      store = next as unknown as PresenceStore;
-      const show = (users: PresentUser[]) => presence.render(users, chapters);
-      stopPresence = store.on('presence', show);
-      show(store.presence ?? []);
+      store = next;
+      const show = (users: PresenceUser[]) => presence.render(users, chapters);
+      stopPresence = next.on('presence', show);
+      show(next.presence);
     },
     close(): void {
       stopPresence?.();
-      store?.announce?.(null);
+      store?.announce(null);
       store = undefined;
       writing.close();
       presence.clear(chapters);
     },
   };
-}
-
-/** The SDK's presence surface of a store: who has the document open, and saying which chapter this user edits. */
-interface PresenceStore {
-  readonly presence?: PresentUser[];
-  announce?(chapterId: string | null): void;
-  on(name: 'presence', listener: (users: PresentUser[]) => void): () => void;
 }
 
 /** The user id (`sub`) the token names; the server checked the token, the page only reads it. */

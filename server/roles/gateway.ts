@@ -43,6 +43,7 @@ export async function startGatewayRole(config: Config, deps: GatewayRoleDeps): P
       onDelivered: (event) => metrics.delivered(event.name, event.data.at as string | undefined),
       maxSocketsPerUser: config.sockets.maxPerUser,
       socketClaimTtlMs: config.sockets.claimTtlMs,
+      presence: config.presence,
     }));
     return { gateway, ready: () => gateway.ready(), close: () => stack.close() };
   } catch (error) {

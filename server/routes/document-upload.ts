@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DOCUMENT_KINDS } from '../../domain/vocabulary.ts';
+import { announceDocumentListChange, type DocumentListDeps } from '../../realtime/document-list.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError, invalidRequest } from '../errors.ts';
 import { storeUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
@@ -53,7 +54,7 @@ const createDocument = createRoute({
 });
 
 /** `POST /api/documents`: the manuscript read from JSON or a form, then stored, split and enqueued (services/upload.ts). */
-export function uploadRoutes(deps: UploadDeps) {
+export function uploadRoutes(deps: UploadDeps & DocumentListDeps) {
   const app = createRouter();
 
   // Two body types: the generated validators would run both, so this route validates
@@ -62,6 +63,7 @@ export function uploadRoutes(deps: UploadDeps) {
   app.post('/api/documents', async (c) => {
     const input = await readUpload(c.req.raw, () => c.req.json());
     const { document, chapters, jobId } = await storeUpload(deps, input, { userId: c.get('user').id, requestId: c.get('requestId') });
+    await announceDocumentListChange(deps, [document.owner_id], document.id, 'created');
     return c.json(
       {
         document: documentView(document),

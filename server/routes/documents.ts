@@ -4,6 +4,7 @@ import { MEMBER_ROLES, requireAccess } from '../../domain/access.ts';
 import { isUnavailable } from '../../sql/errors.ts';
 import { listDocumentsForUser } from '../../sql/queries/documents.ts';
 import { addMember, findAccess } from '../../sql/queries/members.ts';
+import { announceDocumentListChange } from '../../realtime/document-list.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
@@ -98,7 +99,8 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
 
   app.openapi(deleteDocumentRoute, async (c) => {
     const { id } = c.req.valid('param');
-    await removeDocument(deps, id, c.get('user').id);
+    const seenBy = await removeDocument(deps, id, c.get('user').id);
+    await announceDocumentListChange(deps, seenBy, id, 'removed');
     return c.body(null, 204);
   });
 
@@ -110,6 +112,7 @@ export function documentRoutes(deps: DocumentRoutesDeps) {
     if (body.user_id === user.id) throw invalidRequest([{ field: 'user_id', message: 'The owner already has access.' }]);
     const member = await addMember(deps.sql, id, body.user_id, body.role, deps.maxMembersPerDocument);
     if (!member) throw memberLimitReached(deps.maxMembersPerDocument);
+    await announceDocumentListChange(deps, [body.user_id], id, 'shared');
     return c.json({ member: { ...member, created_at: member.created_at.toISOString() } }, 201);
   });
 

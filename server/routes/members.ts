@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { findAccess, removeMember } from '../../sql/queries/members.ts';
+import type { Logger } from 'pino';
 import { announceAccessRevoked } from '../../realtime/access-revocation.ts';
+import { announceDocumentListChange } from '../../realtime/document-list.ts';
 import { createRouter } from '../app-env.ts';
 import { AppError } from '../errors.ts';
 import { ErrorSchema, IdParam, errorResponses } from './schemas.ts';
@@ -12,6 +14,7 @@ export interface MemberRoutesDeps {
   sql: Sql;
   redis: Redis;
   prefix: string;
+  logger: Logger;
 }
 
 const MemberParams = IdParam.extend({
@@ -51,6 +54,7 @@ export function memberRoutes(deps: MemberRoutesDeps) {
         // that still get the document's events. Gateways recheck late joins after the commit.
         await announceAccessRevoked(deps.redis, deps.prefix, id, memberId);
       });
+      await announceDocumentListChange(deps, [memberId], id, 'removed');
       return c.body(null, 204);
     },
   );

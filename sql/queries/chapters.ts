@@ -22,6 +22,12 @@ export async function findChapter(sql: Sql, id: string): Promise<ChapterRow | un
   return row;
 }
 
+/** Whether the chapter exists and belongs to the document (no text read). */
+export async function isChapterOf(sql: Sql, chapterId: string, documentId: string): Promise<boolean> {
+  const rows = await sql`select 1 from chapters where id = ${chapterId} and document_id = ${documentId}`;
+  return rows.length > 0;
+}
+
 /** Many chapters in one statement (the worker's batched read); deleted ones are simply absent. */
 export async function findChapters(sql: Sql, ids: readonly string[]): Promise<ChapterRow[]> {
   if (ids.length === 0) return [];

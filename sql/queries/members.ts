@@ -66,6 +66,12 @@ export async function addMember(
   }) as Promise<MemberRow | null>;
 }
 
+/** The document's members' user ids (not the owner). */
+export async function listMemberIds(sql: Sql, documentId: string): Promise<string[]> {
+  const rows = await sql<{ user_id: string }[]>`select user_id from document_members where document_id = ${documentId}`;
+  return rows.map((r) => r.user_id);
+}
+
 /** Removes a member; false when the user was not a member. */
 export async function removeMember(sql: Sql | TransactionSql, documentId: string, userId: string): Promise<boolean> {
   const rows = await sql`delete from document_members where document_id = ${documentId} and user_id = ${userId} returning 1`;

@@ -9,7 +9,7 @@
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
  *   --rounds=N      the polling group's push phases N times, alternated (default 1)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
- *                   event-loop, redis-growth, one-process, fairness
+ *                   event-loop, redis-growth, one-process, fairness, capacity, pooler
  *   --write-docs    after a run that completed, rewrite the figures table of docs/performance.md: the rows of
  *                   the groups that ran are replaced, other groups' rows are kept (test/bench/performance-doc.ts)
  *
@@ -26,6 +26,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { createBenchContext, REPO_ROOT, type BenchContext } from './harness.ts';
 import { benchAutosave } from './autosave.ts';
+import { benchCapacity } from './capacity.ts';
 import { benchEventLoop } from './event-loop-block.ts';
 import { benchFairness } from './fairness.ts';
 import { benchIngest } from './ingest.ts';
@@ -34,6 +35,7 @@ import { benchOneProcess } from './one-process.ts';
 import { benchPackage } from './package.ts';
 import { updatePerformanceDoc, type GroupFigures } from './performance-doc.ts';
 import { benchPolling } from './polling.ts';
+import { benchPooler } from './pooler.ts';
 import { benchRealtime } from './push-latency.ts';
 import { benchRedisGrowth } from './redis-growth.ts';
 import { formatTable, type Figure } from './stats.ts';
@@ -41,9 +43,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness', 'capacity', 'pooler'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness', 'capacity'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -60,6 +62,12 @@ const PLAN = {
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
   oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
   fairness: { repeats: quick ? 1 : 3, bigChapters: 10_000, wordsPerChapter: 40, startAfter: 500, concurrency: 64 },
+  pooler: { rounds: quick ? 4 : 10, savesPerRound: 10, gapMs: 100 },
+  capacity: {
+    ingestChapters: 300,
+    unit: { documents: 100, watchers: 20, saves: 100, savesPerS: 10, idleSeconds: quick ? 5 : 10 },
+    check: { documents: quick ? 300 : 1000, watchers: 10, saves: quick ? 200 : 400, savesPerS: 20, idleSeconds: 5 },
+  },
 };
 /** The whole run, set-up and clean-up included, must end within this. */
 const DEADLINE_MS = (quick ? 5 : 20) * 60_000;
@@ -79,6 +87,8 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   'redis-growth': (ctx) => benchRedisGrowth(ctx, PLAN.redisGrowth),
   'one-process': (ctx) => benchOneProcess(ctx, PLAN.oneProcess),
   fairness: (ctx) => benchFairness(ctx, PLAN.fairness),
+  capacity: (ctx) => benchCapacity(ctx, PLAN.capacity),
+  pooler: (ctx) => benchPooler(ctx, PLAN.pooler),
 };
 
 async function main(abort: Promise<never>): Promise<void> {

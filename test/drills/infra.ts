@@ -16,6 +16,8 @@ import { waitFor } from '../support/wait.ts';
 export interface PrivateCluster {
   url: string;
   port: number;
+  /** The data directory (its postmaster.pid names the server process). */
+  data: string;
   stop(mode?: 'fast' | 'immediate'): void;
   start(): Promise<void>;
   destroy(): void;
@@ -37,8 +39,8 @@ function asPostgres(bin: string, args: string[]): void {
   execFileSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
 }
 
-/** initdb + pg_ctl start on a free port; trust auth on 127.0.0.1 only. */
-export async function startPrivateCluster(): Promise<PrivateCluster> {
+/** initdb + pg_ctl start on a free port; trust auth on 127.0.0.1 only; `settings` are extra `name=value` server settings. */
+export async function startPrivateCluster(settings: string[] = []): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-drill-pg-'));
   if (userInfo().uid === 0) {
     const ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
@@ -52,6 +54,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
   const cluster: PrivateCluster = {
     url,
     port,
+    data,
     stop(mode = 'immediate') {
       if (!running) return;
       asPostgres(pgBin('pg_ctl'), ['stop', '-D', data, '-m', mode, '-w', '-t', '30']);
@@ -60,7 +63,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     async start() {
       asPostgres(pgBin('pg_ctl'), [
         'start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'log'),
-        '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`,
+        '-o', [`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300`, ...settings.map((s) => `-c ${s}`)].join(' '),
       ]);
       running = true;
       await waitFor(`private PostgreSQL on ${port}`, async () => {

@@ -24,6 +24,12 @@ describe('gateway configuration', () => {
     expect(loadConfig({ SOCKET_MAX_PER_USER: '3', SOCKET_CLAIM_TTL_MS: '2000' }).sockets).toEqual({ maxPerUser: 3, claimTtlMs: 2000 });
     expect(() => loadConfig({ SOCKET_MAX_PER_USER: '0', SOCKET_CLAIM_TTL_MS: '10' })).toThrow(/(?=[\s\S]*SOCKET_MAX_PER_USER)(?=[\s\S]*SOCKET_CLAIM_TTL_MS)/);
   });
+
+  it('renews presence every 5 s with entries that lapse after 20 s by default, renewing well within the lifetime', () => {
+    expect(loadConfig({}).presence).toEqual({ ttlMs: 20_000, renewMs: 5000 });
+    expect(loadConfig({ PRESENCE_TTL_MS: '3000', PRESENCE_RENEW_MS: '500' }).presence).toEqual({ ttlMs: 3000, renewMs: 500 });
+    expect(() => loadConfig({ PRESENCE_TTL_MS: '5000', PRESENCE_RENEW_MS: '5000' })).toThrow(/PRESENCE_RENEW_MS/);
+  });
 });
 
 describe('socket origin guard', () => {

@@ -56,6 +56,41 @@ describe('splitChapters: headings', () => {
   });
 });
 
+describe('splitChapters: a leading title heading', () => {
+  it('reads a level-1 heading on the first line, followed only by level-2 chapters, as the title, not a chapter', () => {
+    expect(splitChapters('# The Book\n\n## One\nFirst.\n\n## Two\nSecond.', 'book')).toEqual([
+      { index: 0, title: 'One', content: 'First.', wordCount: 1 },
+      { index: 1, title: 'Two', content: 'Second.', wordCount: 1 },
+    ]);
+  });
+
+  it('does so after leading blank lines, and with Windows line ends', () => {
+    expect(titles('\n  \n# The Book\r\n\r\n## One\r\nFirst.\r\n## Two\r\nSecond.')).toEqual(['One', 'Two']);
+  });
+
+  it('keeps the level-1 heading as a chapter when text comes before it', () => {
+    expect(titles('A dedication.\n\n# The Book\n## One\nFirst.')).toEqual(['Preface', 'The Book', 'One']);
+  });
+
+  it('keeps it as a chapter when it has body text of its own before the first level-2 heading', () => {
+    expect(splitChapters('# Part One\nAn opening.\n## One\nFirst.', 'book').map((c) => [c.title, c.content])).toEqual([
+      ['Part One', 'An opening.'],
+      ['One', 'First.'],
+    ]);
+  });
+
+  it('keeps it when a level-1 heading or a "Chapter" line follows instead of a level-2 heading', () => {
+    expect(titles('# A\n# B\ntext')).toEqual(['A', 'B']);
+    expect(titles('# The Book\nChapter One\nFirst.')).toEqual(['The Book', 'Chapter One']);
+    expect(titles('# The Book\n### A scene\n## One\nFirst.')).toEqual(['The Book', 'One']);
+  });
+
+  it('keeps a lone level-1 heading with text, and later level-1 headings between level-2 chapters', () => {
+    expect(titles('# Only\nText.')).toEqual(['Only']);
+    expect(titles('# The Book\n## One\nFirst.\n# Part Two\n## Two\nSecond.')).toEqual(['One', 'Part Two', 'Two']);
+  });
+});
+
 describe('splitChapters: preface', () => {
   it('turns non-blank text before the first heading into a Preface chapter', () => {
     const chapters = splitChapters('\n\nA dedication.\n\n# One\nBody.', 'book');

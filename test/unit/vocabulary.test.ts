@@ -45,6 +45,13 @@ describe('document event names', () => {
     ]);
   });
 
+  it('leaves out the events without a seq: presence, list changes, notifications (checked by tsc)', () => {
+    expectTypeOf<'presence'>().not.toExtend<DocumentEventName>();
+    expectTypeOf<'documents.changed'>().not.toExtend<DocumentEventName>();
+    expectTypeOf<'notification'>().not.toExtend<DocumentEventName>();
+    for (const name of ['presence', 'documents.changed', 'notification']) expect(DOCUMENT_EVENT_NAMES).not.toContain(name);
+  });
+
   it('refuses to compile a record that leaves an event out or adds one', () => {
     // The same `satisfies` as DOCUMENT_EVENTS: these lines fail to compile without the @ts-expect-error.
     // @ts-expect-error 'job.update' and others are missing

@@ -8,7 +8,17 @@
 import { io, type Socket } from 'socket.io-client';
 
 export type SwarmCommand =
-  | { cmd: 'connect'; url: string; target: 'herald' | 'bare'; count: number; token: string; documentId: string; subscribe: boolean }
+  | {
+      cmd: 'connect';
+      url: string;
+      target: 'herald' | 'bare';
+      count: number;
+      token: string;
+      documentId: string;
+      /** Spread the sockets over these documents instead (socket i watches documentIds[i % n]). */
+      documentIds?: string[];
+      subscribe: boolean;
+    }
   | { cmd: 'subscribe' }
   | { cmd: 'reset' }
   | { cmd: 'report' }
@@ -18,13 +28,15 @@ export type SwarmReply =
   | { reply: 'connected'; connected: number; failed: number }
   | { reply: 'subscribed'; subscribed: number }
   | { reply: 'reset' }
-  | { reply: 'report'; samples: number[]; received: number }
+  | { reply: 'report'; samples: number[]; received: number; events: number }
   | { reply: 'closed' };
 
 const sockets: Socket[] = [];
 let samples: number[] = [];
 let target: 'herald' | 'bare' = 'herald';
-let documentId = '';
+let documentIds: string[] = [];
+/** Every event the sockets received since the last reset, whatever its name. */
+let events = 0;
 const now = () => performance.timeOrigin + performance.now();
 const send = (message: SwarmReply) => process.send!(message);
 
@@ -37,25 +49,26 @@ function connectOne(url: string, token: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = io(url, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, timeout: 60_000 });
     socket.on('job.update', onEvent);
+    socket.onAny(() => void events++);
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => reject(err));
   });
 }
 
-function subscribeOne(socket: Socket): Promise<unknown> {
+function subscribeOne(socket: Socket, i: number): Promise<unknown> {
   return target === 'herald'
-    ? socket.timeout(60_000).emitWithAck('subscribe', { document_id: documentId })
+    ? socket.timeout(60_000).emitWithAck('subscribe', { document_id: documentIds[i % documentIds.length] })
     : socket.timeout(60_000).emitWithAck('join', {});
 }
 
 /** Runs `work` over `items` with at most `limit` in flight, so thousands of handshakes do not all start at once. */
-async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = [];
   let next = 0;
   const lane = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]!).then((value) => ({ status: 'fulfilled', value }) as const, (reason) => ({ status: 'rejected', reason }) as const);
+      results[i] = await work(items[i]!, i).then((value) => ({ status: 'fulfilled', value }) as const, (reason) => ({ status: 'rejected', reason }) as const);
     }
   };
   await Promise.all(Array.from({ length: limit }, lane));
@@ -66,11 +79,13 @@ process.on('message', async (message: SwarmCommand) => {
   switch (message.cmd) {
     case 'connect': {
       target = message.target;
-      documentId = message.documentId;
+      documentIds = message.documentIds ?? [message.documentId];
       const results = await pool(Array.from({ length: message.count }), 200, () => connectOne(message.url, message.token));
       for (const r of results) if (r.status === 'fulfilled') sockets.push(r.value);
-      if (message.subscribe) await pool(sockets, 200, subscribeOne);
-      return send({ reply: 'connected', connected: sockets.length, failed: results.length - sockets.length });
+      const acks = message.subscribe ? await pool(sockets, 200, subscribeOne) : [];
+      const refused = acks.filter((a) => a.status === 'rejected' || !(a.value as { ok?: boolean }).ok);
+      if (refused.length > 0) console.error(`socket swarm: ${refused.length} subscriptions refused, e.g. ${JSON.stringify(refused[0])}`);
+      return send({ reply: 'connected', connected: sockets.length, failed: results.length - sockets.length + refused.length });
     }
     case 'subscribe': {
       const results = await pool(sockets, 200, subscribeOne);
@@ -78,9 +93,10 @@ process.on('message', async (message: SwarmCommand) => {
     }
     case 'reset':
       samples = [];
+      events = 0;
       return send({ reply: 'reset' });
     case 'report':
-      return send({ reply: 'report', samples, received: samples.length });
+      return send({ reply: 'report', samples, received: samples.length, events });
     case 'close':
       for (const s of sockets) s.disconnect();
       send({ reply: 'closed' });
