@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
+import { REFERENCE_CSS, renderApiReference } from './api-reference.ts';
 import { createRouter, type AppEnv } from './app-env.ts';
 import type { Authenticate } from './auth.ts';
 import { AppError, toErrorResponse } from './errors.ts';
@@ -87,10 +88,20 @@ export function createApp(deps: AppDeps) {
     app.route('/', memberRoutes(deps.api));
   }
 
-  app.doc31('/docs', {
+  const reference = {
     openapi: '3.1.0',
     info: { title: 'Herald API', version: '0.1.0', description: 'REST side of Herald; socket events are in CONTRACT.md section 5.' },
+  } as const;
+  // A browser asking for HTML gets the readable reference; everyone else the OpenAPI JSON (also at /docs/openapi.json).
+  let referencePage: string | undefined;
+  app.get('/docs', async (c, next) => {
+    if (!c.req.header('accept')?.includes('text/html')) return next();
+    referencePage ??= renderApiReference(app.getOpenAPI31Document(reference) as unknown as Record<string, unknown>);
+    return c.html(referencePage);
   });
+  app.get('/docs/reference.css', (c) => c.body(REFERENCE_CSS, 200, { 'content-type': 'text/css; charset=utf-8' }));
+  app.doc31('/docs', reference);
+  app.doc31('/docs/openapi.json', reference);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   return app;
 }

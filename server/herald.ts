@@ -12,6 +12,7 @@ import { createApp } from './app.ts';
 import { answerParserErrors } from './client-errors.ts';
 import { createAuthenticator, resolveAuthSecret, signToken } from './auth.ts';
 import { poolSizeFor, type Config, type Role } from './config.ts';
+import { editorUrl, serverUrl } from './editor-url.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type MetricsSnapshot } from './metrics.ts';
 import type { HealthCheck } from './routes/health.ts';
@@ -40,6 +41,8 @@ export interface StartOptions {
 
 export interface Herald {
   readonly url: string;
+  /** The editor page's address for a person: with the development token when AUTH_SECRET is unset (and the api runs). */
+  readonly editorUrl: string;
   readonly port: number;
   readonly roles: readonly Role[];
   readonly gateway: Gateway | undefined;
@@ -101,9 +104,9 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
     }
     const { url, port } = await listen(server, config);
     logger.info({ url, roles }, 'Herald is ready');
-    if (generated && has('api')) await logDevToken(logger, secret, url);
+    const devToken = generated && has('api') ? await logDevToken(logger, secret, url) : undefined;
     return {
-      url, port, roles, gateway: running.gateway, workers: running.workers,
+      url, port, roles, editorUrl: editorUrl(config.host, port, devToken), gateway: running.gateway, workers: running.workers,
       metricsSnapshot: () => metrics.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>,
       close: () => stack.close(),
     };
@@ -136,15 +139,16 @@ async function listen(server: Server, config: Config): Promise<{ url: string; po
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  return { port, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+  return { port, url: serverUrl(config.host, port) };
 }
 
-async function logDevToken(logger: Logger, secret: string, url: string): Promise<void> {
+async function logDevToken(logger: Logger, secret: string, url: string): Promise<string> {
   const token = await signToken(secret, 'dev', { name: 'Developer' });
   logger.info(
     { user: 'dev', token, editor: `${url}/?token=${token}` },
     'AUTH_SECRET is unset: using a development key kept in .herald/dev-secret. Token for user "dev" follows.',
   );
+  return token;
 }
 
 function closeServer(server: Server): Promise<void> {

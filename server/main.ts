@@ -43,6 +43,8 @@ async function main() {
     ...(supervisor && { healthChecks: [supervisor.healthCheck], moreMetrics: () => supervisor.metrics() }),
   });
   supervisor?.start();
+  // For a person at the terminal, besides the JSON log on stdout (which stays JSON lines only).
+  if (!supervised && started.includes('api')) console.error(`Editor: ${herald.editorUrl}`);
 
   let stopping = false;
   const stop = async (reason: string, signal: NodeJS.Signals = 'SIGTERM') => {

@@ -1,9 +1,12 @@
 /**
  * `npm run token -- <user> [name]`: prints a token for a user, signed with
- * AUTH_SECRET (or the development key `npm start` uses when it is unset).
+ * AUTH_SECRET (or the development key `npm start` uses when it is unset), on
+ * stdout alone (`TOKEN=$(npm run -s token -- alice)`), and the editor's
+ * address signed in as that user on stderr, for a person to open.
  */
 import { ConfigError, loadConfig } from './config.ts';
 import { resolveAuthSecret, signToken } from './auth.ts';
+import { editorUrl } from './editor-url.ts';
 
 async function main() {
   const [userId, name] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -13,7 +16,9 @@ async function main() {
   }
   const config = loadConfig();
   const { secret } = await resolveAuthSecret(config.authSecret);
-  console.log(await signToken(secret, userId, name ? { name } : {}));
+  const token = await signToken(secret, userId, name ? { name } : {});
+  console.log(token);
+  console.error(`Editor: ${editorUrl(config.host, config.port, token)}`);
 }
 
 main().catch((error: unknown) => {

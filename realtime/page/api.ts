@@ -9,19 +9,45 @@ export interface DocumentSummary {
   updated_at: string;
 }
 
+/** A job as `GET /api/documents/:id/jobs` lists it. */
+export interface JobView {
+  id: string;
+  type: string;
+  status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
+  progress: number;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  error: string | null;
+  attempts: number;
+  max_attempts: number;
+}
+
+/** A notification as `GET /api/notifications` lists it. */
+export interface NotificationView {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  document_id?: string;
+  at: string;
+  read?: boolean;
+}
+
 /** What `POST /api/documents` answers. */
 export interface UploadResult {
   document: DocumentSnapshot['document'] & { id: string; title: string };
   chapters: { id: string; index: number; title: string; status: 'queued' }[];
 }
 
-/** The REST calls the page makes, with the page's token. Errors carry the server's message. */
-export function createApi(token: string) {
+/** The REST calls the page makes, with the page's token. Errors carry the server's message; a 401 also calls `onUnauthenticated`. */
+export function createApi(token: string, onUnauthenticated: () => void = () => {}) {
   async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
     const headers = new Headers(init.headers);
     headers.set('authorization', `Bearer ${token}`);
     const res = await fetch(path, { ...init, headers });
     const body = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+    if (res.status === 401) onUnauthenticated();
     if (!res.ok) {
       const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw Object.assign(new Error(error?.message ?? `${res.status} ${res.statusText}`), { status: res.status, code: error?.code });
@@ -38,6 +64,15 @@ export function createApi(token: string) {
         (r) => r.package,
         (error: { status?: number }) => (error.status === 404 ? undefined : Promise.reject(error)),
       ),
+    /** Builds the essential package now (the full one follows as `package.full`). */
+    buildPackage: (documentId: string) =>
+      call<{ package: Record<string, unknown> }>(`/api/documents/${documentId}/package`, { method: 'POST' }).then((r) => r.package),
+    listJobs: (documentId: string) => call<{ jobs: JobView[] }>(`/api/documents/${documentId}/jobs?limit=50`).then((r) => r.jobs),
+    jobExists: (jobId: string) => call<JobView>(`/api/jobs/${jobId}`).then(() => true, (error: { status?: number }) => (error.status === 404 ? false : Promise.reject(error))),
+    retryJob: (jobId: string) => call<unknown>(`/api/jobs/${jobId}/retry`, { method: 'POST' }),
+    cancelJob: (jobId: string) => call<unknown>(`/api/jobs/${jobId}`, { method: 'DELETE' }),
+    listNotifications: () => call<{ notifications: NotificationView[]; unread: number }>('/api/notifications?limit=50'),
+    markRead: (notificationId: string) => call<void>(`/api/notifications/${notificationId}/read`, { method: 'POST' }),
   };
 }
 

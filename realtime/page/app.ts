@@ -5,14 +5,24 @@
  */
 import { connectShared, type ConnectionStatus, type DocumentState, type DocumentStore } from '../client/index.ts';
 import { createApi, type UploadResult } from './api.ts';
+import { createConnectionBanner } from './connection-banner.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
 import { createDocList } from './doc-list.ts';
+import { createDocumentJobs } from './document-jobs.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
-import { notableChanges } from './notable.ts';
-import { forgetToken, showDocumentInAddress } from './page-address.ts';
+import { createInbox } from './inbox.ts';
+import { createNavToggle } from './nav-toggle.ts';
+import { notableChanges, notificationToast } from './notable.ts';
+import { createPackageControls } from './package-controls.ts';
+import { showDocumentInAddress } from './page-address.ts';
+import { showSignInProblem } from './sign-in-problem.ts';
 import { createToasts } from './toasts.ts';
 import { startWriting } from './writing-session.ts';
+import { writerMessage } from './writer-errors.ts';
+
+/** A notification stored longer than this before the page opened is old news: counted in the inbox, not toasted. */
+const REPLAYED_BEFORE_MS = 30_000;
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -24,23 +34,37 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 
 /** Starts the page for the holder of `token`, opening `documentId` when the URL names one. */
 export function startEditor(token: string, documentId: string | null): void {
-  const api = createApi(token);
+  const api = createApi(token, () => signInProblem('invalid'));
   const client = connectShared({ url: location.origin, token });
-  const toasts = createToasts($('.toasts'));
+  const banner = createConnectionBanner($('.connection-banner'), () => client.status === 'connected');
+  const inbox = createInbox($('.inbox'), { api, onOpen: (id) => open(id) });
+  const toasts = createToasts($('.toasts'), (spec) => void inbox.markRead(spec.notificationIds ?? []));
+  const startedAt = Date.now();
   const writing = startWriting(token, client);
   const view = createDocumentView($('section.document'), writing.hooks);
   const compose = createCompose($('section.compose'), upload);
-  const docList = createDocList($('.sidebar'), (id) => open(id));
+  const nav = createNavToggle($<HTMLButtonElement>('[data-testid=nav-toggle]'), $('.sidebar'));
+  const docList = createDocList($('.sidebar'), (id) => (nav.close(), open(id)));
   const packages = new Map<string, Record<string, unknown>>();
+  const fail = (title: string, error: unknown) =>
+    toasts.show({ id: `failure:${title}`, kind: 'error', title, body: writerMessage((error as Error).message) });
+  const packageControls = createPackageControls($('.package'), {
+    api,
+    fail,
+    keep: (id, content) => packages.set(`${id}:${String(content.stage)}`, content),
+  });
+  const jobs = createDocumentJobs($('section.document'), { api, fail });
   let watching: { store: DocumentStore; stop: () => void } | undefined;
 
   showConnection(client.status);
-  client.on('status', showConnection);
-  client.on('auth.expired', () => {
-    forgetToken();
-    showNotice('Your session has expired. Open the page again with a new token.');
+  client.on('status', (status) => (showConnection(status), banner.update(status)));
+  client.on('auth.expired', () => signInProblem('expired'));
+  client.on('error', (error) => error.code === 'unauthenticated' && !error.document_id && signInProblem('invalid'));
+  client.on('notification', (n) => {
+    // Every unread one is replayed at each connect: only news of this visit becomes a toast; the inbox keeps the rest.
+    if (!inbox.receive(n) || n.read || Date.parse(n.at) < startedAt - REPLAYED_BEFORE_MS) return;
+    toasts.show(notificationToast(n, (id) => (watching?.store.state?.id === id ? watching.store.state.title : null) ?? docList.titleOf(id)));
   });
-  client.on('notification', (n) => toasts.show({ id: `notification:${n.id}`, kind: 'info', title: n.title, body: n.body }));
 
   /** Shows a document and follows it; `baseline` is its state as the upload answered, so nothing since goes unannounced. */
   function open(id: string, baseline?: DocumentState): void {
@@ -54,7 +78,10 @@ export function startEditor(token: string, documentId: string | null): void {
     const stopState = store.subscribe((state) => {
       for (const toast of notableChanges(previous, state)) toasts.show(toast);
       previous = state;
-      view.render(state, packages.get(`${state.id}:${state.package.stage}`) ?? null);
+      const content = state.package.content ?? packages.get(`${state.id}:${state.package.stage}`) ?? null;
+      view.render(state, content);
+      packageControls.update(state, content);
+      jobs.update(state);
       docList.updateStatus(state.id, state.status);
       void fetchPackage(state);
     });
@@ -62,7 +89,8 @@ export function startEditor(token: string, documentId: string | null): void {
       toasts.show({ id: `open:${id}:${error.code}`, kind: 'error', title: 'This manuscript cannot be opened', body: error.message });
       showCompose();
     });
-    watching = { store, stop: () => (stopState(), stopErrors()) };
+    const stopStale = store.on('artifact.stale', () => packageControls.markStale());
+    watching = { store, stop: () => (stopState(), stopErrors(), stopStale()) };
   }
 
   function stopWatching(): void {
@@ -89,7 +117,10 @@ export function startEditor(token: string, documentId: string | null): void {
     if (!content) return;
     packages.set(key, content);
     const current = watching?.store.state;
-    if (current?.id === state.id) view.render(current, content);
+    if (current?.id === state.id && !current.package.content) {
+      view.render(current, content);
+      packageControls.update(current, content);
+    }
   }
 
   async function upload(input: ComposeInput): Promise<void> {
@@ -103,16 +134,28 @@ export function startEditor(token: string, documentId: string | null): void {
       open(result.document.id, baselineOf(result));
       void refreshList();
     } catch (error) {
-      toasts.show({ id: `upload:${Date.now()}`, kind: 'error', title: 'The upload failed', body: (error as Error).message });
+      toasts.show({ id: `upload:${Date.now()}`, kind: 'error', title: 'The upload failed', body: writerMessage((error as Error).message) });
     }
   }
 
   async function refreshList(): Promise<void> {
-    docList.set(await api.listDocuments().catch(() => []));
+    await api.listDocuments().then(docList.set, docList.failed);
   }
 
-  $('.new-manuscript').addEventListener('click', showCompose);
+  /** The token was refused: the sign-in problem screen replaces the workspace, and nothing keeps retrying. */
+  function signInProblem(reason: 'invalid' | 'expired'): void {
+    if (document.body.dataset.screen === 'signin-problem') return;
+    showSignInProblem(reason);
+    stopWatching();
+    banner.hide();
+    client.close();
+  }
+
+  $('.new-manuscript').addEventListener('click', () => (nav.close(), showCompose()));
+  // A document uploaded in another browser, shared with this user, or gone: the list is read again.
+  client.on('documents.changed', () => void refreshList());
   void refreshList();
+  void inbox.load().catch(() => undefined);
   if (documentId) open(documentId);
 }
 

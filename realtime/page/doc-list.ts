@@ -16,7 +16,7 @@ export function createDocList(sidebar: HTMLElement, onOpen: (documentId: string)
       ...documents.map((d) => {
         const button = h(
           'button',
-          { type: 'button', 'aria-current': d.id === current ? 'true' : 'false' },
+          { type: 'button', 'data-testid': 'doc-item', 'data-document-id': d.id, 'aria-current': d.id === current ? 'true' : 'false' },
           h('span', { class: 'doc-name' }, d.title),
           h('span', { class: 'pill' }, LABEL[d.status]),
         );
@@ -34,6 +34,14 @@ export function createDocList(sidebar: HTMLElement, onOpen: (documentId: string)
     select(documentId: string | undefined): void {
       current = documentId;
       render();
+    },
+    /** The list could not be read (the reason is shown elsewhere: a toast, the sign-in screen). */
+    failed(): void {
+      if (documents.length === 0) list.replaceChildren(h('li', { class: 'empty' }, 'Your manuscripts could not be loaded.'));
+    },
+    /** The title of a listed manuscript. */
+    titleOf(documentId: string): string | undefined {
+      return documents.find((d) => d.id === documentId)?.title;
     },
     updateStatus(documentId: string, status: DocumentStatus): void {
       const d = documents.find((x) => x.id === documentId);

@@ -1,6 +1,7 @@
 import { documentCompletion, type ChapterState, type DocumentState } from '../client/index.ts';
 import { $, h } from './dom.ts';
 import { renderPackage } from './package-view.ts';
+import { writerMessage } from './writer-errors.ts';
 
 const STATUS_LABEL: Record<ChapterState['status'], string> = {
   queued: 'Queued',
@@ -79,7 +80,7 @@ function updateChapter(el: HTMLLIElement, c: ChapterState): void {
   summary.textContent = c.summary ?? '';
   const error = $('.error', el);
   error.hidden = !(c.error && c.status !== 'completed');
-  error.textContent = c.status === 'failed' ? `Could not be analysed: ${c.error}` : `Retrying after an error: ${c.error}`;
+  error.textContent = c.status === 'failed' ? `Could not be analysed: ${writerMessage(c.error)}` : writerMessage(c.error, true);
 }
 
 function renderProgress(section: HTMLElement, state: DocumentState): void {

@@ -20,6 +20,7 @@ const HANDLED = new Set([
  * way: the SDK reads the whole one and the page renders again.
  */
 export function renderPackage(panel: HTMLElement, stage: PackageStage | null, content: Content | null): void {
+  panel.dataset.stage = stage ?? '';
   const badge = $('.stage-badge', panel);
   badge.hidden = !stage;
   badge.dataset.stage = stage ?? '';
@@ -79,7 +80,7 @@ function list(items: string[]): HTMLElement {
   return h('ul', {}, ...items.slice(0, 50).map((text) => h('li', {}, text)));
 }
 
-function describe(item: unknown): string {
+export function describe(item: unknown): string {
   if (item === null || item === undefined) return '';
   if (typeof item !== 'object') return String(item);
   const o = item as Content;
@@ -91,7 +92,7 @@ function describe(item: unknown): string {
   return JSON.stringify(item);
 }
 
-function humanize(key: string): string {
+export function humanize(key: string): string {
   const words = key.replace(/[_-]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }

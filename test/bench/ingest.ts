@@ -22,7 +22,7 @@ export interface IngestBenchOptions {
 export const INGEST_GOAL_CHAPTERS_PER_S = 1000;
 const RUN_TIMEOUT_MS = 120_000;
 
-interface Setup {
+export interface IngestSetup {
   scenario: string;
   label: string;
   /** 0: the worker runs inside the bench process with api and gateway. */
@@ -33,7 +33,7 @@ interface Setup {
   root?: string;
 }
 
-const SETUPS: Setup[] = [
+const SETUPS: IngestSetup[] = [
   { scenario: 'ingest-inproc', label: 'api+gateway+worker all in the bench process', workerProcesses: 0 },
   { scenario: 'ingest-1proc', label: 'api+gateway in the bench process, 1 worker process (tsx server/main.ts --role=worker)', workerProcesses: 1 },
   { scenario: 'ingest-2proc', label: 'api+gateway in the bench process, 2 worker processes (tsx server/main.ts --role=worker)', workerProcesses: 2 },
@@ -48,7 +48,7 @@ export const CPU_GOAL_RATIO = 3;
  * BENCH_BASELINE_ROOT=<another checkout, with node_modules> adds its worker as a setup run
  * alternately with this tree's (same API, gateway, database and Redis): a paired before/after.
  */
-function baselineSetup(): Setup | undefined {
+function baselineSetup(): IngestSetup | undefined {
   const root = process.env.BENCH_BASELINE_ROOT;
   if (!root) return undefined;
   return { scenario: 'ingest-1proc-baseline', label: `as the 1 worker process setup, the worker run from ${root}`, workerProcesses: 1, root };
@@ -62,7 +62,7 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
   const baseline = baselineSetup();
   const builtinCpu: number[] = [];
   const setups = chosenSetups();
-  const runs = await measure(ctx, [...setups, ...(baseline ? [baseline] : [])], body, options, () =>
+  const runs = await measureIngest(ctx, [...setups, ...(baseline ? [baseline] : [])], body, options, () =>
     builtinCpu.push(builtinCpuSecondsPerChapter(body)),
   );
   const tracked = runs[setups.findIndex((s) => s.scenario === 'ingest-1proc')];
@@ -104,7 +104,7 @@ function workerCpuNote(cpuSecondsPerChapter: number[]): string {
 }
 
 /** The worker process's CPU per chapter (from /proc, whole runs) against the builtin AI's own, timed in this process between runs. */
-function cpuFigure(runs: Runs, builtinPerChapter: number, options: IngestBenchOptions): Figure {
+function cpuFigure(runs: IngestRuns, builtinPerChapter: number, options: IngestBenchOptions): Figure {
   const perChapter = median(runs.cpuSecondsPerChapter);
   const ratio = perChapter / builtinPerChapter;
   return {
@@ -117,7 +117,7 @@ function cpuFigure(runs: Runs, builtinPerChapter: number, options: IngestBenchOp
 }
 
 /** This tree's worker against the baseline tree's, runs alternated in one setup. */
-function baselineFigure(setup: Setup, before: Runs, after: Runs, options: IngestBenchOptions): Figure {
+function baselineFigure(setup: IngestSetup, before: IngestRuns, after: IngestRuns, options: IngestBenchOptions): Figure {
   const rate = median(after.rates);
   const old = median(before.rates);
   const cpu = median(after.cpuSecondsPerChapter);
@@ -135,7 +135,7 @@ function baselineFigure(setup: Setup, before: Runs, after: Runs, options: Ingest
  * BENCH_INGEST_SETUPS=1proc,untracked runs only those setups (the scenario names without `ingest-`), e.g. for a
  * paired before/after against BENCH_BASELINE_ROOT with nothing else in between; default every setup.
  */
-function chosenSetups(): Setup[] {
+function chosenSetups(): IngestSetup[] {
   const asked = process.env.BENCH_INGEST_SETUPS?.split(',').filter(Boolean);
   if (!asked) return SETUPS;
   const unknown = asked.filter((a) => !SETUPS.some((s) => s.scenario === `ingest-${a}`));
@@ -156,7 +156,7 @@ function builtinCpuSecondsPerChapter(body: string): number {
   return (used.user + used.system) / 1e6 / chapters.length;
 }
 
-interface Runs {
+export interface IngestRuns {
   rates: number[];
   /** Worker processes' CPU seconds per chapter, each run (NaN with the worker in the bench process). */
   cpuSecondsPerChapter: number[];
@@ -165,12 +165,12 @@ interface Runs {
 }
 
 /** Starts every setup, warms each up once, then runs them in turn, rotating the order (A B C, B C A, …), `repeats` times each. */
-async function measure(ctx: BenchContext, setups: Setup[], body: string, options: IngestBenchOptions, betweenRounds?: () => void): Promise<Runs[]> {
+export async function measureIngest(ctx: BenchContext, setups: IngestSetup[], body: string, options: IngestBenchOptions, betweenRounds?: () => void): Promise<IngestRuns[]> {
   const opened: OpenSetup[] = [];
   try {
     for (const setup of setups) opened.push(await openSetup(ctx, setup, options));
     for (const o of opened) await o.run(body);
-    const runs = setups.map((): Runs => ({ rates: [], cpuSecondsPerChapter: [], runsMs: [], uploadsMs: [] }));
+    const runs = setups.map((): IngestRuns => ({ rates: [], cpuSecondsPerChapter: [], runsMs: [], uploadsMs: [] }));
     for (let r = 0; r < options.repeats; r++) {
       // Each round starts one setup later: a run starts while the one before it still settles (its jobs rows, last
       // events), so a fixed order handed that cost to the same setup every round (the untracked one, which followed
@@ -200,7 +200,7 @@ interface OpenSetup {
   close(): Promise<void>;
 }
 
-async function openSetup(ctx: BenchContext, setup: Setup, options: IngestBenchOptions): Promise<OpenSetup> {
+async function openSetup(ctx: BenchContext, setup: IngestSetup, options: IngestBenchOptions): Promise<OpenSetup> {
   const prefix = ctx.scenarioPrefix(setup.scenario);
   const inProcess = setup.workerProcesses === 0;
   const herald = await startBenchHerald(ctx, {

@@ -176,6 +176,8 @@ describe('npm start runs, reports ready on /health, and stops cleanly on SIGTERM
     // The logs are JSON lines, and one says it is ready at this URL.
     const logLines = linesOf(herald.stdout).map((l) => JSON.parse(l) as { msg?: string; url?: string });
     expect(logLines.some((l) => l.msg === 'Herald is ready' && l.url === url)).toBe(true);
+    // And a plain line for a person, on stderr: where the editor is.
+    expect(linesOf(herald.stderr)).toContain(`Editor: ${url}/`);
 
     // It is a working API, not only a health check.
     const authorization = `Bearer ${await signToken(TEST_AUTH_SECRET, 'startup-user')}`;

@@ -64,7 +64,8 @@ describe('tabs of one browser share one socket', () => {
 
     for (const page of [second, third]) {
       await waitForChapters(page, CHAPTERS, 'completed', 45_000);
-      await page.locator('[data-testid=toast]', { hasText: 'is ready' }).waitFor();
+      // Focus inside a toast holds it (it would otherwise leave by itself within seconds).
+      await page.locator('[data-testid=toast]', { hasText: 'is ready' }).locator('.dismiss').focus();
       const seen = Object.values(await chapterStatuses(page));
       expect(seen).toHaveLength(CHAPTERS);
       expect(seen.every((s) => s.at(-1) === 'completed')).toBe(true);

@@ -100,10 +100,11 @@ describe('auth: tokens on REST and on the socket handshake', () => {
 
   it('accepts the token `npm run token -- <user>` prints', async () => {
     const run = await runTsx('server/token.ts', ['token-cli-user'], { AUTH_SECRET: TEST_AUTH_SECRET, LOG_LEVEL: 'silent' });
-    expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const token = run.stdout.trim();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    // stdout is the token alone; the editor's signed-in address goes to stderr, for a person.
+    expect(run.stderr.trim()).toMatch(new RegExp(`^Editor: http://[^/]+/\\?token=${token.replace(/[.]/g, '\\.')}$`));
 
     const response = await getWithToken(h, '/api/documents', token);
     expect(response.status).toBe(200);

@@ -80,6 +80,25 @@ describe('security headers', () => {
     }
   });
 
+  it('GET /docs is a readable HTML reference for a browser, the OpenAPI JSON otherwise and at /docs/openapi.json', async () => {
+    const page = await app().request('/docs', { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('<code>/api/documents/{id}/package</code>');
+    expect(html).toContain('id="schema-Job"');
+    // Under the page's CSP: no inline script or style, its stylesheet served from here.
+    expect(html).not.toMatch(/<script|<style|\sstyle=/i);
+    expect((await app().request('/docs/reference.css')).headers.get('content-type')).toContain('text/css');
+    for (const path of ['/docs', '/docs/openapi.json']) {
+      const res = await app().request(path);
+      expect(res.status, path).toBe(200);
+      const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(Object.keys(doc.paths)).toContain('/api/jobs/{id}/retry');
+    }
+  });
+
   it('the Bull Board has its own policy: inline styles, but still only its own scripts, never framed', async () => {
     for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
       const res = await app().request(path);
