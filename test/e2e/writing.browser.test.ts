@@ -158,6 +158,10 @@ describe('two writers in the page', () => {
       await waitForState(page, 2, 'saved');
     }
     expect(await serverText(2)).toContain(both);
+    // Ben's live connection is back too: Ana's next words reach him as they are saved.
+    await typeAfter(ana, 2, 'slowly', ' and smiled');
+    await waitForState(ana, 2, 'saved');
+    await waitFor('Ben to see Ana’s words after reconnecting', async () => (await valueOf(ben, 2)).includes('slowly and smiled'), 5_000);
     await ana.close();
     await ben.close();
   }, 60_000);
