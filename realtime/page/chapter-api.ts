@@ -20,6 +20,7 @@ export function createChapterApi(token: string) {
   const headers = { authorization: `Bearer ${token}` };
 
   async function read(chapterId: string): Promise<ChapterForWriting | 'offline' | { error: string }> {
+    if (browserOffline()) return 'offline';
     let res: Response;
     try {
       res = await fetch(`/api/chapters/${encodeURIComponent(chapterId)}`, { headers, cache: 'no-store' });
@@ -35,6 +36,7 @@ export function createChapterApi(token: string) {
   }
 
   async function save(chapterId: string, op: SaveOp): Promise<SaveResult> {
+    if (browserOffline()) return { kind: 'offline' };
     let res: Response;
     try {
       res = await fetch(`/api/chapters/${encodeURIComponent(chapterId)}`, {
@@ -59,6 +61,11 @@ export function createChapterApi(token: string) {
 }
 
 export type ChapterApi = ReturnType<typeof createChapterApi>;
+
+/** The browser knows it has no network: no request is tried (the `online` event brings the page back). */
+function browserOffline(): boolean {
+  return typeof navigator !== 'undefined' && navigator.onLine === false;
+}
 
 function unreachable(status: number): boolean {
   return status === 502 || status === 503 || status === 504;

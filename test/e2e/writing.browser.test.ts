@@ -30,6 +30,12 @@ function valueOf(page: Page, n: number): Promise<string> {
   return editor(page, n).inputValue();
 }
 
+/** Takes the context offline and waits until the page knows it (so no request of the page's is already on its way). */
+async function goOffline(context: BrowserContext, page: Page): Promise<void> {
+  await context.setOffline(true);
+  await page.waitForFunction(() => !navigator.onLine);
+}
+
 async function waitForState(page: Page, n: number, state: string): Promise<void> {
   await saveState(page, n).and(page.locator(`[data-state=${state}]`)).waitFor({ timeout: 20_000 });
 }
@@ -145,7 +151,7 @@ describe('two writers in the page', () => {
     const { context: benContext, page: ben } = await openAs('ben', 'Ben Okafor');
     await waitFor('both editors loaded', async () => (await valueOf(ana, 2)) !== '' && (await valueOf(ben, 2)) !== '');
 
-    await benContext.setOffline(true);
+    await goOffline(benContext, ben);
     await typeAfter(ben, 2, 'letter twice', ', slowly');
     await waitForState(ben, 2, 'offline');
     await typeAfter(ana, 2, 'Tomas', ' Brandt');
@@ -171,7 +177,7 @@ describe('two writers in the page', () => {
     const { context: benContext, page: ben } = await openAs('ben', 'Ben Okafor');
     await waitFor('both editors loaded', async () => (await valueOf(ana, 0)) !== '' && (await valueOf(ben, 0)) !== '');
 
-    await benContext.setOffline(true);
+    await goOffline(benContext, ben);
     await typeAfter(ben, 0, 'by the', ' red');
     await waitForState(ben, 0, 'offline');
     await typeAfter(ana, 0, 'by the', ' green');
@@ -194,7 +200,7 @@ describe('two writers in the page', () => {
   it('keeps an edit made offline across a reload and sends it once online', async () => {
     const { context, page } = await openAs('ben', 'Ben Okafor');
     await waitFor('the editor loaded', async () => (await valueOf(page, 1)) !== '');
-    await context.setOffline(true);
+    await goOffline(context, page);
     await typeAfter(page, 1, 'from the west', ' at dusk');
     await waitForState(page, 1, 'offline');
     // The draft is in IndexedDB once the page says so; then the page goes away with the edit unsent.
