@@ -34,7 +34,8 @@ async function buildAssets(): Promise<BrowserAssets> {
   const [clientJs, editorJs, editorCss, indexHtml] = await Promise.all([
     bundle(CLIENT_ENTRY, []),
     bundle(`${ROOT}realtime/page/main.ts`, [sdkAsUrl]),
-    readFile(`${ROOT}realtime/page/editor.css`, 'utf8'),
+    // One stylesheet: the page's own, then the writing view's (chapter editors, merges, presence).
+    Promise.all([readFile(`${ROOT}realtime/page/editor.css`, 'utf8'), readFile(`${ROOT}realtime/page/writing.css`, 'utf8')]).then((parts) => parts.join('\n')),
     readFile(`${ROOT}realtime/page/index.html`, 'utf8'),
   ]);
   return { clientJs, editorJs, editorCss, indexHtml };

@@ -18,6 +18,7 @@ import { createPackageControls } from './package-controls.ts';
 import { showDocumentInAddress } from './page-address.ts';
 import { showSignInProblem } from './sign-in-problem.ts';
 import { createToasts } from './toasts.ts';
+import { startWriting } from './writing-session.ts';
 import { writerMessage } from './writer-errors.ts';
 
 /** A notification stored longer than this before the page opened is old news: counted in the inbox, not toasted. */
@@ -39,7 +40,8 @@ export function startEditor(token: string, documentId: string | null): void {
   const inbox = createInbox($('.inbox'), { api, onOpen: (id) => open(id) });
   const toasts = createToasts($('.toasts'), (spec) => void inbox.markRead(spec.notificationIds ?? []));
   const startedAt = Date.now();
-  const view = createDocumentView($('section.document'));
+  const writing = startWriting(token, client);
+  const view = createDocumentView($('section.document'), writing.hooks);
   const compose = createCompose($('section.compose'), upload);
   const nav = createNavToggle($<HTMLButtonElement>('[data-testid=nav-toggle]'), $('.sidebar'));
   const docList = createDocList($('.sidebar'), (id) => (nav.close(), open(id)));
@@ -71,6 +73,7 @@ export function startEditor(token: string, documentId: string | null): void {
     docList.select(id);
     showDocumentInAddress(id);
     const store = client.watch(id);
+    writing.watch(store);
     let previous = baseline;
     const stopState = store.subscribe((state) => {
       for (const toast of notableChanges(previous, state)) toasts.show(toast);
@@ -91,6 +94,7 @@ export function startEditor(token: string, documentId: string | null): void {
   }
 
   function stopWatching(): void {
+    writing.close();
     watching?.stop();
     watching?.store.close();
     watching = undefined;

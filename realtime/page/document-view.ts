@@ -10,12 +10,18 @@ const STATUS_LABEL: Record<ChapterState['status'], string> = {
   failed: 'Failed',
 };
 
+/** What the writing view adds to the chapters: an editor per new chapter element, and the state after each render. */
+export interface ChapterHooks {
+  added(el: HTMLLIElement, chapter: ChapterState, documentId: string): void;
+  rendered(state: DocumentState, items: Map<string, HTMLLIElement>): void;
+}
+
 /**
  * Renders a document's state into the document section, in place: one
  * element per chapter, kept and updated, so a live update never resets the
  * reader's scroll or selection.
  */
-export function createDocumentView(section: HTMLElement) {
+export function createDocumentView(section: HTMLElement, hooks?: ChapterHooks) {
   const list = $<HTMLOListElement>('.chapters', section);
   const items = new Map<string, HTMLLIElement>();
   let shownFor: string | undefined;
@@ -27,11 +33,12 @@ export function createDocumentView(section: HTMLElement) {
     $('.document-title', section).textContent = state.title ?? 'Untitled';
     renderProgress(section, state);
     state.chapters.forEach((c, i) => {
-      const el = items.get(c.id) ?? createChapter(c);
+      const el = items.get(c.id) ?? createChapter(c, state.id);
       if (list.children[i] !== el) list.insertBefore(el, list.children[i] ?? null);
       updateChapter(el, c);
     });
     renderPackage($('.package', section), state.package.stage, packageContent ?? state.package.content);
+    hooks?.rendered(state, items);
   }
 
   function reset(documentId: string): void {
@@ -40,7 +47,7 @@ export function createDocumentView(section: HTMLElement) {
     list.replaceChildren();
   }
 
-  function createChapter(c: ChapterState): HTMLLIElement {
+  function createChapter(c: ChapterState, documentId: string): HTMLLIElement {
     const el = h(
       'li',
       { class: 'chapter', 'data-testid': 'chapter', 'data-chapter-id': c.id },
@@ -50,6 +57,7 @@ export function createDocumentView(section: HTMLElement) {
       h('p', { class: 'error', hidden: true }),
     );
     items.set(c.id, el);
+    hooks?.added(el, c, documentId);
     return el;
   }
 
