@@ -6,7 +6,7 @@ import { mapCaret, type MergeOutcome } from './merge.ts';
 /** Quiet time after the last keystroke before a save is sent. */
 export const AUTOSAVE_DEBOUNCE_MS = 600;
 
-const STATE_TEXT: Record<SaveState, string> = {
+export const STATE_TEXT: Record<SaveState, string> = {
   saving: 'Saving…',
   saved: 'Saved',
   offline: 'Offline — kept in this browser',
@@ -22,6 +22,8 @@ export interface ChapterEditorDeps {
   draft(): Promise<Draft | undefined>;
   /** The editor got (chapter id) or lost (null) the focus. */
   onFocus(chapterId: string | null): void;
+  /** This chapter's save state changed (the page shows the whole manuscript's). */
+  onState(state: SaveState, detail: string): void;
 }
 
 /**
@@ -49,7 +51,7 @@ export class ChapterEditor {
     this.textarea = h('textarea', {
       id, class: 'chapter-text', 'data-testid': 'chapter-editor', 'data-chapter-id': chapterId, readonly: true, 'aria-busy': 'true', spellcheck: 'true', rows: 10,
     });
-    this.stateEl = h('span', { class: 'save-state', 'data-testid': 'save-state', role: 'status' }, 'Not loaded yet');
+    this.stateEl = h('span', { class: 'save-state', 'data-testid': 'chapter-save-state' }, 'Not loaded yet');
     this.mergeEl = h('div', { class: 'merge', role: 'group', 'aria-label': 'Conflicting edits', hidden: true });
     this.element = h(
       'div',
@@ -146,6 +148,7 @@ export class ChapterEditor {
     this.stateEl.textContent = !editable && state === 'saved' ? 'Read only' : STATE_TEXT[state];
     this.stateEl.title = detail;
     this.element.dataset.saveState = state;
+    this.deps.onState(state, detail);
     const message = this.element.querySelector('.save-detail');
     if (state === 'error' || (state === 'offline' && !this.saver)) {
       const p = message ?? this.element.insertBefore(h('p', { class: 'save-detail', role: 'alert' }), this.mergeEl);

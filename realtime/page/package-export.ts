@@ -46,6 +46,6 @@ export function download(filename: string, text: string, type: string): void {
 
 /** A file name from a title: letters, digits and dashes. */
 export function fileName(title: string, ext: string): string {
-  const base = title.normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'manuscript';
+  const base = title.normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '').slice(0, 80) || 'manuscript';
   return `${base}.${ext}`;
 }

@@ -23,6 +23,7 @@ export function startWriting(token: string, client: RealtimeClient) {
     drafts: createOfflineStore(),
     userId,
     onEditing: (chapterId) => store?.announce(chapterId),
+    stateEl: $('[data-testid=save-state]'),
   });
 
   const resume = () => writing.resume();

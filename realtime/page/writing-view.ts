@@ -1,6 +1,7 @@
 import type { ChapterState, DocumentState } from '../client/index.ts';
 import type { ChapterApi } from './chapter-api.ts';
-import { ChapterEditor } from './chapter-editor.ts';
+import type { SaveState } from './autosave-queue.ts';
+import { ChapterEditor, STATE_TEXT } from './chapter-editor.ts';
 import { h } from './dom.ts';
 import type { OfflineStore, StoredDraft } from './offline-store.ts';
 
@@ -10,7 +11,12 @@ export interface WritingViewDeps {
   userId: string;
   /** The chapter whose editor has the focus (null: none, a moment after the last one lost it). */
   onEditing(chapterId: string | null): void;
+  /** The one `[data-testid=save-state]`: the open manuscript's state, the most pressing of its chapters'. */
+  stateEl: HTMLElement;
 }
+
+/** Most pressing first: what the writer must act on, then what is not yet safe on the server. */
+const STATE_ORDER: readonly SaveState[] = ['conflict', 'error', 'offline', 'saving', 'saved'];
 
 /** After an editor loses the focus, how long before the page says the writer stopped editing (another may get it). */
 const BLUR_GRACE_MS = 1500;
@@ -23,6 +29,8 @@ const BLUR_GRACE_MS = 1500;
  */
 export function createWritingView(deps: WritingViewDeps) {
   const editors = new Map<string, ChapterEditor>();
+  /** Each chapter's last save state and its detail (chapters not yet loaded have none). */
+  const states = new Map<string, { state: SaveState; detail: string }>();
   let documentId: string | undefined;
   /** The kept drafts of the open document; an editor waits for them before loading, so a kept edit is never skipped. */
   let drafts: Promise<Map<string, StoredDraft>> = Promise.resolve(new Map());
@@ -51,6 +59,17 @@ export function createWritingView(deps: WritingViewDeps) {
     blurTimer = setTimeout(() => announce(null), BLUR_GRACE_MS);
   }
 
+  function showState(): void {
+    const all = [...states.values()];
+    const worst = STATE_ORDER.find((s) => all.some((x) => x.state === s)) ?? 'saved';
+    const el = deps.stateEl;
+    el.hidden = documentId === undefined;
+    el.dataset.state = worst;
+    el.textContent = STATE_TEXT[worst];
+    const pending = all.filter((x) => x.state === worst).length;
+    el.title = worst === 'saved' ? 'Every edit of this manuscript is saved' : `${pending} chapter${pending === 1 ? '' : 's'}: ${all.find((x) => x.state === worst)!.detail}`;
+  }
+
   function announce(chapterId: string | null): void {
     if (chapterId === editing) return;
     editing = chapterId;
@@ -62,6 +81,7 @@ export function createWritingView(deps: WritingViewDeps) {
     if (id === documentId) return;
     close();
     documentId = id;
+    showState();
     drafts = deps.drafts.drafts(deps.userId, id);
     void drafts.then((found) => {
       // A kept edit is sent without waiting for its chapter to be scrolled to.
@@ -72,9 +92,11 @@ export function createWritingView(deps: WritingViewDeps) {
   function close(): void {
     for (const e of editors.values()) e.close();
     editors.clear();
+    states.clear();
     observer?.disconnect();
     drafts = Promise.resolve(new Map());
     documentId = undefined;
+    showState();
     announce(null);
   }
 
@@ -86,6 +108,10 @@ export function createWritingView(deps: WritingViewDeps) {
       keep: (draft) => deps.drafts.keep(deps.userId, docId, chapter.id, draft),
       draft: () => drafts.then((found) => found.get(chapter.id)),
       onFocus: focusChanged,
+      onState: (state, detail) => {
+        states.set(chapter.id, { state, detail });
+        if (documentId === docId) showState();
+      },
     });
     editors.set(chapter.id, editor);
     chapterEl.append(editor.element, h('p', { class: 'summary-updating', role: 'status', hidden: true }, 'Updating the summary…'));

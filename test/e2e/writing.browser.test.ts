@@ -12,7 +12,9 @@ const TEXT = [
 ].join('\n');
 
 const editor = (page: Page, n: number) => page.locator('[data-testid=chapter-editor]').nth(n);
-const saveState = (page: Page, n: number) => page.locator('[data-testid=chapter]').nth(n).locator('[data-testid=save-state]');
+const saveState = (page: Page, n: number) => page.locator('[data-testid=chapter]').nth(n).locator('[data-testid=chapter-save-state]');
+/** The one save state of the page: the open manuscript's. */
+const pageSaveState = (page: Page) => page.locator('[data-testid=save-state]');
 
 /** Types `text` into chapter `n`'s editor after the first occurrence of `after` (at the end when it is null). */
 async function typeAfter(page: Page, n: number, after: string | null, text: string): Promise<void> {
