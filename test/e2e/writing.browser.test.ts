@@ -128,8 +128,10 @@ describe('two writers in the page', () => {
     await first(ben).and(ben.locator('[data-summary-state=current]')).waitFor({ timeout: 20_000 });
 
     // Keystroke to collaborator: each edit is one typed word, then Ben's editor is watched until it shows it.
+    // A few edits prove it; WRITING_LATENCY_EDITS=100 turns the test into the measurement (about 70 s).
+    const edits = Number(process.env.WRITING_LATENCY_EDITS ?? 5);
     const latencies: number[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < edits; i++) {
       const word = ` w${i}`;
       await typeAfter(ana, 1, null, word);
       const started = performance.now(); // the last keystroke is in
@@ -141,7 +143,7 @@ describe('two writers in the page', () => {
     }
     latencies.sort((a, b) => a - b);
     const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
-    console.log(`last keystroke → collaborator sees it (50 edits, 600 ms autosave debounce included): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`);
+    console.log(`last keystroke → collaborator sees it (${edits} edits, 600 ms autosave debounce included): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`);
     await waitForState(ana, 1, 'saved');
     expect(await valueOf(ben, 1)).toBe(await valueOf(ana, 1));
     await ana.close();
@@ -156,6 +158,8 @@ describe('two writers in the page', () => {
     await goOffline(benContext, ben);
     await typeAfter(ben, 2, 'letter twice', ', slowly');
     await waitForState(ben, 2, 'offline');
+    // The page's one save state says the same for the whole manuscript.
+    expect(await pageSaveState(ben).getAttribute('data-state')).toBe('offline');
     await typeAfter(ana, 2, 'Tomas', ' Brandt');
     await waitForState(ana, 2, 'saved');
     await benContext.setOffline(false);
@@ -164,6 +168,7 @@ describe('two writers in the page', () => {
     for (const page of [ana, ben]) {
       await waitFor('both edits in both views', async () => (await valueOf(page, 2)).includes(both), 20_000);
       await waitForState(page, 2, 'saved');
+      await pageSaveState(page).and(page.locator('[data-state=saved]')).waitFor({ timeout: 5_000 });
     }
     expect(await serverText(2)).toContain(both);
     // Ben's live connection is back too: Ana's next words reach him as they are saved.
@@ -187,6 +192,7 @@ describe('two writers in the page', () => {
     await benContext.setOffline(false);
 
     await waitForState(ben, 0, 'conflict');
+    expect(await pageSaveState(ben).getAttribute('data-state')).toBe('conflict');
     const merge = ben.locator('[data-testid=chapter]').nth(0).locator('.merge');
     expect(await merge.textContent()).toContain('red');
     expect(await merge.textContent()).toContain('green');
