@@ -53,6 +53,7 @@ interface Entry {
   at: number;
 }
 
+// Longer than ~60 lines on purpose: this gateway's entries and the renewal timer are one state shared by join, announce, leave and close.
 export function createPresence(options: PresenceOptions): Presence {
   const { prefix, logger, ttlMs } = options;
   const redis = withHeraldCommands(options.redis);

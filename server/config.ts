@@ -24,6 +24,7 @@ const configSchema = envSchema
       ctx.addIssue({ code: 'custom', path: ['PRESENCE_RENEW_MS'], message: 'must be less than PRESENCE_TTL_MS, or present users would lapse between renewals' });
     }
   })
+  // One line per setting, from the environment's names to the config's shape: long, and flat on purpose.
   .transform((e) => ({
     env: e.NODE_ENV,
     port: e.PORT,

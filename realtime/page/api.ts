@@ -73,6 +73,13 @@ export function createApi(token: string, onUnauthenticated: () => void = () => {
     cancelJob: (jobId: string) => call<unknown>(`/api/jobs/${jobId}`, { method: 'DELETE' }),
     listNotifications: () => call<{ notifications: NotificationView[]; unread: number }>('/api/notifications?limit=50'),
     markRead: (notificationId: string) => call<void>(`/api/notifications/${notificationId}/read`, { method: 'POST' }),
+    isMuted: (documentId: string) => call<{ muted: boolean }>(`/api/documents/${documentId}/notifications`).then((r) => r.muted),
+    setMuted: (documentId: string, muted: boolean) =>
+      call<{ muted: boolean }>(`/api/documents/${documentId}/notifications`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ muted }),
+      }),
   };
 }
 

@@ -9,6 +9,7 @@ import { createConnectionBanner } from './connection-banner.ts';
 import { createCompose, type ComposeInput } from './compose.ts';
 import { createDocList } from './doc-list.ts';
 import { createDocumentJobs } from './document-jobs.ts';
+import { createDocumentMute } from './document-mute.ts';
 import { createDocumentView } from './document-view.ts';
 import { $ } from './dom.ts';
 import { createInbox } from './inbox.ts';
@@ -33,6 +34,7 @@ const STATUS_TEXT: Record<ConnectionStatus, string> = {
 };
 
 /** Starts the page for the holder of `token`, opening `documentId` when the URL names one. */
+// Longer than ~60 lines on purpose: the page's composition root, wiring each part to the others once; every step is a line or two, and splitting it would pass a dozen parts around.
 export function startEditor(token: string, documentId: string | null): void {
   const api = createApi(token, () => signInProblem('invalid'));
   const client = connectShared({ url: location.origin, token });
@@ -54,6 +56,7 @@ export function startEditor(token: string, documentId: string | null): void {
     keep: (id, content) => packages.set(`${id}:${String(content.stage)}`, content),
   });
   const jobs = createDocumentJobs($('section.document'), { api, fail });
+  const mute = createDocumentMute($('section.document'), { api, fail });
   let watching: { store: DocumentStore; stop: () => void } | undefined;
 
   showConnection(client.status);
@@ -82,6 +85,7 @@ export function startEditor(token: string, documentId: string | null): void {
       view.render(state, content);
       packageControls.update(state, content);
       jobs.update(state);
+      mute.update(state);
       docList.updateStatus(state.id, state.status);
       void fetchPackage(state);
     });

@@ -17,6 +17,7 @@ const JOBS_REFRESH_MS = 2000;
  * still being analysed (`DELETE /api/jobs/:id` on each unfinished job), and
  * a compact list of the document's jobs with attempts and timings.
  */
+// Longer than ~60 lines on purpose: the open document, its jobs list and when it was read are one state shared by the handlers and `update`.
 export function createDocumentJobs(section: HTMLElement, deps: DocumentJobsDeps) {
   const cancel = $<HTMLButtonElement>('[data-testid=document-cancel]', section);
   const details = $<HTMLDetailsElement>('.jobs', section);

@@ -14,6 +14,7 @@ export interface InboxDeps {
  * `notification` events and by marking read); the button opens the list,
  * where each one can be marked read (`POST /api/notifications/:id/read`).
  */
+// Longer than ~60 lines on purpose: the list, the unread count and the panel are one state shared by the returned methods.
 export function createInbox(root: HTMLElement, deps: InboxDeps) {
   const button = $<HTMLButtonElement>('.inbox-button', root);
   const count = $('[data-testid=inbox-count]', root);

@@ -29,6 +29,7 @@ const RANK: Record<ToastSpec['kind'], number> = { info: 0, success: 1, warning: 
  * (BroadcastChannel), a tab opened later does not show it again (the
  * dismissed ids are kept in localStorage), and `onDismiss` hears of it.
  */
+// Longer than ~60 lines on purpose: the shown toasts, their timers and what was dismissed are one state shared by the returned methods.
 export function createToasts(container: HTMLElement, onDismiss: (spec: ToastSpec) => void = () => {}) {
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('herald:toasts') : undefined;
   const shown = new Map<string, { el: HTMLElement; spec: ToastSpec; timer: ReturnType<typeof setTimeout> | undefined }>();

@@ -27,6 +27,7 @@ const BLUR_GRACE_MS = 1500;
  * chapter's version from the live state, and sending kept edits when the
  * connection returns.
  */
+// Longer than ~60 lines on purpose: the editors, their save states, the open document and the focus are one state shared by the returned methods.
 export function createWritingView(deps: WritingViewDeps) {
   const editors = new Map<string, ChapterEditor>();
   /** Each chapter's last save state and its detail (chapters not yet loaded have none). */

@@ -89,6 +89,7 @@ export async function benchCapacity(ctx: BenchContext, plan: CapacityPlan): Prom
 }
 
 /** Herald as api, gateway and worker processes on the group's own PostgreSQL (with pg_stat_statements) and Redis. */
+// Longer than ~60 lines on purpose: each part opened registers its close before the next opens, so a failure half-way closes what was opened.
 async function openStack(ctx: BenchContext): Promise<Stack> {
   const pg = await startPrivateCluster(['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_utility=off']);
   const redis = await startPrivateRedis();
@@ -294,11 +295,13 @@ async function prepareWorkload(stack: Stack, w: Workload): Promise<Prepared> {
       return s.request<'connected'>({ cmd: 'connect', url: stack.gateway.url, target: 'herald', count, token: stack.token, documentId: ids[0]!, documentIds: ids, subscribe: true });
     }),
   );
-  const failed = replies.reduce((n, r) => n + r.failed, 0);
-  if (failed > 0) throw new Error(`${failed} of ${sockets} sockets did not connect (run through npm run bench, which raises ulimit -n)`);
+  // A few handshakes may time out while thousands start at once on two cores: the costs are per socket that did subscribe.
+  const subscribed = replies.reduce((n, r) => n + r.subscribed, 0);
+  if (subscribed < sockets * 0.95) throw new Error(`only ${subscribed} of ${sockets} sockets subscribed (run through npm run bench, which raises ulimit -n)`);
+  if (subscribed < sockets) log(`${sockets - subscribed} of ${sockets} sockets did not subscribe; costs are per subscribed socket`);
   await sleep(3000); // subscriptions' snapshots settle
   for (const s of stack.swarms) await s.request({ cmd: 'reset' });
-  return { chapters, sockets, rssKiBPerSocket: ((await rssKiB(stack.gateway.pid)) - rssBefore) / sockets };
+  return { chapters, sockets: subscribed, rssKiBPerSocket: ((await rssKiB(stack.gateway.pid)) - rssBefore) / subscribed };
 }
 
 /** Waits until every chapter has a final result (the workload's uploads are processed). */
@@ -370,7 +373,7 @@ async function measureSaves(stack: Stack, w: Workload, base: Delta): Promise<{ u
         redisCommands: work.redisCommands / w.saves,
         redisBytes: work.redisBytes / w.saves,
         pgStatements: work.pgStatements / w.saves,
-        eventsPerWatcher: work.deliveries / w.saves / w.watchers,
+        eventsPerWatcher: work.deliveries / w.saves / (prepared.sockets / w.documents),
       },
       delivery: { gatewayCpuMs: gatewayPerDelivery },
       socket: {
@@ -419,7 +422,7 @@ async function checkModel(stack: Stack, w: Workload, units: UnitCosts, base: Del
   const { prepared, total } = await runWorkload(stack, w, base);
   const s = total.seconds;
   const sockets = prepared.sockets;
-  const deliveries = w.saves * w.watchers * units.save.eventsPerWatcher;
+  const deliveries = w.saves * (sockets / w.documents) * units.save.eventsPerWatcher;
   const predictCpu = (part: keyof CpuMs) => base.cpuMs[part] * s + w.saves * units.save.cpuMs[part];
   const rows: Check['rows'] = [
     { what: 'deliveries', predicted: deliveries, measured: total.deliveries, unit: 'events' },

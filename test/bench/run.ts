@@ -9,7 +9,7 @@
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
  *   --rounds=N      the polling group's push phases N times, alternated (default 1)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
- *                   event-loop, redis-growth, one-process, fairness, capacity, pooler, cluster
+ *                   event-loop, redis-growth, one-process, fairness, capacity, pooler, cluster, page
  *   --write-docs    after a run that completed, rewrite the figures table of docs/performance.md: the rows of
  *                   the groups that ran are replaced, other groups' rows are kept (test/bench/performance-doc.ts)
  *
@@ -34,6 +34,7 @@ import { benchIngest } from './ingest.ts';
 import { benchModelCalls } from './model-calls.ts';
 import { benchOneProcess } from './one-process.ts';
 import { benchPackage } from './package.ts';
+import { benchPageLoad } from './page-load.ts';
 import { updatePerformanceDoc, type GroupFigures } from './performance-doc.ts';
 import { benchPolling } from './polling.ts';
 import { benchPooler } from './pooler.ts';
@@ -44,9 +45,9 @@ import { benchUploadBreakdown } from './upload-breakdown.ts';
 import { benchUpload } from './upload.ts';
 import { benchWriter } from './writer.ts';
 
-const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness', 'capacity', 'pooler', 'cluster'] as const;
+const GROUPS = ['upload', 'breakdown', 'ingest', 'writer', 'autosave', 'package', 'polling', 'model-calls', 'realtime', 'event-loop', 'redis-growth', 'one-process', 'fairness', 'capacity', 'pooler', 'cluster', 'page'] as const;
 /** Left out of quick runs unless --only names them: they need more than the quick budget leaves. */
-const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness', 'capacity', 'cluster'];
+const FULL_ONLY: readonly Group[] = ['model-calls', 'realtime', 'redis-growth', 'one-process', 'fairness', 'capacity', 'cluster', 'page'];
 type Group = (typeof GROUPS)[number];
 
 const quick = process.argv.includes('--quick');
@@ -64,6 +65,7 @@ const PLAN = {
   oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
   fairness: { repeats: quick ? 1 : 3, bigChapters: 10_000, wordsPerChapter: 40, startAfter: 500, concurrency: 64 },
   pooler: { rounds: quick ? 4 : 10, savesPerRound: 10, gapMs: 100 },
+  page: { chapters: 300, loads: quick ? 3 : 9 },
   cluster: { repeats: quick ? 3 : 7, chapters: 300, wordsPerChapter: 500, concurrency: 64, savesPerRound: 10 },
   capacity: {
     ingestChapters: 300,
@@ -92,6 +94,7 @@ const RUNNERS: Record<Group, (ctx: BenchContext) => Promise<Figure[]>> = {
   capacity: (ctx) => benchCapacity(ctx, PLAN.capacity),
   pooler: (ctx) => benchPooler(ctx, PLAN.pooler),
   cluster: (ctx) => benchCluster(ctx, PLAN.cluster),
+  page: (ctx) => benchPageLoad(ctx, PLAN.page),
 };
 
 async function main(abort: Promise<never>): Promise<void> {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, watchPageErrors } from '../support/browser.ts';
+import { upload } from '../support/documents.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** Toasts and the page's controls (buttons, inputs, text areas) that share any area on screen. */
 function toastsOverControls(page: Page) {
@@ -88,5 +90,27 @@ describe('notifications and toasts in the editor page', () => {
     expect(errors).toEqual([]);
     await fresh.close();
     await context.close();
+  });
+
+  it('mutes and unmutes a manuscript from the page, and shows the choice when it opens again', async () => {
+    const token = await h.token('mia');
+    const { documentId } = await upload(h, 'mia', manuscript(2), { title: 'Quiet Book' });
+    const muted = async () => ((await (await h.api('mia', `/api/documents/${documentId}/notifications`)).json()) as { muted: boolean }).muted;
+    const page = await browser.newPage();
+    const errors = watchPageErrors(page);
+    const open = async () => {
+      await page.goto(`${h.url}/?token=${token}&document=${documentId}`);
+      await page.locator('[data-testid=document-notify]:enabled').waitFor();
+    };
+    await open();
+    expect(await page.isChecked('[data-testid=document-notify]')).toBe(true);
+    await page.uncheck('[data-testid=document-notify]');
+    await waitFor('the mute to be stored', async () => (await muted()) === true);
+    await open();
+    expect(await page.isChecked('[data-testid=document-notify]')).toBe(false);
+    await page.check('[data-testid=document-notify]');
+    await waitFor('the mute to be lifted', async () => (await muted()) === false);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

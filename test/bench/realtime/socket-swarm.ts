@@ -25,7 +25,7 @@ export type SwarmCommand =
   | { cmd: 'close' };
 
 export type SwarmReply =
-  | { reply: 'connected'; connected: number; failed: number }
+  | { reply: 'connected'; connected: number; failed: number; subscribed: number }
   | { reply: 'subscribed'; subscribed: number }
   | { reply: 'reset' }
   | { reply: 'report'; samples: number[]; received: number; events: number }
@@ -82,10 +82,17 @@ process.on('message', async (message: SwarmCommand) => {
       documentIds = message.documentIds ?? [message.documentId];
       const results = await pool(Array.from({ length: message.count }), 200, () => connectOne(message.url, message.token));
       for (const r of results) if (r.status === 'fulfilled') sockets.push(r.value);
+      const refusedConnect = results.find((r) => r.status === 'rejected');
+      if (refusedConnect) console.error(`socket swarm: ${results.length - sockets.length} sockets did not connect, e.g. ${String((refusedConnect as PromiseRejectedResult).reason)}`);
       const acks = message.subscribe ? await pool(sockets, 200, subscribeOne) : [];
       const refused = acks.filter((a) => a.status === 'rejected' || !(a.value as { ok?: boolean }).ok);
       if (refused.length > 0) console.error(`socket swarm: ${refused.length} subscriptions refused, e.g. ${JSON.stringify(refused[0])}`);
-      return send({ reply: 'connected', connected: sockets.length, failed: results.length - sockets.length + refused.length });
+      return send({
+        reply: 'connected',
+        connected: sockets.length,
+        failed: results.length - sockets.length + refused.length,
+        subscribed: message.subscribe ? sockets.length - refused.length : 0,
+      });
     }
     case 'subscribe': {
       const results = await pool(sockets, 200, subscribeOne);
