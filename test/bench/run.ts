@@ -69,7 +69,8 @@ const PLAN = {
   cluster: { repeats: quick ? 3 : 7, chapters: 300, wordsPerChapter: 500, concurrency: 64, savesPerRound: 10 },
   capacity: {
     ingestChapters: 300,
-    unit: { documents: 100, watchers: 20, saves: 100, savesPerS: 10, idleSeconds: quick ? 5 : 10 },
+    // Twice as many documents as saves: the second half runs the MONITOR pass (capacity.ts runWorkload).
+    unit: { documents: 200, watchers: 20, saves: 100, savesPerS: 10, idleSeconds: quick ? 5 : 20 },
     check: { documents: quick ? 300 : 1000, watchers: 10, saves: quick ? 200 : 400, savesPerS: 20, idleSeconds: 5 },
   },
 };
