@@ -297,7 +297,7 @@ async function prepareWorkload(stack: Stack, w: Workload): Promise<Prepared> {
   );
   // A few handshakes may time out while thousands start at once on two cores: the costs are per socket that did subscribe.
   const subscribed = replies.reduce((n, r) => n + r.subscribed, 0);
-  if (subscribed < sockets * 0.95) throw new Error(`only ${subscribed} of ${sockets} sockets subscribed (run through npm run bench, which raises ulimit -n)`);
+  if (subscribed < sockets * 0.8) throw new Error(`only ${subscribed} of ${sockets} sockets subscribed (run through npm run bench, which raises ulimit -n)`);
   if (subscribed < sockets) log(`${sockets - subscribed} of ${sockets} sockets did not subscribe; costs are per subscribed socket`);
   await sleep(3000); // subscriptions' snapshots settle
   for (const s of stack.swarms) await s.request({ cmd: 'reset' });
