@@ -75,7 +75,7 @@ interface Stack {
 export async function benchCapacity(ctx: BenchContext, plan: CapacityPlan): Promise<Figure[]> {
   const stack = await openStack(ctx);
   try {
-    const chapter = await measureIngest(stack, plan.ingestChapters);
+    const chapter = await measureChapter(stack, plan.ingestChapters);
     // What the three processes, Redis and PostgreSQL cost with nothing to do (timers, heartbeats, BullMQ's polling).
     await sleep(3000);
     const base = perSecond(await measureIdle(stack, plan.unit.idleSeconds));
@@ -221,7 +221,7 @@ async function measureIdle(stack: Stack, seconds: number): Promise<Delta> {
 }
 
 /** One upload of `chapters` chapters from request to its last event, with one socket watching; after one warm-up upload. */
-async function measureIngest(stack: Stack, chapters: number): Promise<UnitCosts['chapter']> {
+async function measureChapter(stack: Stack, chapters: number): Promise<UnitCosts['chapter']> {
   const watcher = await connectClient(stack.gateway.url, stack.token);
   try {
     const ingest = async (seed: number) => {
