@@ -33,9 +33,21 @@ function valueOf(page: Page, n: number): Promise<string> {
 }
 
 /** Takes the context offline and waits until the page knows it (so no request of the page's is already on its way). */
+const API = '**/api/**';
+
+/**
+ * The browser loses its network: emulated offline (navigator.onLine false), and every API request refused
+ * at the network too, so nothing the page sends meanwhile can reach Herald, however the emulation is timed.
+ */
 async function goOffline(context: BrowserContext, page: Page): Promise<void> {
+  await context.route(API, (route) => route.abort('internetdisconnected'));
   await context.setOffline(true);
   await page.waitForFunction(() => !navigator.onLine);
+}
+
+async function goOnline(context: BrowserContext): Promise<void> {
+  await context.unroute(API);
+  await context.setOffline(false);
 }
 
 async function waitForState(page: Page, n: number, state: string): Promise<void> {
@@ -162,7 +174,7 @@ describe('two writers in the page', () => {
     expect(await pageSaveState(ben).getAttribute('data-state')).toBe('offline');
     await typeAfter(ana, 2, 'Tomas', ' Brandt');
     await waitForState(ana, 2, 'saved');
-    await benContext.setOffline(false);
+    await goOnline(benContext);
 
     const both = 'Tomas Brandt read the letter twice, slowly.';
     for (const page of [ana, ben]) {
@@ -189,7 +201,7 @@ describe('two writers in the page', () => {
     await waitForState(ben, 0, 'offline');
     await typeAfter(ana, 0, 'by the', ' green');
     await waitForState(ana, 0, 'saved');
-    await benContext.setOffline(false);
+    await goOnline(benContext);
 
     await waitForState(ben, 0, 'conflict');
     expect(await pageSaveState(ben).getAttribute('data-state')).toBe('conflict');
@@ -227,7 +239,7 @@ describe('two writers in the page', () => {
     await page.close();
     expect(await serverText(1)).not.toContain('at dusk');
 
-    await context.setOffline(false);
+    await goOnline(context);
     const again = await context.newPage();
     errors.push(watchPageErrors(again));
     await again.goto(`${h.url}/?${new URLSearchParams({ token: await h.token('ben'), document: documentId })}`);
