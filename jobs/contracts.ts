@@ -90,6 +90,13 @@ export const jobIds = {
   outbox: (rowId: string | number) => `outbox-${rowId}`,
 } as const;
 
+const CHAPTER_JOB_ID = /^chapter-([0-9a-f-]{36})-v\d+$/;
+
+/** The chapter a `jobIds.chapter` id names, or null for any other job. */
+export function chapterOfJobId(bullId: string): string | null {
+  return CHAPTER_JOB_ID.exec(bullId)?.[1] ?? null;
+}
+
 /** BullMQ deduplication ids (one pending job per key). */
 export const dedupIds = {
   /** One pending summary refresh per chapter. */

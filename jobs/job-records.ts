@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { isFinished, type JobStatus } from '../domain/vocabulary.ts';
 import type { JobRecord, JobRow } from '../sql/queries/jobs.ts';
 import type { JobView } from '../realtime/events.ts';
-import { PRIORITY } from './contracts.ts';
+import { chapterOfJobId, PRIORITY } from './contracts.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -90,6 +90,7 @@ export function jobView(row: JobRow): JobView {
     priority: row.priority,
     progress: row.progress,
     document_id: row.document_id,
+    chapter_id: chapterOfJobId(row.bull_id),
     user_id: row.user_id,
     created_at: row.created_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,

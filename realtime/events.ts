@@ -104,6 +104,8 @@ export interface JobView {
   /** 0..100 */
   progress: number;
   document_id: string | null;
+  /** The chapter a chapter job works on (null for other jobs), so a client can find and retry a chapter's job. */
+  chapter_id: string | null;
   /** Who started the work, when known. */
   user_id: string | null;
   created_at: string;

@@ -13,6 +13,8 @@ export interface DocumentSummary {
 export interface JobView {
   id: string;
   type: string;
+  /** The chapter a chapter job works on; null for other jobs. */
+  chapter_id: string | null;
   status: 'queued' | 'processing' | 'completed' | 'failed' | 'cancelled';
   progress: number;
   created_at: string;
@@ -68,7 +70,6 @@ export function createApi(token: string, onUnauthenticated: () => void = () => {
     buildPackage: (documentId: string) =>
       call<{ package: Record<string, unknown> }>(`/api/documents/${documentId}/package`, { method: 'POST' }).then((r) => r.package),
     listJobs: (documentId: string) => call<{ jobs: JobView[] }>(`/api/documents/${documentId}/jobs?limit=50`).then((r) => r.jobs),
-    jobExists: (jobId: string) => call<JobView>(`/api/jobs/${jobId}`).then(() => true, (error: { status?: number }) => (error.status === 404 ? false : Promise.reject(error))),
     retryJob: (jobId: string) => call<unknown>(`/api/jobs/${jobId}/retry`, { method: 'POST' }),
     cancelJob: (jobId: string) => call<unknown>(`/api/jobs/${jobId}`, { method: 'DELETE' }),
     listNotifications: () => call<{ notifications: NotificationView[]; unread: number }>('/api/notifications?limit=50'),

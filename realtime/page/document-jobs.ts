@@ -105,26 +105,8 @@ function formatDuration(ms: number): string {
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-/**
- * The failed job of a chapter. A chapter's job has a known id: the
- * name-based UUID (version 5 layout over SHA-1) of its queue and
- * `chapter-<id>-v<version>`, the same one the workers record. Where the
- * browser cannot hash (no WebCrypto outside a secure context), or the job
- * is not found under that id, every failed chapter job of the document is
- * the answer.
- */
+/** The chapter's failed chapter job(s), as the document's jobs list names them by `chapter_id`. */
 async function failedChapterJobs(api: Api, documentId: string, chapter: ChapterState): Promise<string[]> {
-  const id = await nameBasedJobId('chapters', `chapter-${chapter.id}-v${chapter.version ?? 1}`);
-  if (id && (await api.jobExists(id))) return [id];
   const jobs = await api.listJobs(documentId);
-  return jobs.filter((j) => j.type === 'chapter.process' && j.status === 'failed').map((j) => j.id);
-}
-
-async function nameBasedJobId(queue: string, bullId: string): Promise<string | undefined> {
-  if (!globalThis.crypto?.subtle) return undefined;
-  const hash = new Uint8Array(await crypto.subtle.digest('SHA-1', new TextEncoder().encode(`herald-job:${queue}:${bullId}`)));
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = [...hash.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return jobs.filter((j) => j.chapter_id === chapter.id && j.status === 'failed').map((j) => j.id);
 }

@@ -25,6 +25,7 @@ export const JobSchema = z
     priority: z.string().openapi({ example: 'normal' }),
     progress: z.number().int(),
     document_id: z.uuid().nullable(),
+    chapter_id: z.uuid().nullable().openapi({ description: 'The chapter a chapter job works on; null for other jobs' }),
     user_id: z.string().nullable(),
     created_at: z.string(),
     started_at: z.string().nullable(),

@@ -83,6 +83,14 @@ describe('job records and control', () => {
     expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 
+  it('names the chapter each chapter job works on, and no chapter for other jobs', async () => {
+    await waitFor('the fine chapter job to complete', async () => (await getJob(chapterJobId(fine))).job.status === 'completed');
+    const { jobs } = (await (await h.api('jo', `/api/documents/${documentId}/jobs`)).json()) as { jobs: (Job & { chapter_id: string | null })[] };
+    const chapterJobs = jobs.filter((j) => j.type === 'chapter.process');
+    expect(chapterJobs.map((j) => j.chapter_id).sort()).toEqual([fine, cursed, hanging].sort());
+    expect(jobs.filter((j) => j.type !== 'chapter.process').every((j) => j.chapter_id === null)).toBe(true);
+  });
+
   it('counts a hanging job as stuck, then cancels it while it runs: it ends cancelled, never completed', async () => {
     const id = chapterJobId(hanging);
     await waitFor('the hanging job to be processing', async () => (await getJob(id)).job.status === 'processing');

@@ -124,10 +124,10 @@ describe('builtin simulated latency', () => {
   it('delays each call by simulatedLatencyMs', async () => {
     const provider = createBuiltinProvider({ simulatedLatencyMs: 60 });
     for (const call of [() => provider.summarize('One sentence.'), () => provider.embed('One sentence.')]) {
-      // An order, not a duration: Node fires timers by due time, so a 59 ms timer set after the call starts fires first
-      // only if the call waits at least 60 ms, however busy the machine.
+      // An order, not a duration: a 45 ms timer set after the call starts fires first only if the call waits longer.
+      // (59 ms was too close: on a busy loop both timers come due in one turn, and the call's, set first, ran first.)
       const answer = call();
-      const first = await Promise.race([answer.then(() => 'answer'), sleep(59).then(() => 'timer')]);
+      const first = await Promise.race([answer.then(() => 'answer'), sleep(45).then(() => 'timer')]);
       expect(first).toBe('timer');
       await answer;
     }
