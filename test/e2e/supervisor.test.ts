@@ -3,7 +3,8 @@ import os from 'node:os';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.ts';
-import { startTsx, type RunningProcess } from '../support/child-process.ts';
+import { readFileSync } from 'node:fs';
+import { REPO_ROOT, spawnNode, type RunningProcess } from '../support/child-process.ts';
 import { TEST_AUTH_SECRET, TEST_DATABASE_URL, TEST_REDIS_URL, databaseUrl } from '../support/env.ts';
 import { manuscript } from '../support/herald.ts';
 import { freePort } from '../support/private-redis.ts';
@@ -14,7 +15,12 @@ import { waitFor } from '../support/wait.ts';
  * `npm start` without `--role`: api and gateway in the main process, the
  * worker in a supervised child process. Real processes, signals and ports.
  */
-const MAIN = 'server/main.ts';
+/** `npm start`'s own command, run as it is (without npm in between): `node <its arguments>`. */
+const START_ARGS = (() => {
+  const [command, ...args] = (JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  expect(command).toBe('node');
+  return args;
+})();
 const START_TIMEOUT_MS = 45_000;
 
 const databases = new Set<string>();
@@ -52,7 +58,7 @@ async function deployment(extra: Record<string, string> = {}) {
   return {
     url,
     start(args: string[] = [], more: Record<string, string> = {}) {
-      const herald = startTsx(MAIN, args, { ...env, ...more }, { processGroup: true });
+      const herald = spawnNode([...START_ARGS, ...args], { ...env, ...more }, { processGroup: true });
       running.add(herald);
       return herald;
     },
@@ -81,6 +87,9 @@ const logLines = (herald: RunningProcess): LogLine[] =>
 
 /** The pids of the worker processes started so far, from the supervisor's log. */
 const workerPids = (herald: RunningProcess) => logLines(herald).filter((l) => l.msg === 'worker process ready').map((l) => l.pid!);
+
+/** A process's parent, from /proc/<pid>/stat (the field after the parenthesised command name). */
+const parentPid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 
 function alive(pid: number): boolean {
   try {
@@ -150,6 +159,23 @@ describe('npm start supervises the worker role in a child process', () => {
     expect(Number(finished?.split(' ').at(-1))).toBeGreaterThan(0);
     again.child.kill('SIGTERM');
     expect(await again.exited).toEqual({ code: 0, signal: null });
+  }, 150_000);
+
+  it('handles SIGTERM in the process npm start runs, so a signal that finds it busy still ends in a clean exit 0', async () => {
+    const d = await deployment();
+    const herald = d.start();
+    await untilHealthy(d, herald);
+    // No wrapper process in between (a relaying wrapper SIGKILLs a child that has not answered within 60 ms):
+    // the worker's supervisor, which runs main.ts's handlers, is the process started.
+    const workerPid = await waitFor('the worker process in the log', () => workerPids(herald)[0]);
+    expect(parentPid(workerPid!)).toBe(herald.child.pid);
+    // Busy for 300 ms when the signal comes: it is handled once the process runs again.
+    herald.child.kill('SIGSTOP');
+    herald.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    herald.child.kill('SIGCONT');
+    expect(await herald.exited).toEqual({ code: 0, signal: null });
+    expect(herald.stderr).toContain('herald: SIGTERM received');
   }, 150_000);
 
   it('restarts a killed worker process, answers /health 503 naming the worker meanwhile, and the ingest completes', async () => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root, where `npx tsx server/main.ts` runs. */
+/** The repository root, where `npm start` runs `node --import tsx server/main.ts`. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface RunningProcess {
@@ -16,12 +16,12 @@ export interface RunningProcess {
 }
 
 /**
- * Starts `npx tsx <script> ...args` in the repository root with the given
+ * Starts `node --import tsx <script> ...args` (what `npm start` runs) in the repository root with the given
  * environment added to this process's, collecting its output.
  */
 export function startTsx(script: string, args: string[], env: Record<string, string>, options: SpawnNodeOptions = {}): RunningProcess {
-  // Run tsx's own binary rather than through npx, so the pid we signal is the one that runs main.ts's handlers.
-  return spawnNode([`${REPO_ROOT}node_modules/tsx/dist/cli.mjs`, script, ...args], env, { endsOn: 'close', ...options });
+  // tsx as a loader in one process: the pid we signal is the one that runs main.ts's handlers.
+  return spawnNode(['--import', 'tsx', script, ...args], env, { endsOn: 'close', ...options });
 }
 
 export interface SpawnNodeOptions {
