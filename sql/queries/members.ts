@@ -3,7 +3,9 @@ import type { Sql, TransactionSql } from '../client.ts';
 
 /**
  * The user's membership row of document `d`, as `m`: the join every access
- * lookup makes. Use with accessOf and hasAccess on the same user.
+ * lookup makes. Use with accessOf and hasAccess on the same user. The
+ * autosave function (sql/migrations/0010_autosave_function.sql) makes the
+ * same lookup in SQL, with the levels that may edit passed in from ACCESS_FOR.
  */
 export function memberJoin(sql: Sql | TransactionSql, userId: string) {
   return sql`left join document_members m on m.document_id = d.id and m.user_id = ${userId}`;

@@ -79,8 +79,11 @@ function outboxJson(r: OutboxInsert) {
   return { document_id: r.documentId, kind: r.kind, name: r.name, payload: r.payload, options: r.options ?? {} };
 }
 
-/** The rows a data-modifying CTE returned, as OutboxRow JSON in id order (ids as strings, like claimOutbox's). */
-export function writtenRows(tx: TransactionSql | Sql, cte: 'written' | 'queued') {
+/**
+ * The rows a data-modifying CTE returned, as OutboxRow JSON in id order (ids as strings, like claimOutbox's).
+ * The autosave function (sql/migrations/0010_autosave_function.sql) builds the same JSON for its rows.
+ */
+export function writtenRows(tx: TransactionSql | Sql, cte: 'written') {
   return tx`(select coalesce(json_agg(json_build_object(
       'id', w.id::text, 'document_id', w.document_id, 'kind', w.kind, 'name', w.name,
       'payload', w.payload, 'options', w.options, 'attempts', w.attempts) order by w.id), '[]') from ${tx(cte)} w)`;

@@ -126,6 +126,97 @@ describe('Herald with DATABASE_URL through PgBouncer (transaction mode) and DATA
   });
 });
 
+describe('the autosave function through the pooler and directly', () => {
+  let db: TestDatabase;
+  const heralds: TestHerald[] = [];
+  const clients: RecordingClient[] = [];
+  const prefixes = [testPrefix(), testPrefix()];
+  // Every save makes the outline and each character it names stale, so the stale-artifact rows are written too.
+  const thresholds = { OUTLINE_STALE_THRESHOLD: '1', CHARACTER_STALE_THRESHOLD: '1' };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // Counts calls of PL/pgSQL functions in pg_stat_user_functions, for this database's new connections only.
+    await db.sql.unsafe(`alter database "${db.name}" set track_functions = 'pl'`);
+    heralds.push(
+      await startTestHerald({ db, prefix: prefixes[0], roles: ['api', 'gateway'], env: { ...thresholds, DATABASE_URL: bouncer.urlFor(db.url), DATABASE_DIRECT_URL: db.url } }),
+      await startTestHerald({ db, prefix: prefixes[1], roles: ['api', 'gateway'], env: thresholds }),
+    );
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    for (const h of heralds) await h.close();
+    afterPooler.push(async () => {
+      await db?.drop();
+      for (const p of prefixes) await removePrefix(p);
+    });
+  });
+
+  /** Every event of the document has reached the client: the outbox holds none of them, and the client has the last seq. */
+  async function allEventsArrived(h: TestHerald, client: RecordingClient, documentId: string): Promise<void> {
+    await waitFor('the outbox to send the document\'s rows', async () => (await db.sql`select 1 from outbox where document_id = ${documentId} limit 1`).length === 0);
+    const probe = await connectClient(h.url, await h.token('pat'));
+    try {
+      const ack = await probe.subscribe({ document_id: documentId });
+      if (!ack.ok) throw new Error(`subscribe failed: ${JSON.stringify(ack)}`);
+      await waitFor(`event seq ${ack.seq} on the watching socket`, () => client.of(documentId).some((e) => e.event.seq === ack.seq));
+    } finally {
+      probe.close();
+    }
+  }
+
+  /** What a document's saves left in PostgreSQL and sent to a watching socket, with its ids replaced by names. */
+  async function outcome(client: RecordingClient, documentId: string, chapterId: string) {
+    const named = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll(documentId, '<document>').replaceAll(chapterId, '<chapter>'));
+    const [chapter] = await db.sql`select c.version, c.content, c.word_count, d.word_count as document_words from chapters c join documents d on d.id = c.document_id where c.id = ${chapterId}`;
+    const versions = await db.sql`select version, content, word_count, saved_by, op_id from chapter_versions where chapter_id = ${chapterId} order by version`;
+    const answers = await db.sql<{ op_id: string; status: number; body: { chapter?: Record<string, unknown> } }[]>`
+      select op_id, status, body from autosave_ops where chapter_id = ${chapterId} order by status, op_id`;
+    const dirty = await db.sql`select kind, name, version from artifact_dirty where document_id = ${documentId} order by kind, name`;
+    const stale = await db.sql`select kind, name, refresh_pending from artifacts where document_id = ${documentId} order by kind, name`;
+    const events = client.of(documentId).filter((e) => e.name === 'chapter.updated' || e.name === 'artifact.stale').map((e) => {
+      const { seq: _seq, at: _at, ...event } = e.event as DocumentEvent & { at: string };
+      return { name: e.name, event };
+    });
+    // Each save's time is its own; everything else must match.
+    const timeless = answers.map((a) => ({ ...a, body: a.body.chapter ? { ...a.body, chapter: { ...a.body.chapter, updated_at: '<time>' } } : a.body }));
+    return named({ chapter, versions, answers: timeless, dirty, stale, events });
+  }
+
+  it('saves through the pooler call apply_autosave and store what the same saves store directly', async () => {
+    const text = manuscript(2);
+    const results = [];
+    for (const [i, h] of heralds.entries()) {
+      const { documentId, chapters } = await upload(h, 'pat', text, { title: 'Twins' });
+      const client = await connectClient(h.url, await h.token('pat'));
+      clients.push(client);
+      expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
+      const chapterId = chapters[0]!.id;
+      // The first save of a chapter reads its context first; the second takes the one-statement path; the third conflicts.
+      const saves = [
+        { base_version: 1, content: 'Mara met Tomas at the harbour. Mara smiled; Tomas did not.', op_id: `first-${i}` },
+        { base_version: 2, content: 'Mara met Tomas at the harbour. Mara smiled; Tomas left with Ines.', op_id: `second-${i}` },
+        { base_version: 2, content: 'A stale edit.', op_id: `stale-${i}` },
+      ];
+      const statuses = [];
+      for (const save of saves) statuses.push((await autosave(h, 'pat', chapterId, save)).status);
+      expect(statuses).toEqual([200, 200, 409]);
+      await allEventsArrived(h, client, documentId);
+      results.push(await outcome(client, documentId, chapterId));
+    }
+    const [pooled, direct] = results.map((r) => JSON.parse(JSON.stringify(r).replace(/(first|second|stale)-[01]/g, '$1'))) as [any, any];
+    expect(pooled).toEqual(direct);
+    expect(pooled.versions.map((v: { version: number }) => v.version)).toEqual([2, 3]);
+    expect(pooled.stale.length).toBeGreaterThan(1);
+    expect(pooled.events.map((e: { name: string }) => e.name)).toContain('artifact.stale');
+
+    await waitFor('apply_autosave in pg_stat_user_functions', async () => {
+      const [row] = await db.sql<{ calls: number }[]>`select coalesce(sum(calls), 0)::int as calls from pg_stat_user_functions where funcname = 'apply_autosave'`;
+      return row!.calls >= 4;
+    }, 20_000);
+  });
+});
+
 describe('migrations behind the pooler', () => {
   it('four concurrent migrate calls through the pooler apply each migration once', async () => {
     const name = freshDatabase();
