@@ -15,7 +15,9 @@ export interface SqlOptions {
    * `statement_timeout` as a startup parameter). The statement timeout is
    * then set with `SET LOCAL` in every transaction `begin` opens; a
    * statement outside one runs under the server's (role's, database's)
-   * `statement_timeout`.
+   * `statement_timeout`. PostgreSQL then parses and plans each statement
+   * every time: what must not be re-planned on a hot path belongs in a
+   * PL/pgSQL function (apply_autosave), whose plans a server connection keeps.
    */
   pooled?: boolean;
 }
