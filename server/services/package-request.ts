@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
-import { findDocument } from '../../sql/queries/documents.ts';
 import { findAccess } from '../../sql/queries/members.ts';
 import { insertOutbox } from '../../sql/queries/outbox.ts';
-import { findPackage, storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { findPackage, findPackageRequest, settleFullBuild, storeEssentialPackage } from '../../sql/queries/packages.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
 import { withFreshArtifacts } from '../../domain/package/full.ts';
@@ -32,7 +31,10 @@ export interface PackageRequestOptions {
  * `package.essential` event and, unless a full build is already pending, the
  * full build's job, whose id is fixed here and returned as `job_id`. The
  * event row precedes the job row, so `package.essential` is published before
- * the full build can even start. Every request is counted against the
+ * the full build can even start. When the stored package is an essential one
+ * built from the chapters' current versions, it is the package this request
+ * would build (but for `built_at`): it is answered and announced again as it
+ * is, and only the full build is settled. Every request is counted against the
  * user's package limit before anything is written (a refused one writes and
  * enqueues nothing).
  *
@@ -45,14 +47,38 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot build packages.');
+  const found = await findPackageRequest(sql, documentId, userId);
+  requireAccess(found?.access ?? null, 'edit', 'Viewers cannot build packages.');
   const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
-  const facts = await loadFacts(sql, documentId);
+  const { document, stored } = found!;
+  const reused = stored && await storePackage(sql, request, options, { pkg: stored.content as unknown as EssentialPackage, storedVersion: stored.version });
+  if (reused) return reused;
+  const facts = await loadFacts(sql, document);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
-  const { build, written } = await sql.begin(async (tx) => {
-    const build = await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions, newJobId: randomUUID() });
+  return (await storePackage(sql, request, options, { pkg, sourceVersions }))!;
+}
+
+/**
+ * One transaction: the package stored (or the stored copy kept, when it is
+ * still `storedVersion`; undefined when it is not), the full build settled,
+ * the event and the build's job written to the outbox; then the fast path.
+ */
+async function storePackage(
+  sql: Sql,
+  request: PackageRequest,
+  options: PackageRequestOptions,
+  p: { pkg: EssentialPackage; sourceVersions?: Record<string, number>; storedVersion?: string },
+): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
+  const { documentId } = request;
+  const { pkg } = p;
+  const done = await sql.begin(async (tx) => {
+    const newJobId = randomUUID();
+    const build = p.storedVersion !== undefined
+      ? await settleFullBuild(tx, { documentId, version: p.storedVersion, newJobId })
+      : await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions: p.sourceVersions ?? {}, newJobId });
+    if (!build) return undefined;
     const written = await insertOutbox(tx, [
       outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
       ...(build.started
@@ -61,8 +87,9 @@ export async function requestPackage(
     ], { fastPath: options.outboxDispatcher !== undefined });
     return { build, written };
   });
-  options.outboxDispatcher?.dispatch(written);
-  return { package: pkg, jobId: build.jobId, started: build.started };
+  if (!done) return undefined;
+  options.outboxDispatcher?.dispatch(done.written);
+  return { package: pkg, jobId: done.build.jobId, started: done.build.started };
 }
 
 /**
@@ -70,14 +97,11 @@ export async function requestPackage(
  * digest yet (new or edited since the last package) are digested first, so
  * only their text is read; everything else comes merged from PostgreSQL.
  */
-async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
-  const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
-  if (!document) throw notFound();
+async function loadFacts(sql: Sql, document: PackageFacts['document']): Promise<PackageFacts> {
+  const undigested = await listUndigestedChapters(sql, document.id);
   // At most a chapter (or a few thousand characters of one) per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
-  await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
-  const facts = await loadPackageFacts(sql, documentId);
-  if (!facts) throw notFound();
-  return { ...facts, document: { id: facts.document.id, title: facts.document.title, kind: facts.document.kind } };
+  if (undigested.length > 0) await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
+  return { ...(await loadPackageFacts(sql, document.id)), document };
 }
 
 function* digestEach(chapters: { id: string; version: number; content: string }[], kind: PackageFacts['document']['kind']): Sliced<DigestRow[]> {

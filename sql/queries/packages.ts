@@ -1,5 +1,7 @@
-import type { PackageStage } from '../../domain/vocabulary.ts';
+import type { Access } from '../../domain/access.ts';
+import type { DocumentKind, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
+import { accessOf, memberJoin } from './members.ts';
 
 
 export interface PackageRow {
@@ -19,6 +21,49 @@ export interface PackageRow {
 export const FULL_BUILD_PRESUMED_LOST_MINUTES = 30;
 
 /**
+ * What a package request starts from, in one round trip: the user's access
+ * (null when the document is missing or not theirs), the document, and the
+ * stored essential package when it is still current: no chapter has moved
+ * past the version it was built from (chapters are never added, removed,
+ * renamed or reordered, and a document is never renamed, so their versions
+ * are all that can change its content). `stored.version` names that stored
+ * copy for `settleFullBuild`: its `updated_at` as text, which keeps the
+ * microseconds (postgres.js sends a timestamp parameter in milliseconds).
+ */
+export async function findPackageRequest(sql: Sql, documentId: string, userId: string): Promise<{
+  access: Access;
+  document: { id: string; title: string; kind: DocumentKind };
+  stored: { content: Record<string, unknown>; version: string } | null;
+} | undefined> {
+  const [row] = await sql<{ access: Access; id: string; title: string; kind: DocumentKind; content: Record<string, unknown> | null; version: string | null }[]>`
+    select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind, current.content, current.version
+    from documents d
+    ${memberJoin(sql, userId)}
+    left join lateral (
+      select p.content, p.updated_at::text as version from packages p
+      where p.document_id = d.id and p.stage = 'essential'
+        -- One comparison of whole objects: a lookup per chapter would unpack the stored (TOASTed) object each time.
+        and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = d.id)
+    ) current on true
+    where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  if (!row) return undefined;
+  const { access, id, title, kind, content, version } = row;
+  return { access, document: { id, title, kind }, stored: content && version ? { content, version } : null };
+}
+
+/**
+ * The full build a package request settles on, as SET clauses of `packages p`:
+ * a build still pending is reused, otherwise `newJobId` is recorded as pending.
+ */
+function fullBuildSettled(tx: TransactionSql, newJobId: string) {
+  const pendingAlive = tx`p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})`;
+  return tx`
+      full_job_id = case when ${pendingAlive} then p.full_job_id else ${newJobId}::uuid end,
+      full_requested_at = case when ${pendingAlive} then p.full_requested_at else now() end,
+      full_pending = true`;
+}
+
+/**
  * Stores the essential package in place of the document's current one and
  * settles the full build in the same statement: a build still pending is
  * reused, otherwise `newJobId` is recorded as pending. Concurrent requests
@@ -36,13 +81,26 @@ export async function storeEssentialPackage(
       content = excluded.content,
       source_versions = excluded.source_versions,
       updated_at = now(),
-      full_job_id = case when p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})
-                         then p.full_job_id else excluded.full_job_id end,
-      full_requested_at = case when p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})
-                               then p.full_requested_at else now() end,
-      full_pending = true
+      ${fullBuildSettled(tx, p.newJobId)}
     returning full_job_id as job_id, full_job_id = ${p.newJobId}::uuid as started`;
   return { jobId: row!.job_id, started: row!.started };
+}
+
+/**
+ * Keeps the stored essential package (`version` from findPackageRequest) and
+ * settles the full build as storeEssentialPackage does; undefined when that
+ * copy was replaced meanwhile (a newer essential or a full package), for the
+ * caller to build afresh.
+ */
+export async function settleFullBuild(
+  tx: TransactionSql,
+  p: { documentId: string; version: string; newJobId: string },
+): Promise<{ jobId: string; started: boolean } | undefined> {
+  const [row] = await tx<{ job_id: string; started: boolean }[]>`
+    update packages p set ${fullBuildSettled(tx, p.newJobId)}
+    where p.document_id = ${p.documentId} and p.stage = 'essential' and p.updated_at = ${p.version}::text::timestamptz
+    returning full_job_id as job_id, full_job_id = ${p.newJobId}::uuid as started`;
+  return row && { jobId: row.job_id, started: row.started };
 }
 
 /** The document's latest package, or undefined before any. */
