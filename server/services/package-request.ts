@@ -3,8 +3,7 @@ import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
 import { findAccess } from '../../sql/queries/members.ts';
-import { insertOutbox } from '../../sql/queries/outbox.ts';
-import { findPackage, findPackageRequest, settleFullBuild, storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { findPackage, findPackageRequest, writePackageRequest } from '../../sql/queries/packages.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
 import { withFreshArtifacts } from '../../domain/package/full.ts';
@@ -27,7 +26,7 @@ export interface PackageRequestOptions {
 
 /**
  * Builds the essential package from stored rows (no AI, no Redis, no
- * worker), stores it, and in the same transaction writes to the outbox its
+ * worker), stores it, and in the same statement writes to the outbox its
  * `package.essential` event and, unless a full build is already pending, the
  * full build's job, whose id is fixed here and returned as `job_id`. The
  * event row precedes the job row, so `package.essential` is published before
@@ -61,7 +60,7 @@ export async function requestPackage(
 }
 
 /**
- * One transaction: the package stored (or the stored copy kept, when it is
+ * One statement: the package stored (or the stored copy kept, when it is
  * still `storedVersion`; undefined when it is not), the full build settled,
  * the event and the build's job written to the outbox; then the fast path.
  */
@@ -73,23 +72,20 @@ async function storePackage(
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
   const { documentId } = request;
   const { pkg } = p;
-  const done = await sql.begin(async (tx) => {
-    const newJobId = randomUUID();
-    const build = p.storedVersion !== undefined
-      ? await settleFullBuild(tx, { documentId, version: p.storedVersion, newJobId })
-      : await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions: p.sourceVersions ?? {}, newJobId });
-    if (!build) return undefined;
-    const written = await insertOutbox(tx, [
+  const newJobId = randomUUID();
+  const written = await writePackageRequest(sql, {
+    documentId,
+    newJobId,
+    store: p.storedVersion !== undefined ? { keep: p.storedVersion } : { content: { ...pkg }, sourceVersions: p.sourceVersions ?? {} },
+    outbox: [
       outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
-      ...(build.started
-        ? [outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: build.jobId })]
-        : []),
-    ], { fastPath: options.outboxDispatcher !== undefined });
-    return { build, written };
+      outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: newJobId }),
+    ],
+    fastPath: options.outboxDispatcher !== undefined,
   });
-  if (!done) return undefined;
-  options.outboxDispatcher?.dispatch(done.written);
-  return { package: pkg, jobId: done.build.jobId, started: done.build.started };
+  if (!written) return undefined;
+  options.outboxDispatcher?.dispatch(written.outbox);
+  return { package: pkg, jobId: written.jobId, started: written.started };
 }
 
 /**

@@ -74,15 +74,17 @@ export async function insertOutbox(tx: TransactionSql | Sql, rows: OutboxInsert[
            case when not (waiting.clear and ${options.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
     from waiting`;
   const { ids, clear } = result!;
-  return {
-    // document_id as PostgreSQL writes a uuid (lower case), as a relay reads it.
-    rows: rows.map((r, i) => ({ id: ids[i]!, document_id: r.documentId.toLowerCase(), kind: r.kind, name: r.name, payload: r.payload, options: r.options ?? {}, attempts: 0 })),
-    clear,
-  };
+  return { rows: writtenOutboxRows(rows, ids), clear };
 }
 
-/** One row as insertOutbox sends it. */
-function outboxJson(r: OutboxInsert) {
+/** The rows as written, given their ids in the same order, with the caller's own payloads (not read back). */
+export function writtenOutboxRows(rows: OutboxInsert[], ids: string[]): OutboxRow[] {
+  // document_id as PostgreSQL writes a uuid (lower case), as a relay reads it.
+  return rows.map((r, i) => ({ id: ids[i]!, document_id: r.documentId.toLowerCase(), kind: r.kind, name: r.name, payload: r.payload, options: r.options ?? {}, attempts: 0 }));
+}
+
+/** One row as insertOutbox sends it (a JSON object). */
+export function outboxJson(r: OutboxInsert) {
   return { document_id: r.documentId, kind: r.kind, name: r.name, payload: r.payload, options: r.options ?? {} };
 }
 

@@ -2,6 +2,7 @@ import type { Access } from '../../domain/access.ts';
 import type { DocumentKind, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import { accessOf, memberJoin } from './members.ts';
+import { OUTBOX_CHANNEL, outboxJson, writtenOutboxRows, type OutboxInsert, type WrittenOutbox } from './outbox.ts';
 
 
 export interface PackageRow {
@@ -27,7 +28,7 @@ export const FULL_BUILD_PRESUMED_LOST_MINUTES = 30;
  * past the version it was built from (chapters are never added, removed,
  * renamed or reordered, and a document is never renamed, so their versions
  * are all that can change its content). `stored.version` names that stored
- * copy for `settleFullBuild`: its `updated_at` as text, which keeps the
+ * copy for `writePackageRequest`: its `updated_at` as text, which keeps the
  * microseconds (postgres.js sends a timestamp parameter in milliseconds).
  */
 export async function findPackageRequest(sql: Sql, documentId: string, userId: string): Promise<{
@@ -55,7 +56,7 @@ export async function findPackageRequest(sql: Sql, documentId: string, userId: s
  * The full build a package request settles on, as SET clauses of `packages p`:
  * a build still pending is reused, otherwise `newJobId` is recorded as pending.
  */
-function fullBuildSettled(tx: TransactionSql, newJobId: string) {
+function fullBuildSettled(tx: Sql | TransactionSql, newJobId: string) {
   const pendingAlive = tx`p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})`;
   return tx`
       full_job_id = case when ${pendingAlive} then p.full_job_id else ${newJobId}::uuid end,
@@ -63,44 +64,62 @@ function fullBuildSettled(tx: TransactionSql, newJobId: string) {
       full_pending = true`;
 }
 
-/**
- * Stores the essential package in place of the document's current one and
- * settles the full build in the same statement: a build still pending is
- * reused, otherwise `newJobId` is recorded as pending. Concurrent requests
- * serialise on the row, so only one of them starts a build.
- */
-export async function storeEssentialPackage(
-  tx: TransactionSql,
-  p: { documentId: string; content: Record<string, unknown>; sourceVersions: Record<string, number>; newJobId: string },
-): Promise<{ jobId: string; started: boolean }> {
-  const [row] = await tx<{ job_id: string; started: boolean }[]>`
-    insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
-    values (${p.documentId}, 'essential', ${tx.json(p.content as never)}, ${tx.json(p.sourceVersions as never)}, ${p.newJobId}, true)
-    on conflict (document_id) do update set
-      stage = 'essential',
-      content = excluded.content,
-      source_versions = excluded.source_versions,
-      updated_at = now(),
-      ${fullBuildSettled(tx, p.newJobId)}
-    returning full_job_id as job_id, full_job_id = ${p.newJobId}::uuid as started`;
-  return { jobId: row!.job_id, started: row!.started };
+/** What a package request writes, in one statement (hence one transaction). */
+export interface PackageWrite {
+  documentId: string;
+  /** The full build's job id if this request starts one. */
+  newJobId: string;
+  /**
+   * The essential package to store in place of the document's current one,
+   * or `keep`: the stored one's version (findPackageRequest), kept as it is.
+   */
+  store: { content: Record<string, unknown>; sourceVersions: Record<string, number> } | { keep: string };
+  /** The outbox rows, written in this order; the `job` rows only when this request started the build. */
+  outbox: OutboxInsert[];
+  /** See insertOutbox's `fastPath`. */
+  fastPath?: boolean;
 }
 
 /**
- * Keeps the stored essential package (`version` from findPackageRequest) and
- * settles the full build as storeEssentialPackage does; undefined when that
- * copy was replaced meanwhile (a newer essential or a full package), for the
- * caller to build afresh.
+ * Stores the essential package (or keeps the stored one), settles the full
+ * build (a build still pending is reused, otherwise `newJobId` is recorded as
+ * pending) and writes the outbox rows, as one statement: no BEGIN and COMMIT
+ * round trips. Concurrent requests serialise on the package row, so only one
+ * of them starts a build. Undefined when the copy to keep was replaced
+ * meanwhile (a newer essential or a full package): nothing was written, and the
+ * caller builds afresh.
  */
-export async function settleFullBuild(
-  tx: TransactionSql,
-  p: { documentId: string; version: string; newJobId: string },
-): Promise<{ jobId: string; started: boolean } | undefined> {
-  const [row] = await tx<{ job_id: string; started: boolean }[]>`
-    update packages p set ${fullBuildSettled(tx, p.newJobId)}
-    where p.document_id = ${p.documentId} and p.stage = 'essential' and p.updated_at = ${p.version}::text::timestamptz
-    returning full_job_id as job_id, full_job_id = ${p.newJobId}::uuid as started`;
-  return row && { jobId: row.job_id, started: row.started };
+export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<{ jobId: string; started: boolean; outbox: WrittenOutbox } | undefined> {
+  const settled = 'keep' in w.store
+    ? sql`
+      update packages p set ${fullBuildSettled(sql, w.newJobId)}
+      where p.document_id = ${w.documentId} and p.stage = 'essential' and p.updated_at = ${w.store.keep}::text::timestamptz
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
+    : sql`
+      insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
+      values (${w.documentId}, 'essential', ${sql.json(w.store.content as never)}, ${sql.json(w.store.sourceVersions as never)}, ${w.newJobId}, true)
+      on conflict (document_id) do update set
+        stage = 'essential', content = excluded.content, source_versions = excluded.source_versions, updated_at = now(),
+        ${fullBuildSettled(sql, w.newJobId)}
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`;
+  const [row] = await sql<{ job_id: string; started: boolean; ids: string[] | null; clear: boolean }[]>`
+    with settled as (${settled}), written as (
+      insert into outbox (document_id, kind, name, payload, options)
+      select (r->>'document_id')::uuid, r->>'kind', r->>'name', r->'payload', r->'options'
+      from settled s, jsonb_array_elements(${sql.json(w.outbox.map(outboxJson) as never)}) with ordinality as u(r, ord)
+      where r->>'kind' = 'event' or s.started
+      order by ord
+      returning id
+    ), waiting as (
+      -- The statement's snapshot holds only rows committed before it, never its own.
+      select not exists (select 1 from outbox o where o.document_id = ${w.documentId}) as clear
+    )
+    select s.job_id, s.started, (select json_agg(x.id::text order by x.id) from written x) as ids, waiting.clear,
+           case when not (waiting.clear and ${w.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
+    from settled s, waiting`;
+  if (!row) return undefined;
+  const rows = w.outbox.filter((r) => r.kind === 'event' || row.started);
+  return { jobId: row.job_id, started: row.started, outbox: { rows: writtenOutboxRows(rows, row.ids ?? []), clear: row.clear } };
 }
 
 /** The document's latest package, or undefined before any. */
