@@ -75,8 +75,6 @@ const layoutVariables = {
     .describe('`on`: `npm start` without `--role` runs every role in one process (as `npm start -- --single-process` does), for debugging. `off`: the api and gateway roles run in the main process and the worker role in a supervised child process at lower CPU priority, so ingest work does not slow the API.'),
   WORKER_NICE: int(0, 19).default(10)
     .describe("How much lower the supervised worker process's CPU priority is than the main process's, in nice steps (`0`: the same). When both want the cores, the API's requests go first."),
-  WORKER_SCHED_IDLE: onOff('on')
-    .describe("`on`: on Linux the supervised worker process runs under the `SCHED_IDLE` scheduling policy (started through util-linux's `chrt --idle 0`), so it gets a core only when the API, the gateway, PostgreSQL and Redis leave one free, and an API request that wakes up takes the core from it at once; where `chrt` is missing or refused, `WORKER_NICE` alone applies (logged once). `off`: `WORKER_NICE` alone."),
 };
 
 const apiVariables = {

@@ -98,7 +98,7 @@ const configSchema = envSchema
     /** Package requests per user: `limit` per sliding `windowSeconds`. */
     packageRequests: { limit: e.PACKAGE_LIMIT, windowSeconds: e.PACKAGE_WINDOW_SECONDS },
     /** How `npm start` without `--role` lays out its roles: one process, or the worker in a supervised child. */
-    processes: { singleProcess: e.SINGLE_PROCESS === 'on', workerNice: e.WORKER_NICE, workerSchedIdle: e.WORKER_SCHED_IDLE === 'on' },
+    processes: { singleProcess: e.SINGLE_PROCESS === 'on', workerNice: e.WORKER_NICE },
     /** Fair scheduling and per-user quotas of queued work. */
     ingest: {
       windowPerUser: e.INGEST_WINDOW_PER_USER,

@@ -32,7 +32,6 @@ async function main() {
       // Its HTTP server (health, metrics) must not take this one's port, nor be reachable from outside.
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
       nice: config.processes.workerNice,
-      schedIdle: config.processes.workerSchedIdle,
       logger,
     })
     : undefined;

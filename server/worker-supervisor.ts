@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import type { Logger } from 'pino';
@@ -32,12 +32,6 @@ export interface WorkerSupervisorOptions {
   env: NodeJS.ProcessEnv;
   /** Nice steps below the supervisor's own CPU priority (0: the same). */
   nice: number;
-  /**
-   * Runs the child under Linux's SCHED_IDLE policy (through util-linux's
-   * `chrt --idle 0`), where that works; `nice` still applies, and alone
-   * where it does not. Default false.
-   */
-  schedIdle?: boolean;
   logger: Logger;
   /** Restart delays: the first, doubling per exit in a row up to `maxMs`. Defaults 1 s and 30 s. */
   backoff?: { initialMs?: number; maxMs?: number };
@@ -89,7 +83,6 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
   let restartTimer: NodeJS.Timeout | undefined;
   let warnedPriority = false;
   let nextRequest = 0;
-  let command: { file: string; args: readonly string[]; policy: 'idle' | 'normal' } | undefined;
   const answers = new Map<number, (metrics: MetricsSnapshot) => void>();
 
   const lower = (pid: number) => {
@@ -102,11 +95,10 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
 
   const spawnChild = () => {
     restartTimer = undefined;
-    command ??= workerCommand(options, logger);
-    const started = spawn(command.file, command.args, { env: options.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const started = spawn(process.execPath, options.args, { env: options.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child = started;
     if (started.pid !== undefined) lower(started.pid);
-    logger.info({ pid: started.pid, nice: options.nice, policy: command.policy }, 'worker process started');
+    logger.info({ pid: started.pid, nice: options.nice }, 'worker process started');
     started.on('message', (message: Partial<WorkerReadyMessage | MetricsAnswer>) => {
       if (message?.type === 'herald:metrics') return answers.get((message as MetricsAnswer).id)?.((message as MetricsAnswer).metrics);
       if (message?.type !== 'herald:worker-ready' || child !== started) return;
@@ -179,28 +171,6 @@ export function createWorkerSupervisor(options: WorkerSupervisorOptions): Worker
     },
   };
 }
-
-/**
- * How to start the child: node itself, or, for SCHED_IDLE, node through
- * `chrt --idle 0`, which sets the policy and then execs node in the same
- * process before it starts any thread, so every thread has it (a policy,
- * like a priority, belongs to each Linux thread). Node cannot set a policy
- * itself. Checked once by running `node --version` that way.
- */
-function workerCommand(options: WorkerSupervisorOptions, logger: Logger): { file: string; args: readonly string[]; policy: 'idle' | 'normal' } {
-  const plain = { file: process.execPath, args: options.args, policy: 'normal' as const };
-  if (!options.schedIdle) return plain;
-  const probe = spawnSync(CHRT, ['--idle', '0', process.execPath, '--version'], { env: options.env, stdio: 'ignore', timeout: 10_000 });
-  if (probe.status !== 0) {
-    const why = probe.error?.message ?? `exit ${probe.status ?? probe.signal}`;
-    logger.warn({ err: why }, `could not run the worker process under SCHED_IDLE (${CHRT} --idle 0: ${why}); it runs at nice +${options.nice} only`);
-    return plain;
-  }
-  return { file: CHRT, args: ['--idle', '0', process.execPath, ...options.args], policy: 'idle' };
-}
-
-/** util-linux's chrt, found on PATH. */
-const CHRT = 'chrt';
 
 /**
  * Sets `pid` to `nice` steps below this process's priority; returns the

@@ -3,8 +3,7 @@ import os from 'node:os';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.ts';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { REPO_ROOT, spawnNode, type RunningProcess } from '../support/child-process.ts';
 import { TEST_AUTH_SECRET, TEST_DATABASE_URL, TEST_REDIS_URL, databaseUrl } from '../support/env.ts';
 import { manuscript } from '../support/herald.ts';
@@ -38,7 +37,6 @@ interface LogLine {
   pid?: number;
   process?: string;
   roles?: string[];
-  policy?: string;
 }
 interface DocumentDetail {
   document: { status: string; progress: { completed: number; total: number } };
@@ -93,15 +91,6 @@ const workerPids = (herald: RunningProcess) => logLines(herald).filter((l) => l.
 /** A process's parent, from /proc/<pid>/stat (the field after the parenthesised command name). */
 const parentPid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 
-/** Linux scheduling policies, as /proc reports them. */
-const SCHED_OTHER = 0;
-const SCHED_IDLE = 5;
-/** The scheduling policy of each thread of a process (field 41 of /proc/<pid>/task/<tid>/stat). */
-const threadPolicies = (pid: number) =>
-  readdirSync(`/proc/${pid}/task`).map((tid) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[38]));
-/** Whether util-linux's chrt can start a program under SCHED_IDLE here (WORKER_SCHED_IDLE falls back to nice alone otherwise). */
-const chrtWorks = spawnSync('chrt', ['--idle', '0', process.execPath, '--version'], { stdio: 'ignore' }).status === 0;
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -135,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('npm start supervises the worker role in a child process', () => {
-  it('runs the worker at lower CPU priority (SCHED_IDLE where chrt works, and nice); SIGTERM reaches every role, exits 0, and the jobs left run after a restart', async () => {
+  it('runs the worker at lower CPU priority; SIGTERM reaches every role, exits 0, and the jobs left run after a restart', async () => {
     const d = await deployment({ AI_SIMULATED_LATENCY_MS: '150', WORKER_CONCURRENCY: '2' });
     const herald = d.start();
     expect(await untilHealthy(d, herald)).toMatchObject({ checks: { api: 'ok', gateway: 'ok', worker: 'ok' }, failing: [] });
@@ -146,10 +135,6 @@ describe('npm start supervises the worker role in a child process', () => {
     expect(lines.find((l) => l.msg === 'Herald is ready' && l.process === 'worker')?.roles).toEqual(['worker']);
     const workerPid = await waitFor('the worker process in the log', () => workerPids(herald)[0]);
     expect(os.getPriority(workerPid!)).toBe(Math.min(19, os.getPriority() + 10));
-    // Every thread, those the runtime started before the supervisor could reach them included.
-    expect(new Set(threadPolicies(workerPid!))).toEqual(new Set([chrtWorks ? SCHED_IDLE : SCHED_OTHER]));
-    expect(logLines(herald).find((l) => l.msg === 'worker process started')).toMatchObject({ pid: workerPid, policy: chrtWorks ? 'idle' : 'normal' });
-    expect(threadPolicies(herald.child.pid!)).not.toContain(SCHED_IDLE);
 
     const id = await d.upload(30);
     await waitFor('a chapter to complete', async () => (await d.document(id)).document.progress.completed > 0, 30_000, 50);
@@ -177,16 +162,13 @@ describe('npm start supervises the worker role in a child process', () => {
   }, 150_000);
 
   it('handles SIGTERM in the process npm start runs, so a signal that finds it busy still ends in a clean exit 0', async () => {
-    const d = await deployment({ WORKER_SCHED_IDLE: 'off' });
+    const d = await deployment();
     const herald = d.start();
     await untilHealthy(d, herald);
     // No wrapper process in between (a relaying wrapper SIGKILLs a child that has not answered within 60 ms):
     // the worker's supervisor, which runs main.ts's handlers, is the process started.
     const workerPid = await waitFor('the worker process in the log', () => workerPids(herald)[0]);
     expect(parentPid(workerPid!)).toBe(herald.child.pid);
-    // WORKER_SCHED_IDLE=off: nice alone.
-    expect(new Set(threadPolicies(workerPid!))).toEqual(new Set([SCHED_OTHER]));
-    expect(os.getPriority(workerPid!)).toBe(Math.min(19, os.getPriority() + 10));
     // Busy for 300 ms when the signal comes: it is handled once the process runs again.
     herald.child.kill('SIGSTOP');
     herald.child.kill('SIGTERM');
