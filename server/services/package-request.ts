@@ -6,7 +6,7 @@ import { findAccess } from '../../sql/queries/members.ts';
 import { findPackage, findPackageRequest, writePackageRequest } from '../../sql/queries/packages.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
-import { withFreshArtifacts } from '../../domain/package/full.ts';
+import { essentialOf, withFreshArtifacts, type FullPackage } from '../../domain/package/full.ts';
 import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
@@ -30,10 +30,11 @@ export interface PackageRequestOptions {
  * `package.essential` event and, unless a full build is already pending, the
  * full build's job, whose id is fixed here and returned as `job_id`. The
  * event row precedes the job row, so `package.essential` is published before
- * the full build can even start. When the stored package is an essential one
- * built from the chapters' current versions, it is the package this request
- * would build (but for `built_at`): it is answered and announced again as it
- * is, and only the full build is settled. Every request is counted against the
+ * the full build can even start. When the stored package was built from the
+ * chapters' current versions, its essential part is the package this request
+ * would build (but for `built_at`): an essential one is answered and announced
+ * again as it is, and only the full build is settled; a full one gives its
+ * essential part, stored in its place. Every request is counted against the
  * user's package limit before anything is written (a refused one writes and
  * enqueues nothing).
  *
@@ -51,24 +52,27 @@ export async function requestPackage(
   const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const { document, stored } = found!;
-  const reused = stored && await storePackage(sql, request, options, { pkg: stored.content as unknown as EssentialPackage, storedVersion: stored.version });
+  const reused = stored && await storePackage(sql, request, options, stored.stage === 'essential'
+    ? { pkg: stored.content as unknown as EssentialPackage, store: { keep: stored.version } }
+    : { pkg: essentialOf(stored.content as unknown as FullPackage), store: { replacing: stored.version } });
   if (reused) return reused;
   const facts = await loadFacts(sql, document);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
-  return (await storePackage(sql, request, options, { pkg, sourceVersions }))!;
+  return (await storePackage(sql, request, options, { pkg, store: { sourceVersions } }))!;
 }
 
 /**
- * One statement: the package stored (or the stored copy kept, when it is
- * still `storedVersion`; undefined when it is not), the full build settled,
- * the event and the build's job written to the outbox; then the fast path.
+ * One statement: the package stored (the stored essential one kept, or put in
+ * place of the stored full one, as long as the stored one is still the version
+ * read; undefined when it is not), the full build settled, the event and the
+ * build's job written to the outbox; then the fast path.
  */
 async function storePackage(
   sql: Sql,
   request: PackageRequest,
   options: PackageRequestOptions,
-  p: { pkg: EssentialPackage; sourceVersions?: Record<string, number>; storedVersion?: string },
+  p: { pkg: EssentialPackage; store: { sourceVersions: Record<string, number> } | { keep: string } | { replacing: string } },
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
   const { documentId } = request;
   const { pkg } = p;
@@ -76,7 +80,7 @@ async function storePackage(
   const written = await writePackageRequest(sql, {
     documentId,
     newJobId,
-    store: p.storedVersion !== undefined ? { keep: p.storedVersion } : { content: { ...pkg }, sourceVersions: p.sourceVersions ?? {} },
+    store: 'keep' in p.store ? p.store : { ...p.store, content: { ...pkg } },
     outbox: [
       outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
       outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: newJobId }),

@@ -24,32 +24,35 @@ export const FULL_BUILD_PRESUMED_LOST_MINUTES = 30;
 /**
  * What a package request starts from, in one round trip: the user's access
  * (null when the document is missing or not theirs), the document, and the
- * stored essential package when it is still current: no chapter has moved
- * past the version it was built from (chapters are never added, removed,
- * renamed or reordered, and a document is never renamed, so their versions
- * are all that can change its content). `stored.version` names that stored
- * copy for `writePackageRequest`: its `updated_at` as text, which keeps the
- * microseconds (postgres.js sends a timestamp parameter in milliseconds).
+ * stored package (essential or full) when it is still current: no chapter has
+ * moved past the versions it was built from (chapters are never added,
+ * removed, renamed or reordered, and a document is never renamed, so their
+ * versions are all that can change an essential package). `stored.version`
+ * names that stored copy for `writePackageRequest`: its `updated_at` as text,
+ * which keeps the microseconds (postgres.js sends a timestamp parameter in
+ * milliseconds).
  */
 export async function findPackageRequest(sql: Sql, documentId: string, userId: string): Promise<{
   access: Access;
   document: { id: string; title: string; kind: DocumentKind };
-  stored: { content: Record<string, unknown>; version: string } | null;
+  stored: { stage: PackageStage; content: Record<string, unknown>; version: string } | null;
 } | undefined> {
-  const [row] = await sql<{ access: Access; id: string; title: string; kind: DocumentKind; content: Record<string, unknown> | null; version: string | null }[]>`
-    select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind, current.content, current.version
+  const [row] = await sql<{
+    access: Access; id: string; title: string; kind: DocumentKind; stage: PackageStage | null; content: Record<string, unknown> | null; version: string | null;
+  }[]>`
+    select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind, current.stage, current.content, current.version
     from documents d
     ${memberJoin(sql, userId)}
     left join lateral (
-      select p.content, p.updated_at::text as version from packages p
-      where p.document_id = d.id and p.stage = 'essential'
+      select p.stage, p.content, p.updated_at::text as version from packages p
+      where p.document_id = d.id
         -- One comparison of whole objects: a lookup per chapter would unpack the stored (TOASTed) object each time.
         and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = d.id)
     ) current on true
     where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)`;
   if (!row) return undefined;
-  const { access, id, title, kind, content, version } = row;
-  return { access, document: { id, title, kind }, stored: content && version ? { content, version } : null };
+  const { access, id, title, kind, stage, content, version } = row;
+  return { access, document: { id, title, kind }, stored: stage && content && version ? { stage, content, version } : null };
 }
 
 /**
@@ -70,10 +73,15 @@ export interface PackageWrite {
   /** The full build's job id if this request starts one. */
   newJobId: string;
   /**
-   * The essential package to store in place of the document's current one,
-   * or `keep`: the stored one's version (findPackageRequest), kept as it is.
+   * The essential package to store in place of the document's current one;
+   * or `keep`: the stored one's version (findPackageRequest), kept as it is;
+   * or `content` to store in place of the stored package of version
+   * `replacing`, keeping its source versions.
    */
-  store: { content: Record<string, unknown>; sourceVersions: Record<string, number> } | { keep: string };
+  store:
+    | { content: Record<string, unknown>; sourceVersions: Record<string, number> }
+    | { keep: string }
+    | { content: Record<string, unknown>; replacing: string };
   /** The outbox rows, written in this order; the `job` rows only when this request started the build. */
   outbox: OutboxInsert[];
   /** See insertOutbox's `fastPath`. */
@@ -85,19 +93,24 @@ export interface PackageWrite {
  * build (a build still pending is reused, otherwise `newJobId` is recorded as
  * pending) and writes the outbox rows, as one statement: no BEGIN and COMMIT
  * round trips. Concurrent requests serialise on the package row, so only one
- * of them starts a build. Undefined when the copy to keep was replaced
- * meanwhile (a newer essential or a full package): nothing was written, and the
- * caller builds afresh.
+ * of them starts a build. Undefined when the copy to keep or replace was
+ * itself replaced meanwhile: nothing was written, and the caller builds afresh.
  */
 export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<{ jobId: string; started: boolean; outbox: WrittenOutbox } | undefined> {
-  const settled = 'keep' in w.store
+  const { store } = w;
+  const settled = 'keep' in store
     ? sql`
       update packages p set ${fullBuildSettled(sql, w.newJobId)}
-      where p.document_id = ${w.documentId} and p.stage = 'essential' and p.updated_at = ${w.store.keep}::text::timestamptz
+      where p.document_id = ${w.documentId} and p.stage = 'essential' and p.updated_at = ${store.keep}::text::timestamptz
       returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
-    : sql`
+    : 'replacing' in store
+      ? sql`
+      update packages p set stage = 'essential', content = ${sql.json(store.content as never)}, updated_at = now(), ${fullBuildSettled(sql, w.newJobId)}
+      where p.document_id = ${w.documentId} and p.updated_at = ${store.replacing}::text::timestamptz
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
+      : sql`
       insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
-      values (${w.documentId}, 'essential', ${sql.json(w.store.content as never)}, ${sql.json(w.store.sourceVersions as never)}, ${w.newJobId}, true)
+      values (${w.documentId}, 'essential', ${sql.json(store.content as never)}, ${sql.json(store.sourceVersions as never)}, ${w.newJobId}, true)
       on conflict (document_id) do update set
         stage = 'essential', content = excluded.content, source_versions = excluded.source_versions, updated_at = now(),
         ${fullBuildSettled(sql, w.newJobId)}

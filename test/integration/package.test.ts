@@ -205,10 +205,16 @@ describe('essential then full', () => {
     const client = await connectClient(h.url, await h.token('pia'));
     expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
     const first = await requestPackage(h, 'pia', documentId);
-    await waitFor('first package.full', () => client.of(documentId).some((e) => e.name === 'package.full'), 30_000);
+    const full = await waitFor('first package.full', () => client.of(documentId).find((e) => e.name === 'package.full'), 30_000);
     const second = await requestPackage(h, 'pia', documentId);
     expect(second.body.deduplicated).toBe(false);
     expect(second.body.job_id).not.toBe(first.body.job_id);
+    // No chapter changed since the full build: the answer is the essential part of the full package (its built_at), stored in its place.
+    const { outline: _o, character_sheets: _s, key_terms: _k, ...essential } = (full.event as DocumentEvent<'package.full'>).package as Record<string, any>;
+    const chapters = (essential.chapters as { summary: unknown; summary_version: unknown }[]).map(({ summary: _x, summary_version: _y, ...c }) => c);
+    expect(second.body.package).toEqual({ ...essential, stage: 'essential', chapters });
+    const stored = await h.api('pia', `/api/documents/${documentId}/package`);
+    expect(((await stored.json()) as { package: unknown }).package).toEqual(second.body.package);
     await waitFor('second package.full', () => client.of(documentId).filter((e) => e.name === 'package.full').length === 2, 30_000);
     client.close();
   });
