@@ -16,6 +16,7 @@
  * (one profile per process) to find what the API spends its time on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/private-redis.ts';
 import { postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.ts';
@@ -40,7 +41,7 @@ const PAUSE_MS = 10;
 const INGEST_TIMEOUT_MS = 300_000;
 
 const STANDARD_LAYOUTS: readonly Layout[] = [
-  { name: 'supervised', label: 'npm start (worker in a child process, SCHED_IDLE)', args: [] },
+  { name: 'supervised', label: 'npm start (worker in a child process, nice +10)', args: [] },
   { name: 'single', label: 'npm start -- --single-process', args: ['--single-process'] },
 ];
 
@@ -101,7 +102,13 @@ export async function benchOneProcess(ctx: BenchContext, options: OneProcessBenc
   const runs = new Map<Layout, Run[]>(layouts.map((l) => [l, []]));
   for (let pair = 0; pair < options.pairs; pair++) {
     const order = pair % 2 === 0 ? layouts : [...layouts].reverse();
-    for (const layout of order) runs.get(layout)!.push(await runOnce(ctx, layout, bodies, options, `${pair}`));
+    for (const layout of order) {
+      const run = await runOnce(ctx, layout, bodies, options, `${pair}`);
+      runs.get(layout)!.push(run);
+      // Each run as it ends, for pairing runs by hand: the medians below hide which run was which.
+      console.error(`one-process ${pair} ${layout.name}: GET p99 idle ${run.idleGetP99.toFixed(1)} ms, ingest ${run.ingestGetP99.toFixed(1)} ms; ` +
+        `package p99 idle ${run.idlePackageP99.toFixed(1)} ms, ingest ${run.ingestPackageP99.toFixed(1)} ms; ${Math.round(run.chaptersPerSecond)} ch/s; load ${loadAverage()}`);
+    }
   }
   const med = (list: Run[], pick: (r: Run) => number) => median(list.map(pick));
   // Each layout against the first (the first against the second).
@@ -178,6 +185,8 @@ async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small'
     await removePrefix(prefix);
   }
 }
+
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /** Sequential requests, each timed; `reset` hands over the samples so far and starts afresh. */
 function createClient(url: string, token: string, small: string, packaged: string) {
