@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
-import { findDocument } from '../../sql/queries/documents.ts';
 import { findAccess } from '../../sql/queries/members.ts';
-import { insertOutbox } from '../../sql/queries/outbox.ts';
-import { findPackage, storeEssentialPackage } from '../../sql/queries/packages.ts';
+import { findPackage, findPackageRequest, writePackageRequest } from '../../sql/queries/packages.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
-import { withFreshArtifacts } from '../../domain/package/full.ts';
+import { essentialOf, withFreshArtifacts, type FullPackage } from '../../domain/package/full.ts';
 import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
@@ -28,11 +26,15 @@ export interface PackageRequestOptions {
 
 /**
  * Builds the essential package from stored rows (no AI, no Redis, no
- * worker), stores it, and in the same transaction writes to the outbox its
+ * worker), stores it, and in the same statement writes to the outbox its
  * `package.essential` event and, unless a full build is already pending, the
  * full build's job, whose id is fixed here and returned as `job_id`. The
  * event row precedes the job row, so `package.essential` is published before
- * the full build can even start. Every request is counted against the
+ * the full build can even start. When the stored package was built from the
+ * chapters' current versions, its essential part is the package this request
+ * would build (but for `built_at`): an essential one is answered and announced
+ * again as it is, and only the full build is settled; a full one gives its
+ * essential part, stored in its place. Every request is counted against the
  * user's package limit before anything is written (a refused one writes and
  * enqueues nothing).
  *
@@ -45,24 +47,49 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  requireAccess(await findAccess(sql, documentId, userId), 'edit', 'Viewers cannot build packages.');
+  const found = await findPackageRequest(sql, documentId, userId);
+  requireAccess(found?.access ?? null, 'edit', 'Viewers cannot build packages.');
   const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
-  const facts = await loadFacts(sql, documentId);
+  const { document, stored } = found!;
+  const reused = stored && await storePackage(sql, request, options, stored.stage === 'essential'
+    ? { pkg: stored.content as unknown as EssentialPackage, store: { keep: stored.version } }
+    : { pkg: essentialOf(stored.content as unknown as FullPackage), store: { replacing: stored.version } });
+  if (reused) return reused;
+  const facts = await loadFacts(sql, document);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
-  const { build, written } = await sql.begin(async (tx) => {
-    const build = await storeEssentialPackage(tx, { documentId, content: { ...pkg }, sourceVersions, newJobId: randomUUID() });
-    const written = await insertOutbox(tx, [
+  return (await storePackage(sql, request, options, { pkg, store: { sourceVersions } }))!;
+}
+
+/**
+ * One statement: the package stored (the stored essential one kept, or put in
+ * place of the stored full one, as long as the stored one is still the version
+ * read; undefined when it is not), the full build settled, the event and the
+ * build's job written to the outbox; then the fast path.
+ */
+async function storePackage(
+  sql: Sql,
+  request: PackageRequest,
+  options: PackageRequestOptions,
+  p: { pkg: EssentialPackage; store: { sourceVersions: Record<string, number> } | { keep: string } | { replacing: string } },
+): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
+  const { documentId } = request;
+  const { pkg } = p;
+  const newJobId = randomUUID();
+  const written = await writePackageRequest(sql, {
+    documentId,
+    newJobId,
+    store: 'keep' in p.store ? p.store : { ...p.store, content: { ...pkg } },
+    outbox: [
       outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
-      ...(build.started
-        ? [outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: build.jobId })]
-        : []),
-    ], { fastPath: options.outboxDispatcher !== undefined });
-    return { build, written };
+      outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: newJobId }),
+    ],
+    fastPath: options.outboxDispatcher !== undefined,
   });
-  options.outboxDispatcher?.dispatch(written);
-  return { package: pkg, jobId: build.jobId, started: build.started };
+  if (!written) return undefined;
+  options.outboxDispatcher?.dispatch(written.outbox);
+  return { package: pkg, jobId: written.jobId, started: written.started };
 }
 
 /**
@@ -70,14 +97,11 @@ export async function requestPackage(
  * digest yet (new or edited since the last package) are digested first, so
  * only their text is read; everything else comes merged from PostgreSQL.
  */
-async function loadFacts(sql: Sql, documentId: string): Promise<PackageFacts> {
-  const [document, undigested] = await Promise.all([findDocument(sql, documentId), listUndigestedChapters(sql, documentId)]);
-  if (!document) throw notFound();
+async function loadFacts(sql: Sql, document: PackageFacts['document']): Promise<PackageFacts> {
+  const undigested = await listUndigestedChapters(sql, document.id);
   // At most a chapter (or a few thousand characters of one) per step, the event loop running between slices: a 10,000-chapter document is digested without freezing the API.
-  await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
-  const facts = await loadPackageFacts(sql, documentId);
-  if (!facts) throw notFound();
-  return { ...facts, document: { id: facts.document.id, title: facts.document.title, kind: facts.document.kind } };
+  if (undigested.length > 0) await upsertDigests(sql, await runInSlices(digestEach(undigested, document.kind)));
+  return { ...(await loadPackageFacts(sql, document.id)), document };
 }
 
 function* digestEach(chapters: { id: string; version: number; content: string }[], kind: PackageFacts['document']['kind']): Sliced<DigestRow[]> {

@@ -1,5 +1,4 @@
 import type { Sql, TransactionSql } from '../client.ts';
-import type { DocumentRow } from './documents.ts';
 
 /** A capitalised word's use in a chapter (domain/text/characters.ts NameStat). */
 export interface NameStatRow {
@@ -70,7 +69,6 @@ async function upsertDigestBatch(sql: Sql | TransactionSql, batch: { row: Digest
 }
 
 export interface PackageFactsRow {
-  document: DocumentRow;
   chapters: { id: string; index: number; title: string; word_count: number; version: number }[];
   opening: string;
   names: NameStatRow[];
@@ -82,9 +80,8 @@ export interface PackageFactsRow {
  * current digest merged by PostgreSQL (a few hundred rows, not the text).
  * Sent together, in one round trip's time (pipelined).
  */
-export async function loadPackageFacts(sql: Sql, documentId: string): Promise<PackageFactsRow | undefined> {
-  const [[document], chapters, [first], names] = await Promise.all([
-    sql<DocumentRow[]>`select * from documents where id = ${documentId}`,
+export async function loadPackageFacts(sql: Sql, documentId: string): Promise<PackageFactsRow> {
+  const [chapters, [first], names] = await Promise.all([
     sql<PackageFactsRow['chapters']>`
       select id, index, title, word_count, version from chapters where document_id = ${documentId} order by index`,
     sql<{ opening: string }[]>`
@@ -97,5 +94,5 @@ export async function loadPackageFacts(sql: Sql, documentId: string): Promise<Pa
       where c.document_id = ${documentId}
       group by n.name`,
   ]);
-  return document && { document, chapters, opening: first?.opening ?? '', names };
+  return { chapters, opening: first?.opening ?? '', names };
 }

@@ -1,5 +1,8 @@
-import type { PackageStage } from '../../domain/vocabulary.ts';
+import type { Access } from '../../domain/access.ts';
+import type { DocumentKind, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
+import { accessOf, memberJoin } from './members.ts';
+import { OUTBOX_CHANNEL, outboxJson, writtenOutboxRows, type OutboxInsert, type WrittenOutbox } from './outbox.ts';
 
 
 export interface PackageRow {
@@ -19,30 +22,117 @@ export interface PackageRow {
 export const FULL_BUILD_PRESUMED_LOST_MINUTES = 30;
 
 /**
- * Stores the essential package in place of the document's current one and
- * settles the full build in the same statement: a build still pending is
- * reused, otherwise `newJobId` is recorded as pending. Concurrent requests
- * serialise on the row, so only one of them starts a build.
+ * What a package request starts from, in one round trip: the user's access
+ * (null when the document is missing or not theirs), the document, and the
+ * stored package (essential or full) when it is still current: no chapter has
+ * moved past the versions it was built from (chapters are never added,
+ * removed, renamed or reordered, and a document is never renamed, so their
+ * versions are all that can change an essential package). `stored.version`
+ * names that stored copy for `writePackageRequest`: its `updated_at` as text,
+ * which keeps the microseconds (postgres.js sends a timestamp parameter in
+ * milliseconds).
  */
-export async function storeEssentialPackage(
-  tx: TransactionSql,
-  p: { documentId: string; content: Record<string, unknown>; sourceVersions: Record<string, number>; newJobId: string },
-): Promise<{ jobId: string; started: boolean }> {
-  const [row] = await tx<{ job_id: string; started: boolean }[]>`
-    insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
-    values (${p.documentId}, 'essential', ${tx.json(p.content as never)}, ${tx.json(p.sourceVersions as never)}, ${p.newJobId}, true)
-    on conflict (document_id) do update set
-      stage = 'essential',
-      content = excluded.content,
-      source_versions = excluded.source_versions,
-      updated_at = now(),
-      full_job_id = case when p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})
-                         then p.full_job_id else excluded.full_job_id end,
-      full_requested_at = case when p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})
-                               then p.full_requested_at else now() end,
-      full_pending = true
-    returning full_job_id as job_id, full_job_id = ${p.newJobId}::uuid as started`;
-  return { jobId: row!.job_id, started: row!.started };
+export async function findPackageRequest(sql: Sql, documentId: string, userId: string): Promise<{
+  access: Access;
+  document: { id: string; title: string; kind: DocumentKind };
+  stored: { stage: PackageStage; content: Record<string, unknown>; version: string } | null;
+} | undefined> {
+  const [row] = await sql<{
+    access: Access; id: string; title: string; kind: DocumentKind; stage: PackageStage | null; content: Record<string, unknown> | null; version: string | null;
+  }[]>`
+    select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind, current.stage, current.content, current.version
+    from documents d
+    ${memberJoin(sql, userId)}
+    left join lateral (
+      select p.stage, p.content, p.updated_at::text as version from packages p
+      where p.document_id = d.id
+        -- One comparison of whole objects: a lookup per chapter would unpack the stored (TOASTed) object each time.
+        and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = d.id)
+    ) current on true
+    where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+  if (!row) return undefined;
+  const { access, id, title, kind, stage, content, version } = row;
+  return { access, document: { id, title, kind }, stored: stage && content && version ? { stage, content, version } : null };
+}
+
+/**
+ * The full build a package request settles on, as SET clauses of `packages p`:
+ * a build still pending is reused, otherwise `newJobId` is recorded as pending.
+ */
+function fullBuildSettled(tx: Sql | TransactionSql, newJobId: string) {
+  const pendingAlive = tx`p.full_pending and p.full_requested_at > now() - make_interval(mins => ${FULL_BUILD_PRESUMED_LOST_MINUTES})`;
+  return tx`
+      full_job_id = case when ${pendingAlive} then p.full_job_id else ${newJobId}::uuid end,
+      full_requested_at = case when ${pendingAlive} then p.full_requested_at else now() end,
+      full_pending = true`;
+}
+
+/** What a package request writes, in one statement (hence one transaction). */
+export interface PackageWrite {
+  documentId: string;
+  /** The full build's job id if this request starts one. */
+  newJobId: string;
+  /**
+   * The essential package to store in place of the document's current one;
+   * or `keep`: the stored one's version (findPackageRequest), kept as it is;
+   * or `content` to store in place of the stored package of version
+   * `replacing`, keeping its source versions.
+   */
+  store:
+    | { content: Record<string, unknown>; sourceVersions: Record<string, number> }
+    | { keep: string }
+    | { content: Record<string, unknown>; replacing: string };
+  /** The outbox rows, written in this order; the `job` rows only when this request started the build. */
+  outbox: OutboxInsert[];
+  /** See insertOutbox's `fastPath`. */
+  fastPath?: boolean;
+}
+
+/**
+ * Stores the essential package (or keeps the stored one), settles the full
+ * build (a build still pending is reused, otherwise `newJobId` is recorded as
+ * pending) and writes the outbox rows, as one statement: no BEGIN and COMMIT
+ * round trips. Concurrent requests serialise on the package row, so only one
+ * of them starts a build. Undefined when the copy to keep or replace was
+ * itself replaced meanwhile: nothing was written, and the caller builds afresh.
+ */
+export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<{ jobId: string; started: boolean; outbox: WrittenOutbox } | undefined> {
+  const { store } = w;
+  const settled = 'keep' in store
+    ? sql`
+      update packages p set ${fullBuildSettled(sql, w.newJobId)}
+      where p.document_id = ${w.documentId} and p.stage = 'essential' and p.updated_at = ${store.keep}::text::timestamptz
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
+    : 'replacing' in store
+      ? sql`
+      update packages p set stage = 'essential', content = ${sql.json(store.content as never)}, updated_at = now(), ${fullBuildSettled(sql, w.newJobId)}
+      where p.document_id = ${w.documentId} and p.updated_at = ${store.replacing}::text::timestamptz
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
+      : sql`
+      insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
+      values (${w.documentId}, 'essential', ${sql.json(store.content as never)}, ${sql.json(store.sourceVersions as never)}, ${w.newJobId}, true)
+      on conflict (document_id) do update set
+        stage = 'essential', content = excluded.content, source_versions = excluded.source_versions, updated_at = now(),
+        ${fullBuildSettled(sql, w.newJobId)}
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`;
+  const [row] = await sql<{ job_id: string; started: boolean; ids: string[] | null; clear: boolean }[]>`
+    with settled as (${settled}), written as (
+      insert into outbox (document_id, kind, name, payload, options)
+      select (r->>'document_id')::uuid, r->>'kind', r->>'name', r->'payload', r->'options'
+      from settled s, jsonb_array_elements(${sql.json(w.outbox.map(outboxJson) as never)}) with ordinality as u(r, ord)
+      where r->>'kind' = 'event' or s.started
+      order by ord
+      returning id
+    ), waiting as (
+      -- The statement's snapshot holds only rows committed before it, never its own.
+      select not exists (select 1 from outbox o where o.document_id = ${w.documentId}) as clear
+    )
+    select s.job_id, s.started, (select json_agg(x.id::text order by x.id) from written x) as ids, waiting.clear,
+           case when not (waiting.clear and ${w.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
+    from settled s, waiting`;
+  if (!row) return undefined;
+  const rows = w.outbox.filter((r) => r.kind === 'event' || row.started);
+  return { jobId: row.job_id, started: row.started, outbox: { rows: writtenOutboxRows(rows, row.ids ?? []), clear: row.clear } };
 }
 
 /** The document's latest package, or undefined before any. */

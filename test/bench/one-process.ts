@@ -16,6 +16,7 @@
  * (one profile per process) to find what the API spends its time on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/private-redis.ts';
 import { postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.ts';
@@ -39,11 +40,47 @@ const PACKAGE_EVERY = 4;
 const PAUSE_MS = 10;
 const INGEST_TIMEOUT_MS = 300_000;
 
-const LAYOUTS = [
-  { name: 'supervised', label: 'npm start (worker in a child process, nice +10)', args: [] as string[] },
+const STANDARD_LAYOUTS: readonly Layout[] = [
+  { name: 'supervised', label: 'npm start (worker in a child process, nice +10)', args: [] },
   { name: 'single', label: 'npm start -- --single-process', args: ['--single-process'] },
-] as const;
-type Layout = (typeof LAYOUTS)[number];
+];
+
+interface Layout {
+  name: string;
+  label: string;
+  args: readonly string[];
+  /** Herald's checkout (default this one). */
+  root?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The layouts to run, alternated: by default `supervised` and `single`.
+ * BENCH_ONE_PROCESS_LAYOUTS=a,b,… picks among those, `baseline` (the default
+ * start of the checkout at BENCH_BASELINE_ROOT, with its node_modules) and the
+ * variants of BENCH_ONE_PROCESS_VARIANTS=`name:VAR=value,VAR=value;name:…`
+ * (the default start with those settings), e.g.
+ * `nice10:WORKER_SCHED_IDLE=off;nice19:WORKER_SCHED_IDLE=off,WORKER_NICE=19`.
+ */
+function layoutsAsked(): Layout[] {
+  const variants = (process.env.BENCH_ONE_PROCESS_VARIANTS ?? '').split(';').filter(Boolean).map((spec): Layout => {
+    const [name, settings = ''] = spec.split(':') as [string, string?];
+    const env = Object.fromEntries(settings.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+    return { name, label: `npm start with ${settings}`, args: [], env };
+  });
+  const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+  const known: Layout[] = [
+    ...STANDARD_LAYOUTS,
+    ...(baselineRoot ? [{ name: 'baseline', label: `npm start of ${baselineRoot}`, args: [], root: baselineRoot }] : []),
+    ...variants,
+  ];
+  const names = (process.env.BENCH_ONE_PROCESS_LAYOUTS ?? [...STANDARD_LAYOUTS.map((l) => l.name), ...variants.map((v) => v.name)].join(',')).split(',');
+  return names.map((name) => {
+    const layout = known.find((l) => l.name === name);
+    if (!layout) throw new Error(`BENCH_ONE_PROCESS_LAYOUTS: no layout ${name} (known: ${known.map((l) => l.name).join(', ')})`);
+    return layout;
+  });
+}
 
 interface Run {
   idleGetP99: number;
@@ -61,47 +98,57 @@ export async function benchOneProcess(ctx: BenchContext, options: OneProcessBenc
     packaged: JSON.stringify({ title: 'Packaged', content: novel(options.packageChapters, 500, 5) }),
     big: JSON.stringify({ title: 'Big', content: novel(options.ingestChapters, options.ingestWordsPerChapter, 9) }),
   };
-  const runs = new Map<Layout, Run[]>(LAYOUTS.map((l) => [l, []]));
+  const layouts = layoutsAsked();
+  const runs = new Map<Layout, Run[]>(layouts.map((l) => [l, []]));
   for (let pair = 0; pair < options.pairs; pair++) {
-    const order = pair % 2 === 0 ? LAYOUTS : [...LAYOUTS].reverse();
-    for (const layout of order) runs.get(layout)!.push(await runOnce(ctx, layout, bodies, options, `${pair}`));
+    const order = pair % 2 === 0 ? layouts : [...layouts].reverse();
+    for (const layout of order) {
+      const run = await runOnce(ctx, layout, bodies, options, `${pair}`);
+      runs.get(layout)!.push(run);
+      // Each run as it ends, for pairing runs by hand: the medians below hide which run was which.
+      console.error(`one-process ${pair} ${layout.name}: GET p99 idle ${run.idleGetP99.toFixed(1)} ms, ingest ${run.ingestGetP99.toFixed(1)} ms; ` +
+        `package p99 idle ${run.idlePackageP99.toFixed(1)} ms, ingest ${run.ingestPackageP99.toFixed(1)} ms; ${Math.round(run.chaptersPerSecond)} ch/s; load ${loadAverage()}`);
+    }
   }
-  const [supervised, single] = LAYOUTS.map((l) => runs.get(l)!) as [Run[], Run[]];
   const med = (list: Run[], pick: (r: Run) => number) => median(list.map(pick));
+  // Each layout against the first (the first against the second).
+  const reference = (i: number) => layouts[i === 0 ? 1 : 0];
   const setup = (layout: Layout) =>
     `${layout.label}; GET /api/documents/:id (3 chapters) p99 while ${options.ingestChapters.toLocaleString('en-US')} chapters ` +
     `(~${options.ingestWordsPerChapter} words each) ingest vs idle; sequential requests ${PAUSE_MS} ms apart (during ingest every ${PACKAGE_EVERY}th an essential ` +
-    `package); median of ${supervised.length} runs, layouts alternated`;
-  return LAYOUTS.map((layout, i): Figure => {
+    `package); median of ${options.pairs} runs, layouts alternated`;
+  return layouts.map((layout, i): Figure => {
     const list = runs.get(layout)!;
-    const other = i === 0 ? single : supervised;
+    const other = reference(i);
     const ratio = med(list, (r) => r.ingestGetP99 / r.idleGetP99);
     const ingestP99 = med(list, (r) => r.ingestGetP99);
+    const otherP99 = other && med(runs.get(other)!, (r) => r.ingestGetP99);
     return {
       figure: '9. One-process API under ingest',
       setup: setup(layout),
-      value: { amount: ingestP99, unit: 'ms', note: `GET p99 during ingest (${ratio.toFixed(2)}x idle)` },
+      value: { amount: ingestP99, unit: 'ms', note: `GET p99 during ingest (${ratio.toFixed(2)}x idle); ingest ${Math.round(med(list, (r) => r.chaptersPerSecond))} ch/s` },
       goal: { text: `<= ${API_GOAL_RATIO}x idle`, met: ratio <= API_GOAL_RATIO },
-      baseline: { label: `${LAYOUTS[1 - i]!.name} GET p99 during ingest`, amount: med(other, (r) => r.ingestGetP99), unit: 'ms', ratio: ingestP99 / med(other, (r) => r.ingestGetP99) },
+      ...(other && otherP99 !== undefined && { baseline: { label: `${other.name} GET p99 during ingest`, amount: otherP99, unit: 'ms', ratio: ingestP99 / otherP99 } }),
       detail: { runs: list, idleGetP99: med(list, (r) => r.idleGetP99), chaptersPerSecond: med(list, (r) => r.chaptersPerSecond) },
     };
-  }).concat(LAYOUTS.map((layout, i): Figure => {
+  }).concat(layouts.map((layout, i): Figure => {
     const list = runs.get(layout)!;
-    const other = i === 0 ? single : supervised;
+    const other = reference(i);
     const p99 = med(list, (r) => r.ingestPackageP99);
+    const otherP99 = other && med(runs.get(other)!, (r) => r.ingestPackageP99);
     return {
       figure: '9. Essential package under ingest',
       setup: `${layout.label}; POST /api/documents/:id/package (${options.packageChapters} chapters, stored) while ${options.ingestChapters.toLocaleString('en-US')} chapters ingest; median of runs' p99`,
       value: { amount: p99, unit: 'ms', note: `p99 (idle ${med(list, (r) => r.idlePackageP99).toFixed(1)} ms); ingest ${Math.round(med(list, (r) => r.chaptersPerSecond))} ch/s` },
       goal: { text: `p99 < ${PACKAGE_GOAL_P99_MS} ms`, met: p99 < PACKAGE_GOAL_P99_MS },
-      baseline: { label: `${LAYOUTS[1 - i]!.name} package p99`, amount: med(other, (r) => r.ingestPackageP99), unit: 'ms', ratio: p99 / med(other, (r) => r.ingestPackageP99) },
+      ...(other && otherP99 !== undefined && { baseline: { label: `${other.name} package p99`, amount: otherP99, unit: 'ms', ratio: p99 / otherP99 } }),
     };
   }));
 }
 
 async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small' | 'packaged' | 'big', string>, options: OneProcessBenchOptions, tag: string): Promise<Run> {
   const prefix = ctx.scenarioPrefix(`one-process-${layout.name}-${tag}`);
-  const herald = await startMain(ctx, prefix, layout.args);
+  const herald = await startMain(ctx, prefix, layout);
   try {
     const token = await ctx.token('bench-one-process');
     const upload = async (body: string) => (await postJson<{ document: { id: string } }>(`${herald.url}/api/documents`, token, body, 202, 120_000)).document.id;
@@ -138,6 +185,8 @@ async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small'
     await removePrefix(prefix);
   }
 }
+
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /** Sequential requests, each timed; `reset` hands over the samples so far and starts afresh. */
 function createClient(url: string, token: string, small: string, packaged: string) {
@@ -180,12 +229,13 @@ interface MainProcess {
 }
 
 /** `server/main.ts` in a process group of its own (its worker child is stopped with it), ready once /health answers 200. */
-async function startMain(ctx: BenchContext, prefix: string, args: readonly string[]): Promise<MainProcess> {
+async function startMain(ctx: BenchContext, prefix: string, layout: Layout): Promise<MainProcess> {
+  const { args } = layout;
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), PACKAGE_LIMIT: '10000', PACKAGE_WINDOW_SECONDS: '1' }) },
+    cwd: layout.root ?? REPO_ROOT,
+    env: { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), PACKAGE_LIMIT: '10000', PACKAGE_WINDOW_SECONDS: '1', ...layout.env }) },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
@@ -216,5 +266,5 @@ async function startMain(ctx: BenchContext, prefix: string, args: readonly strin
 
 if (isMain(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  runStandalone('one-process', (ctx) => benchOneProcess(ctx, { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: 200 }));
+  runStandalone('one-process', (ctx) => benchOneProcess(ctx, { pairs: Number(process.env.BENCH_ONE_PROCESS_PAIRS ?? (quick ? 1 : 3)), ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: 200 }));
 }

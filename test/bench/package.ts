@@ -5,9 +5,18 @@
  * full builds and the ingest running meanwhile). Sequential requests over
  * real HTTP; `GET /api/documents/:id` on the same document is the baseline.
  * Run with `npx tsx test/bench/package.ts [--quick]`.
+ *
+ * BENCH_BASELINE_ROOT=<another checkout, with node_modules> measures instead
+ * the api role of this tree against that checkout's, both in this process on
+ * documents of their own, in BENCH_PACKAGE_ROUNDS (default 10) rounds of
+ * requests alternated between them (A B, B A, …).
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import pino from 'pino';
 import type { Role } from '../../server/config.ts';
-import { postJson, removePrefix, startBenchHerald, type BenchContext } from './harness.ts';
+import type { Herald } from '../../server/herald.ts';
+import { postJson, removePrefix, startBenchHerald, withTimeout, type BenchContext } from './harness.ts';
 import { novel } from './prose.ts';
 import { isMain, runStandalone } from './standalone.ts';
 import { summarize, type Figure } from './stats.ts';
@@ -22,6 +31,8 @@ export interface PackageBenchOptions {
 export const PACKAGE_GOAL_P99_MS = 20;
 
 export async function benchPackage(ctx: BenchContext, options: PackageBenchOptions): Promise<Figure[]> {
+  const baselineRoot = process.env.BENCH_BASELINE_ROOT;
+  if (baselineRoot) return measureAgainst(ctx, baselineRoot, options, Number(process.env.BENCH_PACKAGE_ROUNDS ?? 10));
   const figures: Figure[] = [];
   for (const roles of [['api'], ['api', 'gateway', 'worker']] as Role[][]) figures.push(await measure(ctx, roles, options));
   return figures;
@@ -69,6 +80,56 @@ async function measure(ctx: BenchContext, roles: Role[], options: PackageBenchOp
     await herald.close();
     await removePrefix(prefix);
   }
+}
+
+/** This tree's api role and the one at `root`, each on a document of its own, requests alternated by rounds. */
+async function measureAgainst(ctx: BenchContext, root: string, options: PackageBenchOptions, rounds: number): Promise<Figure[]> {
+  const token = await ctx.token('bench-owner');
+  const content = JSON.stringify({ title: 'Package bench', content: novel(options.chapters, options.wordsPerChapter) });
+  const env = { PACKAGE_LIMIT: '10000' };
+  const own = await startBenchHerald(ctx, { roles: ['api'], prefix: ctx.scenarioPrefix('package-own'), env });
+  const baseline = await startBaselineHerald(ctx, root, ctx.scenarioPrefix('package-baseline'), env);
+  const sides = [{ name: 'this tree', herald: own }, { name: `baseline ${root}`, herald: baseline }].map((side) => ({ ...side, samples: [] as number[], url: '' }));
+  for (const side of sides) {
+    const { document } = await postJson<{ document: { id: string } }>(`${side.herald.url}/api/documents`, token, content);
+    side.url = `${side.herald.url}/api/documents/${document.id}/package`;
+    for (let i = 0; i < options.warmups; i++) await postJson(side.url, token, '');
+  }
+  const perRound = Math.max(1, Math.round(options.requests / rounds));
+  for (let round = 0; round < rounds; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      for (let i = 0; i < perRound; i++) {
+        const started = performance.now();
+        const answer = await postJson<{ package: { stage: string; chapter_count: number } }>(side.url, token, '');
+        side.samples.push(performance.now() - started);
+        if (answer.package.stage !== 'essential' || answer.package.chapter_count !== options.chapters) throw new Error('unexpected package');
+      }
+    }
+  }
+  await Promise.all([own.close(), baseline.close()]);
+  const [mine, theirs] = sides.map((side) => summarize(side.samples)) as [ReturnType<typeof summarize>, ReturnType<typeof summarize>];
+  return sides.map((side, i): Figure => {
+    const latency = i === 0 ? mine : theirs;
+    const other = i === 0 ? theirs : mine;
+    return {
+      figure: '7. Essential package',
+      setup: `POST /api/documents/:id/package, ${options.chapters} chapters; roles api, ${side.name}; ${rounds} rounds of ${perRound} sequential requests alternated with the other tree, after ${options.warmups} warm-up`,
+      latency,
+      goal: { text: `p99 < ${PACKAGE_GOAL_P99_MS} ms`, met: latency.p99 < PACKAGE_GOAL_P99_MS },
+      baseline: { label: `${sides[1 - i]!.name} p50`, amount: other.p50, unit: 'ms', ratio: latency.p50 / other.p50 },
+      detail: { samplesMs: side.samples },
+    };
+  });
+}
+
+/** The api role of the checkout at `root`, started from its own modules in this process. */
+async function startBaselineHerald(ctx: BenchContext, root: string, prefix: string, env: Record<string, string>): Promise<Herald> {
+  const load = (path: string) => import(pathToFileURL(join(root, path)).href);
+  const [{ loadConfig }, { startHerald }] = await Promise.all([load('server/config.ts'), load('server/herald.ts')]);
+  const config = loadConfig(ctx.heraldEnv(prefix, env));
+  const herald: Herald = await withTimeout(startHerald({ config, roles: ['api'], logger: pino({ level: config.logLevel }) }), 30_000, `baseline Herald (${root}) to start`);
+  ctx.onCleanup(() => herald.close());
+  return herald;
 }
 
 if (isMain(import.meta.url)) {

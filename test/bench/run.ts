@@ -62,7 +62,7 @@ const PLAN = {
   polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000, rounds: Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1) },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
-  oneProcess: { pairs: quick ? 1 : 3, ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
+  oneProcess: { pairs: Number(process.env.BENCH_ONE_PROCESS_PAIRS ?? (quick ? 1 : 3)), ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
   fairness: { repeats: quick ? 1 : 3, bigChapters: 10_000, wordsPerChapter: 40, startAfter: 500, concurrency: 64 },
   pooler: { rounds: quick ? 4 : 10, savesPerRound: 10, gapMs: 100 },
   page: { chapters: 300, loads: quick ? 3 : 9 },

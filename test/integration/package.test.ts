@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
 import type { DocumentEvent } from '../../realtime/events.ts';
-import { share, upload } from '../support/documents.ts';
+import { autosave, share, upload } from '../support/documents.ts';
 import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient } from '../support/socket.ts';
@@ -79,6 +80,33 @@ describe('packages with no worker running', () => {
     expect((event.event as DocumentEvent<'package.essential'>).package).toEqual(body.package);
     const doc = (await (await h.api('pia', `/api/documents/${documentId}`)).json()) as { package: { stage: string } };
     expect(doc.package.stage).toBe('essential');
+    client.close();
+  });
+
+  it('answers a request that finds nothing changed with the stored package, announced again; a saved chapter makes the next one build afresh', async () => {
+    const { documentId, chapters } = await upload(h, 'pia', manuscript(3, 40));
+    const client = await connectClient(h.url, await h.token('pia'));
+    expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
+    const essentials = () => client.of(documentId).filter((e) => e.name === 'package.essential').map((e) => (e.event as DocumentEvent<'package.essential'>).package);
+
+    const first = await requestPackage(h, 'pia', documentId);
+    const again = await requestPackage(h, 'pia', documentId);
+    expect(again.status).toBe(202);
+    // The same package, built_at included: it was not built again. No worker runs, so the full build is still pending.
+    expect(again.body.package).toEqual(first.body.package);
+    expect(again.body).toMatchObject({ job_id: first.body.job_id, deduplicated: true });
+    await waitFor('two package.essential events', () => essentials().length === 2);
+    expect(essentials()).toEqual([first.body.package, first.body.package]);
+
+    expect((await autosave(h, 'pia', chapters[1]!.id, { base_version: 1, content: 'Mara rewrote the middle. Mara, Mara and Tomas.', op_id: randomUUID() })).status).toBe(200);
+    const edited = await requestPackage(h, 'pia', documentId);
+    expect(edited.body.package.built_at).not.toBe(first.body.package.built_at);
+    expect(edited.body.package.chapters.map((c: { version: number }) => c.version)).toEqual([1, 2, 1]);
+    expect(edited.body.package.word_count).not.toBe(first.body.package.word_count);
+    const stored = await h.api('pia', `/api/documents/${documentId}/package`);
+    expect(((await stored.json()) as { package: unknown }).package).toEqual(edited.body.package);
+    await waitFor('the third package.essential', () => essentials().length === 3);
+    expect(essentials()[2]).toEqual(edited.body.package);
     client.close();
   });
 
@@ -177,10 +205,16 @@ describe('essential then full', () => {
     const client = await connectClient(h.url, await h.token('pia'));
     expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
     const first = await requestPackage(h, 'pia', documentId);
-    await waitFor('first package.full', () => client.of(documentId).some((e) => e.name === 'package.full'), 30_000);
+    const full = await waitFor('first package.full', () => client.of(documentId).find((e) => e.name === 'package.full'), 30_000);
     const second = await requestPackage(h, 'pia', documentId);
     expect(second.body.deduplicated).toBe(false);
     expect(second.body.job_id).not.toBe(first.body.job_id);
+    // No chapter changed since the full build: the answer is the essential part of the full package (its built_at), stored in its place.
+    const { outline: _o, character_sheets: _s, key_terms: _k, ...essential } = (full.event as DocumentEvent<'package.full'>).package as Record<string, any>;
+    const chapters = (essential.chapters as { summary: unknown; summary_version: unknown }[]).map(({ summary: _x, summary_version: _y, ...c }) => c);
+    expect(second.body.package).toEqual({ ...essential, stage: 'essential', chapters });
+    const stored = await h.api('pia', `/api/documents/${documentId}/package`);
+    expect(((await stored.json()) as { package: unknown }).package).toEqual(second.body.package);
     await waitFor('second package.full', () => client.of(documentId).filter((e) => e.name === 'package.full').length === 2, 30_000);
     client.close();
   });
