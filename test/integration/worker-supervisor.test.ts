@@ -19,10 +19,10 @@ function capture() {
   return { lines, logger };
 }
 
-/** A stand-in worker: reports ready over IPC like main.ts does, then waits for a signal. */
+/** A stand-in worker: like main.ts, handles SIGTERM before it reports ready over IPC, then waits for a signal. */
 const READY_THEN_WAIT = `
-  process.send({ type: 'herald:worker-ready', url: 'http://127.0.0.1:0' });
   process.on('SIGTERM', () => process.exit(0));
+  process.send({ type: 'herald:worker-ready', url: 'http://127.0.0.1:0' });
   setInterval(() => {}, 1000);
 `;
 
