@@ -1,6 +1,6 @@
 import { ACCESS_FOR } from '../../domain/access.ts';
 import type { Sql } from '../client.ts';
-import { OUTBOX_CHANNEL, type OutboxInsert, type OutboxRow, type WrittenOutbox } from './outbox.ts';
+import { OUTBOX_CHANNEL, outboxJson, type OutboxInsert, type OutboxRow, type WrittenOutbox } from './outbox.ts';
 
 /**
  * One accepted autosave, everything precomputed by the caller: if the
@@ -68,7 +68,6 @@ export interface DirtyMark {
  * itself was parsed and planned on every save, about 2 ms of each.
  */
 export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<SavedChapter | null> {
-  const outbox = s.outbox.map((r) => ({ kind: r.kind, name: r.name, payload: r.payload, options: r.options ?? {} }));
   const marks = s.marks.map((m) => ({
     kind: m.kind, name: m.name, threshold: m.threshold, stale_name: m.staleEvent.name, stale_event: m.staleEvent.payload,
     job_name: m.refreshJob.name, job_payload: m.refreshJob.payload, job_options: m.refreshJob.options ?? {},
@@ -77,6 +76,6 @@ export async function applySaveStatement(sql: Sql, s: SaveStatement): Promise<Sa
     select new_version, stale_count, outbox_rows, outbox_clear from apply_autosave(
       ${s.chapterId}, ${s.documentId}, ${s.baseVersion}, ${s.content}, ${s.wordCount},
       ${s.userId}, ${s.opId}, ${s.requestHash}, ${s.savedAt}, ${sql.json(s.answer as never)},
-      ${sql.array([...ACCESS_FOR.edit])}, ${sql.json(outbox as never)}, ${sql.json(marks as never)}, ${s.fastPath ?? false}, ${OUTBOX_CHANNEL})`;
+      ${sql.array([...ACCESS_FOR.edit])}, ${sql.json(s.outbox.map(outboxJson) as never)}, ${sql.json(marks as never)}, ${s.fastPath ?? false}, ${OUTBOX_CHANNEL})`;
   return row ? { version: row.new_version, stale: row.stale_count, outbox: { rows: row.outbox_rows, clear: row.outbox_clear } } : null;
 }

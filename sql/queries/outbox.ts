@@ -89,16 +89,6 @@ export function outboxJson(r: OutboxInsert) {
 }
 
 /**
- * The rows a data-modifying CTE returned, as OutboxRow JSON in id order (ids as strings, like claimOutbox's).
- * The autosave function (sql/migrations/0010_autosave_function.sql) builds the same JSON for its rows.
- */
-export function writtenRows(tx: TransactionSql | Sql, cte: 'written') {
-  return tx`(select coalesce(json_agg(json_build_object(
-      'id', w.id::text, 'document_id', w.document_id, 'kind', w.kind, 'name', w.name,
-      'payload', w.payload, 'options', w.options, 'attempts', w.attempts) order by w.id), '[]') from ${tx(cte)} w)`;
-}
-
-/**
  * Claims the oldest pending rows for this relay, in id order, inside the
  * caller's transaction (rows stay locked until it ends). A relay takes whole
  * documents: a transaction-scoped advisory lock per document keeps two
