@@ -15,14 +15,18 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface JobPayloads {
   /**
-   * Summarise and embed one chapter version. `window`: the chapter is the
-   * `position`th of its upload (0-based, in chapter order) and releases the
-   * chapter `size` positions later when it starts (jobs/ingest-window.ts).
+   * Summarise and embed one chapter version, or a run of consecutive
+   * chapters of a large upload (`run`, every chapter of the job in order;
+   * `chapterId` and `version` are then its first). `window`: the job's first
+   * chapter is the `position`th of its upload (0-based, in chapter order)
+   * and the job releases the run `size` positions later when it starts
+   * (jobs/ingest-window.ts).
    */
   'chapter.process': {
     documentId: string;
     chapterId: string;
     version: number;
+    run?: ChapterKey[];
     requestId?: string;
     userId?: string;
     window?: { position: number; size: number };
@@ -56,6 +60,12 @@ export interface JobPayloads {
   'jobs.housekeeping': { task?: 'trim' | 'reconcile' };
 }
 
+/** A chapter version, as a chapter job names it. */
+export interface ChapterKey {
+  id: string;
+  version: number;
+}
+
 /** Artifacts that span chapters and go stale with edits. */
 export type ArtifactKind = 'outline' | 'character';
 
@@ -85,6 +95,8 @@ export type PriorityName = keyof typeof PRIORITY;
 /** Deterministic job ids make enqueueing idempotent (BullMQ ignores a second add with the same id). */
 export const jobIds = {
   chapter: (chapterId: string, version: number) => `chapter-${chapterId}-v${version}`,
+  /** A run of `count` chapters starting at the given chapter version (a large upload's chapter job). */
+  run: (chapterId: string, version: number, count: number) => `chapters-${chapterId}-v${version}-n${count}`,
   ingest: (documentId: string) => `ingest-${documentId}`,
   /** A job enqueued by the outbox relay: the row id, so relaying a row twice adds it once. */
   outbox: (rowId: string | number) => `outbox-${rowId}`,
@@ -95,6 +107,19 @@ const CHAPTER_JOB_ID = /^chapter-([0-9a-f-]{36})-v\d+$/;
 /** The chapter a `jobIds.chapter` id names, or null for any other job. */
 export function chapterOfJobId(bullId: string): string | null {
   return CHAPTER_JOB_ID.exec(bullId)?.[1] ?? null;
+}
+
+/**
+ * The id and payload fields of the chapter job over `run` (consecutive
+ * chapters of one upload, in order): a run of one is a plain chapter job,
+ * whose id names its chapter (`chapterOfJobId`).
+ */
+export function chapterJobOf(run: readonly ChapterKey[]): { jobId: string; fields: Pick<JobPayloads['chapter.process'], 'chapterId' | 'version' | 'run'> } {
+  const first = run[0];
+  if (!first) throw new Error('a chapter job needs at least one chapter');
+  const fields = { chapterId: first.id, version: first.version };
+  if (run.length === 1) return { jobId: jobIds.chapter(first.id, first.version), fields };
+  return { jobId: jobIds.run(first.id, first.version, run.length), fields: { ...fields, run: run.map(({ id, version }) => ({ id, version })) } };
 }
 
 /** BullMQ deduplication ids (one pending job per key). */

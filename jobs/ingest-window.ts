@@ -18,6 +18,12 @@
  * concurrency, so the window costs no throughput beyond one job add per
  * chapter (the flow used to make the same adds in one step).
  *
+ * A large upload's chapter jobs each take a run of consecutive chapters
+ * (`runLengthFor`, CHAPTERS_PER_JOB): the window then counts chapters and
+ * is a whole number of runs, and a run releases the run `size` positions
+ * after its first chapter. Everything below holds for runs as for single
+ * chapters (docs/architecture.md, "Runs of chapters").
+ *
  * The window is weighted per user: INGEST_WINDOW_PER_USER divided by the
  * user's documents in flight when the ingest starts (at least 1), so one
  * user with many documents queues about as much as one with a single one.
@@ -44,7 +50,7 @@
  *   every chapter, as before. If the finalize job is gone (document deleted
  *   and its jobs cancelled), the release adds nothing.
  * - No step adds more than one window at once: a 10,000-chapter ingest adds
- *   `size` jobs, then one per chapter start.
+ *   `size` chapters' jobs, then one job per job start.
  * - A waiting chapter job cancelled through the API releases its successor
  *   before it is removed (jobs/job-control.ts `beforeRemove`), so the parent
  *   never runs early and the rest of the document still comes.
@@ -72,10 +78,8 @@ import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Sql } from '../sql/client.ts';
 import { listChapterKeys } from '../sql/queries/chapters.ts';
-import { JOB_QUEUE, jobIds, type JobPayloads } from './contracts.ts';
+import { chapterJobOf, JOB_QUEUE, jobIds, type ChapterKey, type JobPayloads } from './contracts.ts';
 import type { JobQueues } from './queues.ts';
-
-type ChapterKey = { id: string; version: number };
 
 /** A frozen order outlives any ingest (a week, as job retention), in case its finalize job never runs. */
 const ORDER_TTL_SECONDS = 7 * 24 * 3600;
@@ -99,6 +103,34 @@ export interface IngestWindows {
   around<T>(job: Job<JobPayloads['chapter.process']>, run: () => Promise<T>): Promise<T>;
   /** Adds the chapter job that `job` releases (idempotent); nothing when it has no window or its document is done. */
   release(job: Job<JobPayloads['chapter.process']>): Promise<void>;
+  /**
+   * Gives one chapter of a run a chapter job of its own, started after
+   * `delayMs`, as a child of the run's finalize job (idempotent: the job id
+   * names the chapter version). Resolves once the job is added, so the
+   * finalize job never runs before it.
+   */
+  handOff(job: Job<JobPayloads['chapter.process']>, chapter: ChapterKey, delayMs: number): Promise<void>;
+}
+
+/**
+ * Below this many chapters per job a document keeps one job per chapter:
+ * a document is split into at least this many jobs, so its chapters still
+ * spread over every worker slot and process.
+ */
+export const MIN_JOBS_PER_DOCUMENT = 32;
+
+/**
+ * Chapters per chapter job for a document of `chapterCount` chapters: at
+ * most `maxPerJob` (CHAPTERS_PER_JOB), and 1 for a document of fewer than
+ * 2 × MIN_JOBS_PER_DOCUMENT chapters.
+ */
+export function runLengthFor(chapterCount: number, maxPerJob: number): number {
+  return Math.max(1, Math.min(maxPerJob, Math.floor(chapterCount / MIN_JOBS_PER_DOCUMENT)));
+}
+
+/** A window in chapters, made a whole number of runs (at least one). */
+export function windowInRuns(window: number, runLength: number): number {
+  return Math.max(runLength, Math.floor(window / runLength) * runLength);
 }
 
 /** A document's window: the user's window shared among the user's documents in flight (this one included), at least 1. */
@@ -136,29 +168,35 @@ export function createIngestWindows(options: IngestWindowsOptions): IngestWindow
     return keys;
   };
 
-  const release = async (job: Job<JobPayloads['chapter.process']>): Promise<void> => {
-    const { window, ...data } = job.data;
+  // BullMQ refuses a child whose parent is gone: the document was deleted and its jobs cancelled; then nothing is added.
+  const addChild = async (job: Job<JobPayloads['chapter.process']>, payload: JobPayloads['chapter.process'], options: { jobId: string; delay?: number }) => {
     const parentId = job.parent?.id;
-    if (!window || !parentId) return;
-    const position = window.position + window.size;
-    const next = (await chapterKeys(data.documentId))[position];
-    if (!next) return;
     try {
-      await queues.enqueue(
-        'chapter.process',
-        { ...data, chapterId: next.id, version: next.version, window: { position, size: window.size } },
-        { jobId: jobIds.chapter(next.id, next.version), parent: { id: parentId, queue: job.parent!.queueKey } },
-      );
+      await queues.enqueue('chapter.process', payload, { ...options, ...(parentId && { parent: { id: parentId, queue: job.parent!.queueKey } }) });
     } catch (error) {
-      // BullMQ refuses a child whose parent is gone: the document was deleted and its jobs cancelled.
-      const parent = await queues.queue(JOB_QUEUE['document.finalize']).getJob(parentId);
-      if (!parent) return;
+      if (parentId && !(await queues.queue(JOB_QUEUE['document.finalize']).getJob(parentId))) return;
       throw error;
     }
   };
 
+  const release = async (job: Job<JobPayloads['chapter.process']>): Promise<void> => {
+    const { window, run, ...data } = job.data;
+    if (!window || !job.parent?.id) return;
+    const position = window.position + window.size;
+    // Runs are equally long (the last one aside, which releases nothing): the next one is as long as this one.
+    const next = (await chapterKeys(data.documentId)).slice(position, position + (run?.length ?? 1));
+    if (next.length === 0) return;
+    const { jobId, fields } = chapterJobOf(next);
+    await addChild(job, { ...data, ...fields, window: { position, size: window.size } }, { jobId });
+  };
+
   return {
     release,
+    async handOff(job, chapter, delayMs) {
+      const { documentId, requestId, userId } = job.data;
+      const payload = { documentId, chapterId: chapter.id, version: chapter.version, requestId, userId };
+      await addChild(job, payload, { jobId: jobIds.chapter(chapter.id, chapter.version), delay: delayMs });
+    },
     async prepare(documentId, chapters) {
       const key = orderKey(documentId);
       await options.redis

@@ -1,6 +1,6 @@
 import { FlowProducer, Queue, type Job, type JobNode, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../realtime/redis-client.ts';
-import { JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
+import { chapterJobOf, JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
 
 /**
  * BullMQ's key prefix. On a Redis Cluster every key of a BullMQ script must
@@ -69,8 +69,11 @@ export interface IngestFlow extends IngestRequest {
    * Chapter jobs the document keeps queued (jobs/ingest-window.ts): the flow
    * holds the first `window` chapters, and each chapter job adds the one
    * `window` positions after it when it starts. Default: every chapter at once.
+   * A multiple of `runLength`.
    */
   window?: number;
+  /** Chapters per chapter job (consecutive runs; the last may be shorter). Default 1. */
+  runLength?: number;
 }
 
 /** One job for `enqueueMany`: a contract name, its payload, and options over the job type's defaults. */
@@ -121,23 +124,28 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
       );
       added([job]);
     },
-    async addIngestFlow({ documentId, jobId, chapters, requestId, userId, window }) {
+    async addIngestFlow({ documentId, jobId, chapters, requestId, userId, window, runLength = 1 }) {
       const size = window ?? chapters.length;
+      const children = [];
+      for (let position = 0; position < Math.min(size, chapters.length); position += runLength) {
+        const run = chapterJobOf(chapters.slice(position, position + runLength));
+        children.push({
+          name: 'chapter.process',
+          queueName: JOB_QUEUE['chapter.process'],
+          data: {
+            documentId, ...run.fields, requestId, userId,
+            ...(size < chapters.length && { window: { position, size } }),
+          } satisfies JobPayloads['chapter.process'],
+          opts: { ...jobOptions('chapter.process', policy), jobId: run.jobId },
+        });
+      }
       // Fixed job ids: a retried ingest job adds nothing twice.
       const tree = await flows.add({
         name: 'document.finalize',
         queueName: JOB_QUEUE['document.finalize'],
         data: { documentId, requestId, userId } satisfies JobPayloads['document.finalize'],
         opts: { ...jobOptions('document.finalize', policy), jobId },
-        children: chapters.slice(0, size).map((c, position) => ({
-          name: 'chapter.process',
-          queueName: JOB_QUEUE['chapter.process'],
-          data: {
-            documentId, chapterId: c.id, version: c.version, requestId, userId,
-            ...(size < chapters.length && { window: { position, size } }),
-          } satisfies JobPayloads['chapter.process'],
-          opts: { ...jobOptions('chapter.process', policy), jobId: jobIds.chapter(c.id, c.version) },
-        })),
+        children,
       });
       added(flatten(tree));
     },

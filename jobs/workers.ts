@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import pLimit from 'p-limit';
 import { DelayedError, UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { RedisClient } from '../realtime/redis-client.ts';
 import type { Logger } from 'pino';
@@ -10,7 +11,7 @@ import type { Publisher } from '../realtime/publisher.ts';
 import type { AiProvider } from './ai/provider.ts';
 import { refreshArtifact } from './handlers/artifact-refresh.ts';
 import { createChapterLoader, type ChapterLoader } from './chapter-loader.ts';
-import { processChapter } from './handlers/chapter-process.ts';
+import { processChapterJob } from './handlers/chapter-process.ts';
 import { QUEUES, type JobName, type JobPayloads, type QueueName } from './contracts.ts';
 import { finalizeDocument } from './handlers/document-finalize.ts';
 import { ingestDocument } from './handlers/document-ingest.ts';
@@ -59,6 +60,8 @@ export interface WorkerSettings {
   closeGraceMs?: number;
   /** Chapter jobs one user keeps queued (INGEST_WINDOW_PER_USER, jobs/ingest-window.ts). Unset: an upload queues every chapter at once. */
   ingestWindowPerUser?: number;
+  /** Chapters per chapter job at most, for large uploads (CHAPTERS_PER_JOB, jobs/ingest-window.ts). Unset: one chapter per job. */
+  chaptersPerJob?: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   housekeeping: HousekeepingSettings;
 }
@@ -213,12 +216,14 @@ function startQueueWorkers(processor: Processor, cancelled: CancelledJobs, deps:
 function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultWriter>, chapters: ChapterLoader, logger: Logger) {
   const { stores: { sql, connection, prefix }, publishers: { publisher, notifier }, jobs: { queues, tracker }, ai } = deps;
   const windows = createIngestWindows({ sql, redis: connection, prefix, queues, logger });
-  const documents = { sql, publisher, queues, notifier, userWindow: deps.settings.ingestWindowPerUser, windows };
+  // Chapters of runs (large uploads' chapter jobs) in flight at once: as many as single chapter jobs would be.
+  const runSlots = pLimit(deps.settings.concurrency);
+  const documents = { sql, publisher, queues, notifier, userWindow: deps.settings.ingestWindowPerUser, chaptersPerJob: deps.settings.chaptersPerJob, windows };
   const shared = { sql, publisher, ai };
   return {
     'chapter.process': (job, signal, token) =>
       windows.around(job, () =>
-        processChapter(job, { chapters, publisher, ai, results, logger, redis: connection }, signal, token)),
+        processChapterJob(job, { chapters, publisher, ai, results, logger, redis: connection, handOff: windows.handOff, runSlots }, signal, token)),
     'document.ingest': (job) => ingestDocument(job, documents),
     'document.finalize': (job) => finalizeDocument(job, documents),
     'chapter.refresh': (job, signal) => refreshSummary(job, { ...shared, logger: jobLogger(logger, job) }, signal),

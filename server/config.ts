@@ -102,6 +102,7 @@ const configSchema = envSchema
     /** Fair scheduling and per-user quotas of queued work. */
     ingest: {
       windowPerUser: e.INGEST_WINDOW_PER_USER,
+      chaptersPerJob: e.CHAPTERS_PER_JOB,
       maxQueuedChapters: e.MAX_QUEUED_CHAPTERS_PER_USER,
       maxUploadsInFlight: e.MAX_UPLOADS_IN_FLIGHT_PER_USER,
     },

@@ -5,7 +5,7 @@ import { countDocumentsInFlight } from '../../sql/queries/documents.ts';
 import type { Notifier } from '../../realtime/notifier.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { JOB_QUEUE, type JobPayloads } from '../contracts.ts';
-import { windowFor, type IngestWindows } from '../ingest-window.ts';
+import { runLengthFor, windowFor, windowInRuns, type IngestWindows } from '../ingest-window.ts';
 import type { JobQueues } from '../queues.ts';
 
 export interface DocumentIngestDeps {
@@ -15,13 +15,16 @@ export interface DocumentIngestDeps {
   notifier: Notifier;
   /** Chapter jobs one user keeps queued, shared among the user's documents in flight (INGEST_WINDOW_PER_USER). Unset: every chapter at once. */
   userWindow?: number;
+  /** Chapters per chapter job at most, for large uploads (CHAPTERS_PER_JOB; jobs/ingest-window.ts `runLengthFor`). Default 1. */
+  chaptersPerJob?: number;
   /** Freezes each windowed document's chapter order for its releases. */
   windows?: Pick<IngestWindows, 'prepare' | 'forget'>;
 }
 
 /**
  * Adds the document's finalize job with its first window of chapter jobs;
- * the chapter jobs release the rest (jobs/ingest-window.ts). A deleted
+ * the chapter jobs release the rest (jobs/ingest-window.ts). A large
+ * upload's chapter jobs each take a run of consecutive chapters. A deleted
  * document adds nothing, and neither does a re-run once the flow is in
  * (BullMQ adds a flow in one step): a window computed again could differ,
  * and one document's chain must keep one window size.
@@ -34,8 +37,9 @@ export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, d
   ]);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
   if (await deps.queues.queue(JOB_QUEUE['document.finalize']).getJob(finalizeJobId)) return { skipped: 'already_added' as const };
-  const window = deps.userWindow === undefined ? undefined : windowFor(deps.userWindow, inFlight);
+  const runLength = runLengthFor(chapters.length, deps.chaptersPerJob ?? 1);
+  const window = deps.userWindow === undefined ? undefined : windowInRuns(windowFor(deps.userWindow, inFlight), runLength);
   if (window !== undefined && window < chapters.length) await deps.windows?.prepare(documentId, chapters);
-  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId, window });
-  return { chapters: chapters.length, window: Math.min(window ?? chapters.length, chapters.length) };
+  await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId, window, runLength });
+  return { chapters: chapters.length, window: Math.min(window ?? chapters.length, chapters.length), chapters_per_job: runLength };
 }

@@ -46,6 +46,7 @@ export async function startWorkerRole(config: Config, deps: WorkerRoleDeps): Pro
         concurrency: config.worker.concurrency,
         lockMs: config.worker.lockMs,
         ingestWindowPerUser: config.ingest.windowPerUser,
+        chaptersPerJob: config.ingest.chaptersPerJob,
         writer: {
           maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: deps.writerMode,
           onWait: () => metrics.writerWaited('results'),

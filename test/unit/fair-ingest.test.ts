@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { windowFor } from '../../jobs/ingest-window.ts';
+import { chapterJobOf, chapterOfJobId } from '../../jobs/contracts.ts';
+import { runLengthFor, windowFor, windowInRuns } from '../../jobs/ingest-window.ts';
 import { refuseBeyondQuota } from '../../server/services/upload-quota.ts';
 
 describe('a document’s window', () => {
@@ -8,6 +9,37 @@ describe('a document’s window', () => {
     expect(windowFor(64, 4)).toBe(16);
     expect(windowFor(64, 0)).toBe(64);
     expect(windowFor(64, 1000)).toBe(1);
+  });
+});
+
+describe('runs of chapters per job', () => {
+  it('keep a document in at least 32 jobs, at most CHAPTERS_PER_JOB chapters each', () => {
+    expect(runLengthFor(1, 8)).toBe(1);
+    expect(runLengthFor(63, 8)).toBe(1);
+    expect(runLengthFor(64, 8)).toBe(2);
+    expect(runLengthFor(300, 8)).toBe(8);
+    expect(runLengthFor(10_000, 8)).toBe(8);
+    expect(runLengthFor(10_000, 1)).toBe(1);
+  });
+
+  it('make a window a whole number of runs, at least one', () => {
+    expect(windowInRuns(64, 8)).toBe(64);
+    expect(windowInRuns(20, 8)).toBe(16);
+    expect(windowInRuns(3, 8)).toBe(8);
+    expect(windowInRuns(5, 1)).toBe(5);
+  });
+
+  it('name a single chapter as before and a run by its first chapter and length', () => {
+    const a = { id: '00000000-0000-4000-8000-00000000000a', version: 2 };
+    const b = { id: '00000000-0000-4000-8000-00000000000b', version: 1 };
+    const single = chapterJobOf([a]);
+    expect(single).toEqual({ jobId: `chapter-${a.id}-v2`, fields: { chapterId: a.id, version: 2 } });
+    expect(chapterOfJobId(single.jobId)).toBe(a.id);
+    const run = chapterJobOf([a, b]);
+    expect(run.jobId).toBe(`chapters-${a.id}-v2-n2`);
+    expect(chapterOfJobId(run.jobId)).toBeNull();
+    expect(run.fields).toEqual({ chapterId: a.id, version: 2, run: [a, b] });
+    expect(() => chapterJobOf([])).toThrow();
   });
 });
 
