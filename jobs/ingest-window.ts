@@ -117,7 +117,7 @@ export interface IngestWindows {
  * a document is split into at least this many jobs, so its chapters still
  * spread over every worker slot and process.
  */
-export const MIN_JOBS_PER_DOCUMENT = 32;
+export const MIN_JOBS_PER_DOCUMENT = 16;
 
 /**
  * Chapters per chapter job for a document of `chapterCount` chapters: at

@@ -152,8 +152,8 @@ const workerVariables = {
   WRITE_QUEUE_MAX_ROWS: int(1, 1_000_000).default(5000).describe('Batched writer: pending rows before producers wait (backpressure).'),
   INGEST_WINDOW_PER_USER: int(1, 10_000).default(64)
     .describe("Chapter jobs one user's uploads keep waiting in the queue, shared among the user's documents in flight: each chapter job queues the next as it starts, so documents interleave and another writer's document waits behind at most this many of each user's chapters. The default is two per worker slot at the default concurrency."),
-  CHAPTERS_PER_JOB: int(1, 64).default(8)
-    .describe("Chapters one chapter job takes at most, in a large upload: an upload of N chapters gets runs of min(this, N / 32) consecutive chapters per job (a document under 64 chapters keeps one job per chapter), which divides the queue's per-job cost. A chapter that fails inside a run gets a job of its own. `1`: one job per chapter."),
+  CHAPTERS_PER_JOB: int(1, 64).default(16)
+    .describe("Chapters one chapter job takes at most, in a large upload: an upload of N chapters gets runs of min(this, N / 16) consecutive chapters per job (a document under 32 chapters keeps one job per chapter), which divides the queue's per-job cost. A chapter that fails inside a run gets a job of its own. `1`: one job per chapter."),
   JOB_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(30)
     .describe("Finished jobs' rows, and BullMQ's own completed and failed jobs, older than this many days are deleted by housekeeping."),
   HOUSEKEEPING_INTERVAL_MS: int(1000, 7 * 24 * 3600_000).default(3600_000)

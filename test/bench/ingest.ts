@@ -35,8 +35,8 @@ export interface IngestSetup {
 
 const SETUPS: IngestSetup[] = [
   { scenario: 'ingest-inproc', label: 'api+gateway+worker all in the bench process', workerProcesses: 0 },
-  { scenario: 'ingest-1proc', label: 'api+gateway in the bench process, 1 worker process (tsx server/main.ts --role=worker)', workerProcesses: 1 },
-  { scenario: 'ingest-2proc', label: 'api+gateway in the bench process, 2 worker processes (tsx server/main.ts --role=worker)', workerProcesses: 2 },
+  { scenario: 'ingest-1proc', label: 'api+gateway in the bench process, 1 worker process (npm start -- --role=worker)', workerProcesses: 1 },
+  { scenario: 'ingest-2proc', label: 'api+gateway in the bench process, 2 worker processes (npm start -- --role=worker)', workerProcesses: 2 },
   // What the jobs table costs: the 1-worker-process setup with no job rows written.
   { scenario: 'ingest-untracked', label: 'as the 1 worker process setup, JOB_TRACKING=off (no jobs rows)', workerProcesses: 1, env: { JOB_TRACKING: 'off' } },
 ];

@@ -1,6 +1,6 @@
 /**
  * `npm start` with every role: the API's latency while a big upload ingests.
- * Herald runs as `node --import tsx server/main.ts` (what `npm start` runs),
+ * Herald runs as `npm start` runs it (its package.json start script's flags),
  * in its default layout (api+gateway in the main process, the worker in a
  * supervised child at lower CPU priority) and with `--single-process`,
  * alternating (A B, B A, …) on fresh processes, so the machine's drift hits
@@ -23,6 +23,7 @@ import { postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.
 import { novel } from './prose.ts';
 import { isMain, runStandalone } from './standalone.ts';
 import { median, summarize, type Figure } from './stats.ts';
+import { startFlags } from './worker-process.ts';
 
 export interface OneProcessBenchOptions {
   /** Runs of each layout. */
@@ -233,7 +234,7 @@ async function startMain(ctx: BenchContext, prefix: string, layout: Layout): Pro
   const { args } = layout;
   const port = await freePort();
   const profile = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts', ...args], {
+  const child: ChildProcess = spawn(process.execPath, [...profile, ...startFlags(layout.root ?? REPO_ROOT), 'server/main.ts', ...args], {
     cwd: layout.root ?? REPO_ROOT,
     env: { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), PACKAGE_LIMIT: '10000', PACKAGE_WINDOW_SECONDS: '1', ...layout.env }) },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,9 +1,11 @@
 /**
- * A Herald worker as a separate OS process (`server/main.ts --role=worker`
- * under tsx, as `npx tsx` would run it), ready once its /health answers 200.
+ * A Herald worker as a separate OS process, started as
+ * `npm start -- --role=worker` starts it (the node flags of the tree's
+ * package.json start script), ready once its /health answers 200.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, type BenchContext } from './harness.ts';
 import { freePort } from '../support/private-redis.ts';
@@ -28,8 +30,10 @@ export async function startWorkerProcess(
   const port = await freePort();
   const env = { ...process.env, ...ctx.heraldEnv(prefix, { PORT: String(port), WORKER_CONCURRENCY: String(concurrency), ...extraEnv }) };
   // BENCH_WORKER_NODE_ARGS: extra node flags for worker processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (not allowed in NODE_OPTIONS).
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts', '--role=worker'], {
+  // BENCH_BASELINE_NODE_ARGS, when set, replaces them for workers run from another tree (a paired run of node flags).
+  const baselineArgs = root !== REPO_ROOT ? process.env.BENCH_BASELINE_NODE_ARGS : undefined;
+  const nodeArgs = (baselineArgs ?? process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...startFlags(root), 'server/main.ts', '--role=worker'], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -93,3 +97,15 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * The node flags `npm start` runs Herald with in the tree at `root`: its
+ * package.json start script between `node` and the entry file. A tree whose
+ * start script is not `node …` (an older one, run by the tsx CLI) gets
+ * `--import tsx`.
+ */
+export function startFlags(root: string): string[] {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+  const entry = start.indexOf('server/main.ts');
+  return start[0] === 'node' && entry > 0 ? start.slice(1, entry) : ['--import', 'tsx'];
+}

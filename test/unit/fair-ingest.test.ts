@@ -13,12 +13,13 @@ describe('a document’s window', () => {
 });
 
 describe('runs of chapters per job', () => {
-  it('keep a document in at least 32 jobs, at most CHAPTERS_PER_JOB chapters each', () => {
-    expect(runLengthFor(1, 8)).toBe(1);
-    expect(runLengthFor(63, 8)).toBe(1);
-    expect(runLengthFor(64, 8)).toBe(2);
+  it('keep a document in at least 16 jobs, at most CHAPTERS_PER_JOB chapters each', () => {
+    expect(runLengthFor(1, 16)).toBe(1);
+    expect(runLengthFor(31, 16)).toBe(1);
+    expect(runLengthFor(32, 16)).toBe(2);
+    expect(runLengthFor(300, 16)).toBe(16);
     expect(runLengthFor(300, 8)).toBe(8);
-    expect(runLengthFor(10_000, 8)).toBe(8);
+    expect(runLengthFor(10_000, 16)).toBe(16);
     expect(runLengthFor(10_000, 1)).toBe(1);
   });
 
