@@ -42,9 +42,10 @@ export async function refreshDocument(job: Job<JobPayloads['document.refresh']>,
   if (!document) return { skipped: 'document_deleted' as const };
   const built = await buildFullPackage(deps.ai, { document, chapters: withSummaries }, signal);
   signal.throwIfAborted();
+  // Artifacts, then the package row, the order package builds take their locks in (jobs/handlers/package-build.ts).
   await deps.sql.begin(async (tx) => {
-    await storeRefreshedPackage(tx, { documentId, jobId: job.id!, content: { ...built.package }, sourceVersions: built.sourceVersions });
     await storeArtifacts(tx, documentId, built.artifacts);
+    await storeRefreshedPackage(tx, { documentId, jobId: job.id!, content: { ...built.package }, sourceVersions: built.sourceVersions });
     await settleRefresh(tx, job.id!, 'completed');
   });
   await deps.publisher.publishMany([

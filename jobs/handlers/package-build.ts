@@ -12,6 +12,9 @@ import { waitAndRetry } from './artifact-refresh.ts';
 import type { JobPayloads } from '../contracts.ts';
 import { buildFullPackage } from '../../domain/package/full.ts';
 
+/** Thrown inside the store's transaction to roll it back when a newer build replaced this one. */
+const SUPERSEDED = Symbol('superseded');
+
 export interface PackageBuildDeps {
   sql: Sql;
   publisher: Publisher;
@@ -49,10 +52,16 @@ export async function buildPackage(
     if (final) await abandonFullBuild(deps.sql, documentId, jobId);
     throw error;
   }
+  // The package row last: an essential package request waits for its row lock, and this process runs at a lower
+  // CPU priority (WORKER_NICE), so the lock is held for one statement and the commit, not for the artifacts' too.
+  // A build superseded meanwhile stores nothing: its artifacts are rolled back with it.
   const stored = await deps.sql.begin(async (tx) => {
-    if (!(await storeFullPackage(tx, { documentId, jobId, content: { ...built.package }, sourceVersions: built.sourceVersions }))) return false;
     await storeArtifacts(tx, documentId, built.artifacts);
+    if (!(await storeFullPackage(tx, { documentId, jobId, content: { ...built.package }, sourceVersions: built.sourceVersions }))) throw SUPERSEDED;
     return true;
+  }).catch((error: unknown) => {
+    if (error === SUPERSEDED) return false;
+    throw error;
   });
   if (!stored) return { skipped: 'superseded' as const };
   await deps.publisher.publish(documentId, 'package.full', { package: { ...built.package } });

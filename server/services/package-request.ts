@@ -35,8 +35,9 @@ export interface PackageRequestOptions {
  * would build (but for `built_at`): an essential one is answered and announced
  * again as it is, and only the full build is settled; a full one gives its
  * essential part, stored in its place. Every request is counted against the
- * user's package limit before anything is written (a refused one writes and
- * enqueues nothing).
+ * user's package limit (as the access is read, so one refused for access
+ * counts too) before anything is written (a refused one writes and enqueues
+ * nothing).
  *
  * @throws AppError not_found (no access), forbidden (a viewer) or rate_limited.
  */
@@ -47,9 +48,10 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  const found = await findPackageRequest(sql, documentId, userId);
+  // Side by side, one round trip the shorter: the read and the count. A request refused for access is
+  // counted too (every request is); the access error still comes first.
+  const [found, verdict] = await Promise.all([findPackageRequest(sql, documentId, userId), limiter.take(userId)]);
   requireAccess(found?.access ?? null, 'edit', 'Viewers cannot build packages.');
-  const verdict = await limiter.take(userId);
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const { document, stored } = found!;
   const reused = stored && await storePackage(sql, request, options, stored.stage === 'essential'

@@ -110,7 +110,8 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
       token: await deployment.token('drill-author'),
       uploads: quick ? 4 : 8,
       uploadEveryMs: 1500,
-      chaptersPerUpload: quick ? 20 : 40,
+      // At least 32 chapters: uploads are processed in runs of 2 (CHAPTERS_PER_JOB), so every fault also lands on runs.
+      chaptersPerUpload: quick ? 32 : 48,
       editors: quick ? 6 : 12,
       saveEveryMs: 200,
       watchers: quick ? 4 : 8,
