@@ -112,22 +112,6 @@ export interface IngestWindows {
   handOff(job: Job<JobPayloads['chapter.process']>, chapter: ChapterKey, delayMs: number): Promise<void>;
 }
 
-/**
- * Below this many chapters per job a document keeps one job per chapter:
- * a document is split into at least this many jobs, so its chapters still
- * spread over every worker slot and process.
- */
-export const MIN_JOBS_PER_DOCUMENT = 16;
-
-/**
- * Chapters per chapter job for a document of `chapterCount` chapters: at
- * most `maxPerJob` (CHAPTERS_PER_JOB), and 1 for a document of fewer than
- * 2 × MIN_JOBS_PER_DOCUMENT chapters.
- */
-export function runLengthFor(chapterCount: number, maxPerJob: number): number {
-  return Math.max(1, Math.min(maxPerJob, Math.floor(chapterCount / MIN_JOBS_PER_DOCUMENT)));
-}
-
 /** A window in chapters, made a whole number of runs (at least one). */
 export function windowInRuns(window: number, runLength: number): number {
   return Math.max(runLength, Math.floor(window / runLength) * runLength);

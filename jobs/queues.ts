@@ -1,6 +1,6 @@
 import { FlowProducer, Queue, type Job, type JobNode, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../realtime/redis-client.ts';
-import { chapterJobOf, JOB_QUEUE, QUEUES, jobIds, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
+import { chapterJobOf, JOB_QUEUE, QUEUES, jobIds, runLengthFor, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
 
 /**
  * BullMQ's key prefix. On a Redis Cluster every key of a BullMQ script must
@@ -20,6 +20,8 @@ export interface JobPolicy {
   backoffMs: number;
   /** Attempts per job type over the defaults (JOB_ATTEMPTS). */
   attempts?: Partial<Record<JobName, number>>;
+  /** Chapters one chapter job takes at most, in a large upload (CHAPTERS_PER_JOB; `runLengthFor`). Default 1. */
+  chaptersPerJob?: number;
 }
 
 /** Each job type's priority and default attempts (chapter jobs take CHAPTER_ATTEMPTS). */
@@ -72,8 +74,8 @@ export interface IngestFlow extends IngestRequest {
    * A multiple of `runLength`.
    */
   window?: number;
-  /** Chapters per chapter job (consecutive runs; the last may be shorter). Default 1. */
-  runLength?: number;
+  /** Chapters per chapter job (consecutive runs, the last may be shorter): `runLength(chapters.length)`. */
+  runLength: number;
 }
 
 /** One job for `enqueueMany`: a contract name, its payload, and options over the job type's defaults. */
@@ -87,6 +89,8 @@ export interface JobToEnqueue<N extends JobName = JobName> {
 export interface JobQueues {
   /** One small job that fans the upload out: the upload answers without adding hundreds of jobs. */
   enqueueIngest(request: IngestRequest): Promise<void>;
+  /** Chapters per chapter job for an upload of `chapterCount` chapters (CHAPTERS_PER_JOB, `runLengthFor`). */
+  runLength(chapterCount: number): number;
   /** The finalize job with the first window of chapter jobs as its children (a BullMQ flow); idempotent. */
   addIngestFlow(flow: IngestFlow): Promise<void>;
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: JobsOptions): Promise<string>;
@@ -114,8 +118,11 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
   const queue = (name: QueueName) => queues.get(name)!;
   const added = (jobs: Job[]) => hooks.added?.(jobs);
 
+  const runLength = (chapterCount: number) => runLengthFor(chapterCount, policy.chaptersPerJob ?? 1);
+
   return {
     queue,
+    runLength,
     async enqueueIngest({ documentId, jobId, requestId, userId }) {
       const job = await queue(JOB_QUEUE['document.ingest']).add(
         'document.ingest',
@@ -124,7 +131,7 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
       );
       added([job]);
     },
-    async addIngestFlow({ documentId, jobId, chapters, requestId, userId, window, runLength = 1 }) {
+    async addIngestFlow({ documentId, jobId, chapters, requestId, userId, window, runLength }) {
       const size = window ?? chapters.length;
       const children = [];
       for (let position = 0; position < Math.min(size, chapters.length); position += runLength) {
@@ -166,11 +173,15 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
     },
     async cancelIngest(documentId, jobId, chapters) {
       const chapterQueue = queue(JOB_QUEUE['chapter.process']);
+      // Each chapter's own job, and the runs a large upload's ingest cut (a run's chapter may have been handed off).
+      const ids = chapters.map((c) => jobIds.chapter(c.id, c.version));
+      const length = runLength(chapters.length);
+      for (let p = 0; length > 1 && p < chapters.length; p += length) ids.push(chapterJobOf(chapters.slice(p, p + length)).jobId);
       // A running (locked) job cannot be removed; it sees its chapter gone and ends.
       await Promise.allSettled([
         queue(JOB_QUEUE['document.ingest']).remove(jobIds.ingest(documentId)),
         queue(JOB_QUEUE['document.finalize']).remove(jobId, { removeChildren: true }),
-        ...chapters.map((c) => chapterQueue.remove(jobIds.chapter(c.id, c.version))),
+        ...ids.map((id) => chapterQueue.remove(id)),
       ]);
     },
     async close() {

@@ -60,8 +60,6 @@ export interface WorkerSettings {
   closeGraceMs?: number;
   /** Chapter jobs one user keeps queued (INGEST_WINDOW_PER_USER, jobs/ingest-window.ts). Unset: an upload queues every chapter at once. */
   ingestWindowPerUser?: number;
-  /** Chapters per chapter job at most, for large uploads (CHAPTERS_PER_JOB, jobs/ingest-window.ts). Unset: one chapter per job. */
-  chaptersPerJob?: number;
   writer: { maxBatchRows: number; maxQueuedRows: number; mode?: 'group' | 'interval'; onWait?: () => void };
   housekeeping: HousekeepingSettings;
 }
@@ -218,7 +216,7 @@ function handlerTable(deps: WorkerDeps, results: ReturnType<typeof createResultW
   const windows = createIngestWindows({ sql, redis: connection, prefix, queues, logger });
   // Chapters of runs (large uploads' chapter jobs) in flight at once: as many as single chapter jobs would be.
   const runSlots = pLimit(deps.settings.concurrency);
-  const documents = { sql, publisher, queues, notifier, userWindow: deps.settings.ingestWindowPerUser, chaptersPerJob: deps.settings.chaptersPerJob, windows };
+  const documents = { sql, publisher, queues, notifier, userWindow: deps.settings.ingestWindowPerUser, windows };
   const shared = { sql, publisher, ai };
   return {
     'chapter.process': (job, signal, token) =>

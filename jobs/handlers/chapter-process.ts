@@ -1,11 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { RedisClient } from '../../realtime/redis-client.ts';
+import type { LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
+import type { RedisClient } from '../../realtime/redis-client.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
 import type { BatchWriter } from '../batch-writer.ts';
 import type { ChapterLoader } from '../chapter-loader.ts';
-import type { LimitFunction } from 'p-limit';
 import type { ChapterKey, JobPayloads } from '../contracts.ts';
 import { holdsLock, lockOf } from '../job-lock.ts';
 import { createProgressReporter } from '../progress-reporter.ts';
@@ -23,6 +23,8 @@ export interface ChapterProcessDeps {
   redis: RedisClient;
   /** Gives a chapter that failed inside a run a job of its own, after `delayMs` (jobs/ingest-window.ts `handOff`). */
   handOff(job: Job<JobPayloads['chapter.process']>, chapter: ChapterKey, delayMs: number): Promise<void>;
+  /** The process's slots for chapters of runs (WORKER_CONCURRENCY of them). */
+  runSlots: LimitFunction;
 }
 
 export type ChapterJobResult =
@@ -51,7 +53,7 @@ export interface RunJobResult {
  */
 export async function processChapterJob(
   job: Job<JobPayloads['chapter.process']>,
-  deps: ChapterProcessDeps & { runSlots: LimitFunction },
+  deps: ChapterProcessDeps,
   signal: AbortSignal,
   token?: string,
 ): Promise<ChapterJobResult | RunJobResult> {
@@ -79,8 +81,8 @@ type RunOutcome = keyof Omit<RunJobResult, 'chapters'>;
 
 /** A chapter's own failure (its AI call), as opposed to the run's: in a run, it is handed to a job of its own. */
 class ChapterFailure extends Error {
-  constructor(readonly original: unknown) {
-    super(original instanceof Error ? original.message : String(original));
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
 }
 
@@ -98,7 +100,7 @@ function firstRetryDelay(job: Job): number {
  * A run that lost its job lock (stalled, run again elsewhere) publishes and
  * writes nothing: the writer checks the lock of every row of its batch.
  */
-export async function processChapter(
+async function processChapter(
   job: Job<JobPayloads['chapter.process']>,
   deps: ChapterProcessDeps,
   signal: AbortSignal,

@@ -5,7 +5,7 @@ import { countDocumentsInFlight } from '../../sql/queries/documents.ts';
 import type { Notifier } from '../../realtime/notifier.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import { JOB_QUEUE, type JobPayloads } from '../contracts.ts';
-import { runLengthFor, windowFor, windowInRuns, type IngestWindows } from '../ingest-window.ts';
+import { windowFor, windowInRuns, type IngestWindows } from '../ingest-window.ts';
 import type { JobQueues } from '../queues.ts';
 
 export interface DocumentIngestDeps {
@@ -15,8 +15,6 @@ export interface DocumentIngestDeps {
   notifier: Notifier;
   /** Chapter jobs one user keeps queued, shared among the user's documents in flight (INGEST_WINDOW_PER_USER). Unset: every chapter at once. */
   userWindow?: number;
-  /** Chapters per chapter job at most, for large uploads (CHAPTERS_PER_JOB; jobs/ingest-window.ts `runLengthFor`). Default 1. */
-  chaptersPerJob?: number;
   /** Freezes each windowed document's chapter order for its releases. */
   windows?: Pick<IngestWindows, 'prepare' | 'forget'>;
 }
@@ -37,7 +35,7 @@ export async function ingestDocument(job: Job<JobPayloads['document.ingest']>, d
   ]);
   if (chapters.length === 0) return { skipped: 'document_deleted' as const };
   if (await deps.queues.queue(JOB_QUEUE['document.finalize']).getJob(finalizeJobId)) return { skipped: 'already_added' as const };
-  const runLength = runLengthFor(chapters.length, deps.chaptersPerJob ?? 1);
+  const runLength = deps.queues.runLength(chapters.length);
   const window = deps.userWindow === undefined ? undefined : windowInRuns(windowFor(deps.userWindow, inFlight), runLength);
   if (window !== undefined && window < chapters.length) await deps.windows?.prepare(documentId, chapters);
   await deps.queues.addIngestFlow({ documentId, jobId: finalizeJobId, chapters, requestId, userId, window, runLength });

@@ -44,7 +44,7 @@ export function startCore(config: Config, { stores: { sql, listener, redis, pubs
     onWriterWait: () => metrics.writerWaited('jobs'),
     onFinished: (finished) => onJobFinished(finished, metrics, notifier),
   }));
-  const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts };
+  const policy = { chapterAttempts: config.worker.chapterAttempts, backoffMs: config.worker.backoffMs, attempts: config.jobs.attempts, chaptersPerJob: config.ingest.chaptersPerJob };
   const queues = stack.push(createJobQueues(redis, queuePrefix, policy, { added: (jobs) => tracker.queued(jobs) }));
   const windows = createIngestWindows({ sql, redis, prefix, queues, logger });
   const jobs = createJobControl({

@@ -46,7 +46,6 @@ export async function startWorkerRole(config: Config, deps: WorkerRoleDeps): Pro
         concurrency: config.worker.concurrency,
         lockMs: config.worker.lockMs,
         ingestWindowPerUser: config.ingest.windowPerUser,
-        chaptersPerJob: config.ingest.chaptersPerJob,
         writer: {
           maxBatchRows: config.writer.maxBatchRows, maxQueuedRows: config.writer.maxQueuedRows, mode: deps.writerMode,
           onWait: () => metrics.writerWaited('results'),

@@ -86,7 +86,7 @@ async function runSteps(ctx: BenchContext, queues: ReturnType<typeof createJobQu
   lap('insert tx (document + chapters)');
   await queues.enqueueIngest({ documentId, jobId });
   lap('enqueue ingest (1 job; on the request path)');
-  await queues.addIngestFlow({ documentId, jobId, chapters: chapters.map((c) => ({ id: c.id, version: 1 })) });
+  await queues.addIngestFlow({ documentId, jobId, chapters: chapters.map((c) => ({ id: c.id, version: 1 })), runLength: 1 });
   lap('flow add (BullMQ, 1 + N jobs; in the worker)');
   return timings;
 }

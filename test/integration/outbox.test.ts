@@ -52,6 +52,9 @@ describe('the outbox: nothing is lost while Redis is down', () => {
   it('answers autosaves and package requests while Redis is down, then runs each refresh once and pushes the saves in order', async () => {
     const { documentId, chapters } = await upload(h, 'ola', manuscript(3));
     await waitFor('the ingest to finish', async () => (await summaryVersions(documentId)).length === 3, 30_000);
+    // Its finalize job too: one still running when Redis goes (and comes back empty) would stay open until reconciled.
+    await waitFor('the ingest\'s job rows to be finished', async () =>
+      (await h.db.sql`select 1 from jobs where document_id = ${documentId} and status in ('queued', 'processing')`).length === 0, 30_000);
     // A collaborator's socket stays connected to the gateway through the outage.
     const live = await connectClient(h.url, await h.token('ola'));
     expect((await live.subscribe({ document_id: documentId })).ok).toBe(true);

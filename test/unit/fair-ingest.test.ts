@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chapterJobOf, chapterOfJobId } from '../../jobs/contracts.ts';
-import { runLengthFor, windowFor, windowInRuns } from '../../jobs/ingest-window.ts';
+import { chapterJobOf, chapterOfJobId, runLengthFor } from '../../jobs/contracts.ts';
+import { windowFor, windowInRuns } from '../../jobs/ingest-window.ts';
 import { refuseBeyondQuota } from '../../server/services/upload-quota.ts';
 
 describe('a document’s window', () => {
