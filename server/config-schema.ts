@@ -137,7 +137,7 @@ const gatewayVariables = {
 };
 
 const workerVariables = {
-  WORKER_CONCURRENCY: int(1, 1000).default(32).describe('Jobs one worker process runs at once.'),
+  WORKER_CONCURRENCY: int(1, 1000).default(32).describe('Jobs one worker process runs at once; the chapters of runs (`CHAPTERS_PER_JOB`) share as many slots of their own.'),
   JOB_LOCK_MS: int(5000, 600_000).default(30_000)
     .describe("A worker's lock on a running job, renewed while it runs (BullMQ's `lockDuration`): a job whose worker died or froze runs again elsewhere once it expires (checked as often, BullMQ's `stalledInterval`)."),
   AI_PROVIDER: z.enum(['builtin', 'openai']).default('builtin')
