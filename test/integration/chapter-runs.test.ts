@@ -1,24 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
+import type { DocumentEvent } from '../../realtime/events.ts';
 import { upload } from '../support/documents.ts';
+import { connectClient } from '../support/socket.ts';
 import { startTestHerald, type TestHerald } from '../support/herald.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
  * The builtin provider, a little slower (so calls overlap when they can),
  * counting the summaries in flight; a chapter marked CURSED fails until
- * `heal()`.
+ * `heal()`. Nothing starts before `open()`, so a test sees every event.
  */
-function countingProvider(): AiProvider & { heal(): void; maxInFlight: number } {
+function countingProvider(): AiProvider & { open(): void; heal(): void; maxInFlight: number } {
   const real = createBuiltinProvider();
   let inFlight = 0;
   let healed = false;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
   const provider = {
     name: 'counting',
     maxInFlight: 0,
+    open,
     heal: () => void (healed = true),
     async summarize(text: string, options?: Parameters<AiProvider['summarize']>[1]) {
+      await gate;
       inFlight++;
       provider.maxInFlight = Math.max(provider.maxInFlight, inFlight);
       try {
@@ -66,6 +72,9 @@ describe('a large upload processed in runs of chapters', () => {
   it('takes 4 chapters per job, hands a failing chapter to a job of its own, and keeps AI calls within the worker slots', async () => {
     const doc = await upload(h, 'rue', chapters(128, 41), { title: 'Runs' });
     const cursed = doc.chapters[41]!.id;
+    const client = await connectClient(h.url, await h.token('rue'));
+    expect((await client.subscribe({ document_id: doc.documentId })).ok).toBe(true);
+    ai.open();
     await waitFor('the document to finish', async () => (await documentStatus('rue', doc.documentId)) !== 'processing', 60_000);
     expect(await documentStatus('rue', doc.documentId)).toBe('partial');
 
@@ -86,6 +95,14 @@ describe('a large upload processed in runs of chapters', () => {
     const results = await h.db.sql<{ status: string; n: number }[]>`
       select status, count(*)::int as n from chapter_results where document_id = ${doc.documentId} group by status order by status`;
     expect(results).toEqual([{ status: 'completed', n: 127 }, { status: 'failed', n: 1 }]);
+    // Announced as a retry when the run handed it off (with the error), then as its own job's retry, then failed.
+    const settled = client.of(doc.documentId)
+      .filter((e) => e.name === 'chapter.status' && (e.event as DocumentEvent<'chapter.status'>).chapter_id === cursed)
+      .map((e) => e.event as DocumentEvent<'chapter.status'>)
+      .filter((e) => e.status !== 'processing');
+    expect(settled.map((e) => e.status)).toEqual(['queued', 'queued', 'failed']);
+    expect(settled[0]).toMatchObject({ error: expect.stringContaining('model refused') });
+    client.close();
 
     // Runs share the process's 3 worker slots (the handed-off chapter's own job may take one more).
     expect(ai.maxInFlight).toBeLessThanOrEqual(4);
@@ -106,6 +123,7 @@ describe('a large upload processed in runs of chapters', () => {
   }, 90_000);
 
   it('keeps one job per chapter for a document under 32 chapters', async () => {
+    ai.open();
     const doc = await upload(h, 'sol', chapters(31), { title: 'Singles' });
     await waitFor('the document to finish', async () => (await documentStatus('sol', doc.documentId)) === 'completed', 60_000);
     // Job rows are written in batches, a moment after the results.
