@@ -88,14 +88,18 @@ describe('the outbox: nothing is lost while Redis is down', () => {
     const chaptersQueue = new Queue('chapters', { connection: bull, prefix: h.prefix });
     const artifactsQueue = new Queue('artifacts', { connection: bull, prefix: h.prefix });
     try {
-      const refreshes = ((await chaptersQueue.getJobs(['completed'])) as Job[]).filter((j) => j.name === 'chapter.refresh');
-      expect(refreshes.map((j) => j.data.chapterId).sort()).toEqual(chapters.map((c) => c.id).sort());
+      // A refresh job ends a moment after its summary is stored (it publishes first).
+      const refreshes = () => chaptersQueue.getJobs(['completed']).then((jobs) => (jobs as Job[]).filter((j) => j.name === 'chapter.refresh'));
+      await waitFor('the refresh jobs to complete', async () => (await refreshes()).length >= chapters.length);
+      expect((await refreshes()).map((j) => j.data.chapterId).sort()).toEqual(chapters.map((c) => c.id).sort());
       for (const s of saves) {
         expect(ai.summarized.filter((t) => t === s.content)).toHaveLength(s.version === 3 ? 1 : 0);
       }
       await waitFor('the full package', async () => (await h.db.sql`select 1 from packages where document_id = ${documentId} and stage = 'full'`).length === 1, 30_000);
-      const builds = ((await artifactsQueue.getJobs(['completed'])) as Job[]).filter((j) => j.name === 'package.build');
-      expect(builds.map((j) => j.id)).toEqual([packageJobId]);
+      // The job ends a moment after its package is stored (it publishes and notifies first).
+      const builds = () => artifactsQueue.getJobs(['completed']).then((jobs) => (jobs as Job[]).filter((j) => j.name === 'package.build'));
+      await waitFor('the package build to complete', async () => (await builds()).length > 0);
+      expect((await builds()).map((j) => j.id)).toEqual([packageJobId]);
       // The job rows agree: every one ends; none is left queued by the save that superseded it.
       const open = () => h.db.sql`select id from jobs where document_id = ${documentId} and status in ('queued', 'processing')`;
       await waitFor('every job row of the document to be finished', async () => (await open()).length === 0, 30_000);
