@@ -54,11 +54,16 @@ export async function startWorkerRole(config: Config, deps: WorkerRoleDeps): Pro
       },
       onStoreWait: (type) => metrics.jobWaitedForStore(type),
     }));
+    const schedule = () => scheduleHousekeeping(core.queues, core.policy, { trimMs: config.jobs.housekeepingIntervalMs, reconcileMs: config.jobs.reconcileIntervalMs });
     return {
       workers,
       async ready() {
         await workers.ready();
-        await scheduleHousekeeping(core.queues, core.policy, { trimMs: config.jobs.housekeepingIntervalMs, reconcileMs: config.jobs.reconcileIntervalMs });
+        await schedule();
+        // The schedulers live in Redis: a Redis that comes back without its data (no persistence, a failover to an
+        // empty replica) has none, so each reconnect of the connection the queues use schedules them again (an upsert:
+        // a no-op when they are there).
+        stores.redis.on('ready', () => void schedule().catch((err: unknown) => deps.logger.warn({ err }, 'housekeeping not scheduled after a Redis reconnect; it is tried again at the next one')));
       },
       close: () => stack.close(),
     };

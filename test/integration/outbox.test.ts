@@ -78,6 +78,12 @@ describe('the outbox: nothing is lost while Redis is down', () => {
 
     await redis.restart();
     await waitFor('the outbox to drain', async () => (await countOutbox(h.db.sql)) === 0, 30_000);
+    // Redis came back empty: the workers scheduled housekeeping (trim and reconcile) again.
+    const probe = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const schedulers = new Queue('documents', { connection: probe, prefix: h.prefix });
+    await waitFor('the housekeeping schedulers to be back', async () => (await schedulers.getJobSchedulersCount()) === 2);
+    await schedulers.close();
+    probe.disconnect();
     await waitFor('every chapter summarised at its last version', async () => {
       const rows = await summaryVersions(documentId);
       return rows.length === 3 && rows.every((r) => r.chapter_version === 3);
