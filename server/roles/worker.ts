@@ -63,7 +63,10 @@ export async function startWorkerRole(config: Config, deps: WorkerRoleDeps): Pro
         // The schedulers live in Redis: a Redis that comes back without its data (no persistence, a failover to an
         // empty replica) has none, so each reconnect of the connection the queues use schedules them again (an upsert:
         // a no-op when they are there).
-        stores.redis.on('ready', () => void schedule().catch((err: unknown) => deps.logger.warn({ err }, 'housekeeping not scheduled after a Redis reconnect; it is tried again at the next one')));
+        const reschedule = () => void schedule().catch((err: unknown) => deps.logger.warn({ err }, 'housekeeping not scheduled after a Redis reconnect; it is tried again at the next one'));
+        stores.redis.on('ready', reschedule);
+        // The connection outlives this role (the stores close after it): the listener goes with the role.
+        stack.push({ close: async () => void stores.redis.off('ready', reschedule) });
       },
       close: () => stack.close(),
     };
