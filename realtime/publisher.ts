@@ -59,44 +59,58 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const redis = withHeraldCommands(options.redis);
   const command = PUBLISH_COMMAND[options.pubsub ?? 'classic'];
 
-  const argsFor = (e: EventToPublish) => {
-    const keys = documentKeys(options.prefix, e.documentId);
-    const { payload, body } = boundEvent(e.name, { document_id: e.documentId, at: new Date().toISOString() }, e.payload);
-    const patch = statePatchFor(e.name, payload);
-    const guard = patch.guardVersion ?? '';
-    return [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), e.name, body, options.ttlSeconds, guard, e.idempotencyKey ?? '', command, ...patch.fields] as const;
+  /** The script's arguments for events of one document: the document's keys and settings once, then each event. */
+  const argsFor = (documentId: string, events: EventToPublish[]) => {
+    const keys = documentKeys(options.prefix, documentId);
+    const args: (string | number)[] = [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), options.ttlSeconds, command];
+    const at = new Date().toISOString();
+    for (const e of events) {
+      const { payload, body } = boundEvent(e.name, { document_id: documentId, at }, e.payload);
+      const patch = statePatchFor(e.name, payload);
+      args.push(e.name, body, patch.guardVersion ?? '', e.idempotencyKey ?? '', patch.fields.length / 2, ...patch.fields);
+    }
+    return args as [string, string, string, ...(string | number)[]];
   };
 
-  const outcome = (name: DocumentEventName, [seq, epoch, duplicate]: [number, string, number]): PublishedEvent => {
-    if (duplicate === 1) return { seq: Number(seq), epoch, duplicate: true };
-    if (seq > 0) options.onPublished?.(name);
-    return { seq: Number(seq), epoch };
+  /** The outcomes of one script call: `[epoch, seq, duplicate, seq, duplicate, …]`. */
+  const outcomes = (events: EventToPublish[], [epoch, ...pairs]: [string, ...number[]]): PublishedEvent[] =>
+    events.map((e, i) => {
+      const seq = Number(pairs[2 * i]);
+      if (pairs[2 * i + 1] === 1) return { seq, epoch, duplicate: true };
+      if (seq > 0) options.onPublished?.(e.name);
+      return { seq, epoch };
+    });
+
+  /** One script call per document (and per EVENTS_PER_CALL of its events): on one Redis all in one pipeline; on a cluster side by side, each on its document's slot. */
+  const publishAll = async (events: EventToPublish[]): Promise<Map<EventToPublish, PublishedEvent>> => {
+    const calls = byDocument(events).flatMap((group) => chunks(group, EVENTS_PER_CALL));
+    const replies = options.pubsub === 'sharded'
+      ? await Promise.all(calls.map((call) => redis.heraldPublishEvent(...argsFor(call[0]!.documentId, call))))
+      : await pipelined(calls);
+    const published = new Map<EventToPublish, PublishedEvent>();
+    calls.forEach((call, c) => outcomes(call, replies[c]!).forEach((outcome, i) => published.set(call[i]!, outcome)));
+    return published;
   };
 
-  /** Publishes `events` in order in one pipeline. */
-  const pipelined = async (events: EventToPublish[]): Promise<PublishedEvent[]> => {
+  const pipelined = async (calls: EventToPublish[][]) => {
     const pipeline = redis.pipeline() as HeraldPipeline;
-    for (const e of events) pipeline.heraldPublishEvent(...argsFor(e));
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([error, reply], i) => {
+    for (const call of calls) pipeline.heraldPublishEvent(...argsFor(call[0]!.documentId, call));
+    return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
       if (error) throw error;
-      return outcome(events[i]!.name, reply as [number, string, number]);
+      return reply as [string, ...number[]];
     });
   };
 
   return {
     async publish(documentId, name, payload) {
-      return outcome(name, await redis.heraldPublishEvent(...argsFor({ documentId, name, payload } as EventToPublish)));
+      const event = { documentId, name, payload } as EventToPublish;
+      return outcomes([event], await redis.heraldPublishEvent(...argsFor(documentId, [event])))[0]!;
     },
 
     async publishMany(events) {
       if (events.length === 0) return [];
-      // One round trip on one Redis; on a cluster one pipeline per document (its keys share a slot), run side by side.
-      const groups = options.pubsub === 'sharded' ? byDocument(events) : [events];
-      const replies = await Promise.all(groups.map((group) => pipelined(group)));
-      const outcomes = new Map<EventToPublish, PublishedEvent>();
-      groups.forEach((group, g) => group.forEach((e, i) => outcomes.set(e, replies[g]![i]!)));
-      return events.map((e) => outcomes.get(e)!);
+      const published = await publishAll(events);
+      return events.map((e) => published.get(e)!);
     },
 
     async forgetDocument(documentId) {
@@ -104,6 +118,19 @@ export function createPublisher(options: PublisherOptions): Publisher {
       await redis.del(keys.state, keys.events, keys.published, keys.presence);
     },
   };
+}
+
+/**
+ * Events of one document per script call at most: a call runs in Redis
+ * without interruption, so a huge batch is cut into calls that each block it
+ * briefly (the seqs still come out in order, one call after the other).
+ */
+const EVENTS_PER_CALL = 64;
+
+function chunks<T>(list: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
 }
 
 /** The events of each document, in their order. */

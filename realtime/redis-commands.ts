@@ -6,7 +6,7 @@ type Reply<T> = Promise<T>;
 
 /** Herald's Lua scripts as commands on an ioredis connection (BullMQ's `src/commands` pattern). */
 export interface HeraldCommands {
-  heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): Reply<[number, string, number]>;
+  heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): Reply<[string, ...number[]]>;
   heraldReadDocumentState(stateKey: string, eventsKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
   heraldUpdatePresence(presenceKey: string, publishCommand: string, channel: string, documentId: string, ttlMs: number, ...fieldValues: string[]): Reply<string>;
 }

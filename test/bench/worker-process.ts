@@ -4,7 +4,7 @@
  * package.json start script), ready once its /health answers 200.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT, type BenchContext } from './harness.ts';
@@ -14,7 +14,7 @@ export interface WorkerProcess {
   readonly pid: number;
   /** Rejects as soon as the process exits on its own (so a run waiting on it fails at once, with its stderr). */
   readonly exited: Promise<never>;
-  /** CPU seconds (user + system) the process has used so far, from /proc (Linux); NaN elsewhere. */
+  /** CPU seconds the process has used so far, from /proc (Linux); NaN elsewhere. */
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
@@ -86,8 +86,20 @@ async function waitForHealth(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`worker process ${child.pid} was not healthy within ${READY_TIMEOUT_MS} ms on port ${port}`);
 }
 
-/** utime + stime of a process, in seconds (fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s). */
+/**
+ * A process's CPU seconds so far: the on-CPU time of each of its threads, in
+ * nanoseconds (/proc/<pid>/task/<tid>/schedstat, first field). utime + stime
+ * from /proc/<pid>/stat count in ticks of 10 ms, a coarse unit for a 300-chapter
+ * run of 200 ms; they are the fallback where schedstat is missing.
+ */
 export function processCpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(ns) && ns > 0) return ns / 1e9;
+  } catch {
+    // no schedstat (or the process is gone): try the ticks
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
