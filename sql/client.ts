@@ -24,6 +24,19 @@ export interface SqlOptions {
 
 const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
+/**
+ * Session settings of a direct connection. No parallel query: Herald's
+ * statements read one document's rows through indexes, and PostgreSQL's
+ * estimate for one document is an average over documents of very different
+ * sizes (a 3-chapter one beside 10,000-chapter ones was estimated at 1,176
+ * rows), which made it start a parallel worker process for a 3-row read:
+ * 45 to 80 ms instead of under 1, on every GET of the document. Through a
+ * transaction-mode pooler the same belongs on the database or role
+ * (docs/operations.md). As text: postgres.js leaves out a startup parameter
+ * whose value is falsy, and 0 is.
+ */
+const SESSION_SETTINGS = { max_parallel_workers_per_gather: '0' } as const;
+
 /** A postgres.js pool. Nothing connects until the first query. */
 export function createSql(url: string, options: SqlOptions): Sql {
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
@@ -33,7 +46,7 @@ export function createSql(url: string, options: SqlOptions): Sql {
     connect_timeout: 5,
     idle_timeout: 30,
     prepare: !options.pooled,
-    connection: options.pooled ? { application_name: 'herald' } : { statement_timeout: statementTimeoutMs, application_name: 'herald' },
+    connection: options.pooled ? { application_name: 'herald' } : { statement_timeout: statementTimeoutMs, application_name: 'herald', ...SESSION_SETTINGS },
     transform: { undefined: null },
   }) as unknown as Sql;
   return options.pooled ? withTransactionTimeout(sql, statementTimeoutMs) : sql;
