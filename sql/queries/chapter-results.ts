@@ -64,7 +64,7 @@ export async function failUnfinishedChapters(
   return sql<{ id: string; index: number; version: number }[]>`
     with unfinished as (
       select c.id, c.index, c.version, c.document_id
-      from chapters c left join chapter_results r on r.chapter_id = c.id
+      from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
       where c.document_id = ${documentId} and (r.chapter_id is null or r.status not in ('completed', 'failed'))
     ), written as (
       insert into chapter_results (chapter_id, document_id, status, error, chapter_version)

@@ -63,7 +63,9 @@ export async function loadDocumentWithChapters(
            coalesce(r.status, 'queued') as status,
            coalesce(r.progress, 0)::int as progress,
            r.summary, r.error, r.chapter_version as summary_version
-    from chapters c left join chapter_results r on r.chapter_id = c.id
+    -- The document on both sides: when PostgreSQL misjudges a document's size (an average over documents of very
+    -- different sizes) it can hash-join with every result in the table; this lets it read only the document's.
+    from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
     where c.document_id = ${documentId}
     order by c.index`;
   return { document, chapters };
@@ -88,7 +90,7 @@ export async function findChapterForReader(sql: Sql, chapterId: string, userId: 
     from chapters c
     join documents d on d.id = c.document_id
     ${memberJoin(sql, userId)}
-    left join chapter_results r on r.chapter_id = c.id
+    left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
     where c.id = ${chapterId} and (d.owner_id = ${userId} or m.user_id is not null)`;
   return row;
 }
@@ -119,7 +121,7 @@ export async function loadChaptersWithSummaries(sql: Sql, documentId: string): P
   return sql<ChapterWithSummary[]>`
     select c.id, c.index, c.title, c.content, c.word_count, c.version,
            coalesce(r.status, 'queued') as status, r.summary, r.chapter_version as summary_version
-    from chapters c left join chapter_results r on r.chapter_id = c.id
+    from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
     where c.document_id = ${documentId}
     order by c.index`;
 }
@@ -128,7 +130,7 @@ export async function loadChaptersWithSummaries(sql: Sql, documentId: string): P
 export async function countUnfinishedChapters(sql: Sql, documentId: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
     select count(*)::int as n
-    from chapters c left join chapter_results r on r.chapter_id = c.id
+    from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
     where c.document_id = ${documentId} and (r.chapter_id is null or r.status not in ('completed', 'failed'))`;
   return row!.n;
 }

@@ -155,7 +155,7 @@ export async function settleDocumentStatus(
       select count(*)::int as total,
              count(*) filter (where r.status = 'completed')::int as completed,
              count(*) filter (where r.status = 'failed')::int as failed
-      from chapters c left join chapter_results r on r.chapter_id = c.id
+      from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
       where c.document_id = ${id}
     ), next as (
       select case when completed + failed < total then 'processing'
@@ -187,7 +187,7 @@ export async function countWorkInFlight(sql: Sql | TransactionSql, ownerId: stri
            count(c.id) filter (where r.chapter_id is null or r.status not in ('completed', 'failed'))::int as chapters
     from documents d
     join chapters c on c.document_id = d.id
-    left join chapter_results r on r.chapter_id = c.id
+    left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
     where d.owner_id = ${ownerId} and d.status = 'processing'`;
   return row ?? { documents: 0, chapters: 0 };
 }
