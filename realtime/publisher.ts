@@ -60,7 +60,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const command = PUBLISH_COMMAND[options.pubsub ?? 'classic'];
 
   /** The script's arguments for events of one document: the document's keys and settings once, then each event. */
-  const argsFor = (documentId: string, events: EventToPublish[]) => {
+  const argsFor = (events: EventToPublish[]) => {
+    const { documentId } = events[0]!;
     const keys = documentKeys(options.prefix, documentId);
     const args: (string | number)[] = [keys.state, keys.events, keys.published, keys.channel, options.streamMaxLen, randomUUID(), options.ttlSeconds, command];
     const at = new Date().toISOString();
@@ -81,20 +82,10 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return { seq, epoch };
     });
 
-  /** One script call per document (and per EVENTS_PER_CALL of its events): on one Redis all in one pipeline; on a cluster side by side, each on its document's slot. */
-  const publishAll = async (events: EventToPublish[]): Promise<Map<EventToPublish, PublishedEvent>> => {
-    const calls = byDocument(events).flatMap((group) => chunks(group, EVENTS_PER_CALL));
-    const replies = options.pubsub === 'sharded'
-      ? await Promise.all(calls.map((call) => redis.heraldPublishEvent(...argsFor(call[0]!.documentId, call))))
-      : await pipelined(calls);
-    const published = new Map<EventToPublish, PublishedEvent>();
-    calls.forEach((call, c) => outcomes(call, replies[c]!).forEach((outcome, i) => published.set(call[i]!, outcome)));
-    return published;
-  };
-
+  /** One pipeline of script calls, their replies in order. */
   const pipelined = async (calls: EventToPublish[][]) => {
     const pipeline = redis.pipeline() as HeraldPipeline;
-    for (const call of calls) pipeline.heraldPublishEvent(...argsFor(call[0]!.documentId, call));
+    for (const call of calls) pipeline.heraldPublishEvent(...argsFor(call));
     return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
       if (error) throw error;
       return reply as [string, ...number[]];
@@ -104,12 +95,19 @@ export function createPublisher(options: PublisherOptions): Publisher {
   return {
     async publish(documentId, name, payload) {
       const event = { documentId, name, payload } as EventToPublish;
-      return outcomes([event], await redis.heraldPublishEvent(...argsFor(documentId, [event])))[0]!;
+      return outcomes([event], await redis.heraldPublishEvent(...argsFor([event])))[0]!;
     },
 
     async publishMany(events) {
       if (events.length === 0) return [];
-      const published = await publishAll(events);
+      // One script call per document (and per EVENTS_PER_CALL of its events): on one Redis all in one pipeline, on a
+      // cluster side by side, each on its document's slot.
+      const calls = byDocument(events).flatMap((group) => chunks(group, EVENTS_PER_CALL));
+      const replies = options.pubsub === 'sharded'
+        ? await Promise.all(calls.map((call) => redis.heraldPublishEvent(...argsFor(call))))
+        : await pipelined(calls);
+      const published = new Map<EventToPublish, PublishedEvent>();
+      calls.forEach((call, c) => outcomes(call, replies[c]!).forEach((outcome, i) => published.set(call[i]!, outcome)));
       return events.map((e) => published.get(e)!);
     },
 
