@@ -127,6 +127,27 @@ export async function removePrefix(prefix: string): Promise<number> {
   return removed;
 }
 
+/**
+ * An empty database of its own beside the bench's, for a Herald started in
+ * its own process (which creates and migrates it): what it finds there is
+ * only its own. `sql` reads it from the bench; `drop` ends both.
+ */
+export async function createScratchDatabase(ctx: BenchContext, name: string): Promise<{ url: string; sql: Sql; drop(): Promise<void> }> {
+  const databaseName = `${ctx.databaseName}_${name}`;
+  const url = new URL(ctx.databaseUrl);
+  url.pathname = `/${databaseName}`;
+  const sql = createSql(url.toString(), { max: 2 });
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await sql.end({ timeout: 5 });
+    await dropDatabase(databaseName);
+  };
+  ctx.onCleanup(drop);
+  return { url: url.toString(), sql, drop };
+}
+
 async function dropDatabase(name: string): Promise<void> {
   const admin = postgres(BASE_DATABASE_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {

@@ -22,7 +22,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../support/private-redis.ts';
-import { postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.ts';
+import { createScratchDatabase, postJson, REPO_ROOT, removePrefix, type BenchContext } from './harness.ts';
+import type { Sql } from '../../sql/client.ts';
 import { novel } from './prose.ts';
 import { isMain, runStandalone } from './standalone.ts';
 import { median, summarize, type Figure } from './stats.ts';
@@ -160,13 +161,16 @@ export async function benchOneProcess(ctx: BenchContext, options: OneProcessBenc
 
 async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small' | 'packaged' | 'big', string>, options: OneProcessBenchOptions, tag: string): Promise<Run> {
   const prefix = ctx.scenarioPrefix(`one-process-${layout.name}-${tag}`);
-  const herald = await startMain(ctx, prefix, layout);
+  // A database of the run's own: a Herald started afresh runs its housekeeping at once, and its walk of every
+  // chapter's history would otherwise cover all that the bench's earlier groups left in the shared database.
+  const database = await createScratchDatabase(ctx, `one_process_${layout.name}_${tag}`);
+  const herald = await startMain(ctx, prefix, { ...layout, env: { ...layout.env, DATABASE_URL: database.url } });
   try {
     const token = await ctx.token('bench-one-process');
     const upload = async (body: string) => (await postJson<{ document: { id: string } }>(`${herald.url}/api/documents`, token, body, 202, 120_000)).document.id;
     const small = await upload(bodies.small);
     const packaged = await upload(bodies.packaged);
-    await Promise.all([untilDone(ctx, small), untilDone(ctx, packaged)]);
+    await Promise.all([untilDone(database.sql, small), untilDone(database.sql, packaged)]);
     const client = createClient(herald.url, token, small, packaged);
     for (let i = 0; i < 20; i++) await client.next(i % PACKAGE_EVERY === 0 ? 'package' : 'get');
     client.reset();
@@ -178,7 +182,7 @@ async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small'
     const started = performance.now();
     const big = upload(bodies.big);
     let finished = false;
-    const done = big.then((id) => untilDone(ctx, id)).finally(() => (finished = true));
+    const done = big.then((id) => untilDone(database.sql, id)).finally(() => (finished = true));
     for (let i = 0; !finished; i++) await client.next(i % PACKAGE_EVERY === 0 ? 'package' : 'get');
     await done;
     const ingestS = (performance.now() - started) / 1000;
@@ -197,6 +201,7 @@ async function runOnce(ctx: BenchContext, layout: Layout, bodies: Record<'small'
   } finally {
     await herald.stop();
     await removePrefix(prefix);
+    await database.drop();
   }
 }
 
@@ -226,10 +231,10 @@ function createClient(url: string, token: string, small: string, packaged: strin
 }
 
 /** Polls the document's row (not the API, whose latency is what is measured). */
-async function untilDone(ctx: BenchContext, id: string): Promise<void> {
+async function untilDone(sql: Sql, id: string): Promise<void> {
   const deadline = Date.now() + INGEST_TIMEOUT_MS;
   for (;;) {
-    const [row] = await ctx.sql<{ status: string }[]>`select status from documents where id = ${id}`;
+    const [row] = await sql<{ status: string }[]>`select status from documents where id = ${id}`;
     if (row?.status === 'completed') return;
     if (row?.status === 'partial') throw new Error(`document ${id} ended partial`);
     if (Date.now() > deadline) throw new Error(`document ${id} did not complete within ${INGEST_TIMEOUT_MS / 1000} s`);
