@@ -39,9 +39,7 @@ export interface BenchContext {
 export async function createBenchContext(): Promise<BenchContext> {
   const suffix = randomBytes(5).toString('hex');
   const databaseName = `herald_bench_${suffix}`;
-  const url = new URL(BASE_DATABASE_URL);
-  url.pathname = `/${databaseName}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = urlOfDatabase(databaseName);
   const prefix = `herald-bench-${suffix}`;
   const prefixes = new Set<string>();
   const steps: (() => Promise<unknown>)[] = [];
@@ -134,9 +132,8 @@ export async function removePrefix(prefix: string): Promise<number> {
  */
 export async function createScratchDatabase(ctx: BenchContext, name: string): Promise<{ url: string; sql: Sql; drop(): Promise<void> }> {
   const databaseName = `${ctx.databaseName}_${name}`;
-  const url = new URL(ctx.databaseUrl);
-  url.pathname = `/${databaseName}`;
-  const sql = createSql(url.toString(), { max: 2 });
+  const url = urlOfDatabase(databaseName);
+  const sql = createSql(url, { max: 2 });
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
@@ -145,7 +142,14 @@ export async function createScratchDatabase(ctx: BenchContext, name: string): Pr
     await dropDatabase(databaseName);
   };
   ctx.onCleanup(drop);
-  return { url: url.toString(), sql, drop };
+  return { url, sql, drop };
+}
+
+/** The bench's PostgreSQL URL with another database name. */
+function urlOfDatabase(name: string): string {
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 async function dropDatabase(name: string): Promise<void> {

@@ -97,10 +97,10 @@ export async function benchIngest(ctx: BenchContext, options: IngestBenchOptions
   }), ...extra];
 }
 
-/** `; worker CPU 1.234 ms/ch` (median of the runs), or nothing when the worker ran in the bench process. */
+/** `; worker CPU 1234 µs/ch` (median of the runs), or nothing when the worker ran in the bench process. */
 function workerCpuNote(cpuSecondsPerChapter: number[]): string {
   const cpu = median(cpuSecondsPerChapter);
-  return Number.isFinite(cpu) ? `; worker CPU ${(cpu * 1000).toFixed(3)} ms/ch` : '';
+  return Number.isFinite(cpu) ? `; worker CPU ${Math.round(cpu * 1e6)} µs/ch` : '';
 }
 
 /**
@@ -131,7 +131,7 @@ function baselineFigure(setup: IngestSetup, before: IngestRuns, after: IngestRun
   return {
     figure: '2. Ingest throughput',
     setup: `paired: this tree's 1 worker process against ${setup.label}; ${options.chapters} chapters, runs alternated, median of ${rate ? after.rates.length : 0}`,
-    value: { amount: rate, unit: 'ch/s', note: `worker CPU ${(cpu * 1000).toFixed(3)} ms/ch vs ${(oldCpu * 1000).toFixed(3)} before` },
+    value: { amount: rate, unit: 'ch/s', note: `worker CPU ${Math.round(cpu * 1e6)} µs/ch vs ${Math.round(oldCpu * 1e6)} before` },
     baseline: { label: 'baseline tree', amount: old, unit: 'ch/s', ratio: rate / old },
     detail: { after: after.rates, before: before.rates, cpuAfter: after.cpuSecondsPerChapter, cpuBefore: before.cpuSecondsPerChapter },
   };

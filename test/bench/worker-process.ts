@@ -90,7 +90,10 @@ async function waitForHealth(port: number, child: ChildProcess): Promise<void> {
  * A process's CPU seconds so far: the on-CPU time of each of its threads, in
  * nanoseconds (/proc/<pid>/task/<tid>/schedstat, first field). utime + stime
  * from /proc/<pid>/stat count in ticks of 10 ms, a coarse unit for a 300-chapter
- * run of 200 ms; they are the fallback where schedstat is missing.
+ * run of 200 ms; they are the fallback where schedstat is missing. A thread
+ * that ends takes its time out of the sum: Node's threads (libuv's pool,
+ * V8's helpers) live as long as the process, so a difference of two reads is
+ * still the time between them.
  */
 export function processCpuSeconds(pid: number): number {
   try {
