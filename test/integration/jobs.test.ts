@@ -103,10 +103,13 @@ describe('job records and control', () => {
     const res = await h.api('jo', `/api/jobs/${id}`, { method: 'DELETE' });
     expect(res.status).toBe(202);
     await waitFor('the job to end cancelled', async () => (await getJob(id)).job.status === 'cancelled');
+    // The row is written first and its job.update published right after, so the event may trail the REST answer.
+    await waitFor('job.update saying cancelled', () => updates(id).length > 0);
     expect(updates(id).map((j) => j.status)).toEqual(['cancelled']);
     // Not retried: still cancelled once the retry delay has long passed and the document has finished.
     await waitFor('the document to finish', async () => ((await (await h.api('jo', `/api/documents/${documentId}`)).json()) as any).document.status !== 'processing');
     expect((await getJob(id)).job.status).toBe('cancelled');
+    expect(updates(id).map((j) => j.status)).toEqual(['cancelled']);
     expect((await h.api('jo', `/api/jobs/${id}`, { method: 'DELETE' })).status).toBe(409);
   });
 
