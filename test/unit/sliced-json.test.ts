@@ -6,9 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runAll, runInSlices } from '../../domain/text/slices.ts';
+import { createShapeCheck } from '../../server/json-body.ts';
 import { createLongStringLog, LONG_STRING_CHARS, parseJsonSteps, PIECE_CHARS } from '../../server/sliced-json.ts';
 
-/** The long literals of `text`, found the way json-body.ts's shape scan finds them. */
+/** The long literals of `text`, found character by character: the reference for json-body.ts's shape scan. */
 function longStrings(text: string): number[] {
   const log = createLongStringLog();
   let inString = false;
@@ -84,6 +85,30 @@ describe('JSON parsed in slices', () => {
     const parsed = await runInSlices(parseJsonSteps(text, longStrings(text)), 0);
     expect(ran).toBe(true);
     expect(parsed).toEqual({ title: 'T', content: 'a\r\n'.repeat(400_000) });
+  });
+
+  it('finds the long literals as the text arrives in any pieces, escapes cut between pieces included', () => {
+    // Backslashes and quotes are frequent, so cuts fall inside escapes and runs of backslashes.
+    // Lengths around LONG_STRING_CHARS: some literals are long, some just short of it.
+    const tricky = fc.string({ unit: fc.constantFrom('a', 'é', '"', '\\', '\n', '😀'), minLength: LONG_STRING_CHARS / 2, maxLength: LONG_STRING_CHARS * 2 });
+    let found = 0;
+    fc.assert(
+      fc.property(fc.array(tricky, { maxLength: 4 }), fc.array(fc.nat(), { maxLength: 6 }), (strings, cuts) => {
+        const text = JSON.stringify({ title: strings[0] ?? '', content: strings, [strings[1] ?? 'k']: 1 });
+        const log = createLongStringLog();
+        const shape = createShapeCheck(log);
+        const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        let from = 0;
+        for (const to of [...at, text.length]) {
+          shape.scan(text.slice(from, to));
+          from = to;
+        }
+        expect(log.ranges).toEqual(longStrings(text));
+        found += log.ranges.length;
+      }),
+      { numRuns: 300 },
+    );
+    expect(found).toBeGreaterThan(100);
   });
 
   it('decodes a long literal in pieces of at most PIECE_CHARS (plus one escape)', () => {
