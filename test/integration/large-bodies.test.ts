@@ -55,5 +55,13 @@ describe('large manuscripts', () => {
       await expect(insertDocument(h.db.sql, newDocument(c))).rejects.toMatchObject({ code: '23505' });
       expect(await counts(h)).toEqual(before);
     });
+
+    it('throws the first statement\'s failure, not the aborted transaction of the ones sent after it', async () => {
+      const c = chapters(3000, 600);
+      c[1]!.id = c[0]!.id; // a duplicate key in the first statement; the later ones are already on their way
+      const before = await counts(h);
+      await expect(insertDocument(h.db.sql, newDocument(c))).rejects.toMatchObject({ code: '23505' });
+      expect(await counts(h)).toEqual(before);
+    });
   });
 });
