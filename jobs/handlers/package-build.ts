@@ -1,16 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
-import { storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { loadArtifacts, storeArtifacts } from '../../sql/queries/artifacts.ts';
 import { countUnfinishedChapters, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
 import { findDocument } from '../../sql/queries/documents.ts';
-import { abandonFullBuild, isPendingFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
+import { abandonFullBuild, findCurrentFullPackage, isPendingFullBuild, settleFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
 import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
 import { waitAndRetry } from './artifact-refresh.ts';
 import type { JobPayloads } from '../contracts.ts';
-import { buildFullPackage } from '../../domain/package/full.ts';
+import { buildFullPackage, withFreshArtifacts } from '../../domain/package/full.ts';
 
 /** Thrown inside the store's transaction to roll it back when a newer build replaced this one. */
 const SUPERSEDED = Symbol('superseded');
@@ -29,6 +29,10 @@ export interface PackageBuildDeps {
  * the essential one together with its outline and character sheets, then
  * publishes `package.full`. The essential package's event was relayed before
  * this job was even enqueued, so `package.essential` always comes first.
+ * When the stored package is already full and current (a request for an
+ * unchanged document), there is nothing to build: the build ends and
+ * announces that package again, with any outline or sheet refreshed since,
+ * as GET answers it, and the model is not called.
  */
 export async function buildPackage(
   job: Job<JobPayloads['package.build']>,
@@ -39,6 +43,8 @@ export async function buildPackage(
   const { documentId } = job.data;
   const jobId = job.id!;
   if (!(await isPendingFullBuild(deps.sql, documentId, jobId))) return { skipped: 'superseded' as const };
+  const current = await findCurrentFullPackage(deps.sql, documentId, jobId);
+  if (current) return announceAgain(deps, documentId, jobId, current);
   if ((await countUnfinishedChapters(deps.sql, documentId)) > 0) await waitAndRetry(job, token);
 
   const [document, chapters] = await Promise.all([findDocument(deps.sql, documentId), loadChaptersWithSummaries(deps.sql, documentId)]);
@@ -76,4 +82,18 @@ export async function buildPackage(
     character_sheets: built.package.character_sheets.length,
     key_terms: built.package.key_terms.length,
   };
+}
+
+/** Ends the build of an unchanged document: its stored full package is announced again, as GET answers it. */
+async function announceAgain(deps: PackageBuildDeps, documentId: string, jobId: string, stored: Record<string, unknown>) {
+  const [document, artifacts] = await Promise.all([findDocument(deps.sql, documentId), loadArtifacts(deps.sql, documentId)]);
+  if (!document) return { skipped: 'document_deleted' as const };
+  if (!(await settleFullBuild(deps.sql, documentId, jobId))) return { skipped: 'superseded' as const };
+  await deps.publisher.publish(documentId, 'package.full', { package: { ...withFreshArtifacts(stored, artifacts), stage: 'full' } });
+  await deps.notifier.notifyDocument(documentId, {
+    kind: 'package.ready',
+    title: `The package of ${quoteTitle(document.title)} is ready`,
+    body: 'Nothing changed since it was built: the stored outline, character sheets and key terms are current.',
+  });
+  return { unchanged: true as const };
 }

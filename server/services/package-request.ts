@@ -32,9 +32,10 @@ export interface PackageRequestOptions {
  * event row precedes the job row, so `package.essential` is published before
  * the full build can even start. When the stored package was built from the
  * chapters' current versions, its essential part is the package this request
- * would build (but for `built_at`): an essential one is answered and announced
- * again as it is, and only the full build is settled; a full one gives its
- * essential part, stored in its place. Every request is counted against the
+ * would build (but for `built_at`): it is kept, its essential part answered
+ * and announced again, and only the full build is settled. A stored full
+ * package stays what GET answers, and its build announces it again without
+ * calling the model (jobs/handlers/package-build.ts). Every request is counted against the
  * user's package limit (as the access is read, so one refused for access
  * counts too) before anything is written (a refused one writes and enqueues
  * nothing).
@@ -54,9 +55,10 @@ export async function requestPackage(
   requireAccess(found?.access ?? null, 'edit', 'Viewers cannot build packages.');
   if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
   const { document, stored } = found!;
-  const reused = stored && await storePackage(sql, request, options, stored.stage === 'essential'
-    ? { pkg: stored.content as unknown as EssentialPackage, store: { keep: stored.version } }
-    : { pkg: essentialOf(stored.content as unknown as FullPackage), store: { replacing: stored.version } });
+  const reused = stored && await storePackage(sql, request, options, {
+    pkg: stored.stage === 'essential' ? stored.content as unknown as EssentialPackage : essentialOf(stored.content as unknown as FullPackage),
+    store: { keep: stored.version },
+  });
   if (reused) return reused;
   const facts = await loadFacts(sql, document);
   const pkg = buildEssentialPackage(facts, new Date());
@@ -65,16 +67,15 @@ export async function requestPackage(
 }
 
 /**
- * One statement: the package stored (the stored essential one kept, or put in
- * place of the stored full one, as long as the stored one is still the version
- * read; undefined when it is not), the full build settled, the event and the
- * build's job written to the outbox; then the fast path.
+ * One statement: the package stored (or the stored one kept, as long as it is
+ * still the version read; undefined when it is not), the full build settled,
+ * the event and the build's job written to the outbox; then the fast path.
  */
 async function storePackage(
   sql: Sql,
   request: PackageRequest,
   options: PackageRequestOptions,
-  p: { pkg: EssentialPackage; store: { sourceVersions: Record<string, number> } | { keep: string } | { replacing: string } },
+  p: { pkg: EssentialPackage; store: { sourceVersions: Record<string, number> } | { keep: string } },
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
   const { documentId } = request;
   const { pkg } = p;

@@ -74,14 +74,12 @@ export interface PackageWrite {
   newJobId: string;
   /**
    * The essential package to store in place of the document's current one;
-   * or `keep`: the stored one's version (findPackageRequest), kept as it is;
-   * or `content` to store in place of the stored package of version
-   * `replacing`, keeping its source versions.
+   * or `keep`: the stored one's version (findPackageRequest), kept as it is,
+   * essential or full.
    */
   store:
     | { content: Record<string, unknown>; sourceVersions: Record<string, number> }
-    | { keep: string }
-    | { content: Record<string, unknown>; replacing: string };
+    | { keep: string };
   /** The outbox rows, written in this order; the `job` rows only when this request started the build. */
   outbox: OutboxInsert[];
   /** See insertOutbox's `fastPath`. */
@@ -101,14 +99,9 @@ export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<{ 
   const settled = 'keep' in store
     ? sql`
       update packages p set ${fullBuildSettled(sql, w.newJobId)}
-      where p.document_id = ${w.documentId} and p.stage = 'essential' and p.updated_at = ${store.keep}::text::timestamptz
+      where p.document_id = ${w.documentId} and p.updated_at = ${store.keep}::text::timestamptz
       returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
-    : 'replacing' in store
-      ? sql`
-      update packages p set stage = 'essential', content = ${sql.json(store.content as never)}, updated_at = now(), ${fullBuildSettled(sql, w.newJobId)}
-      where p.document_id = ${w.documentId} and p.updated_at = ${store.replacing}::text::timestamptz
-      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
-      : sql`
+    : sql`
       insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
       values (${w.documentId}, 'essential', ${sql.json(store.content as never)}, ${sql.json(store.sourceVersions as never)}, ${w.newJobId}, true)
       on conflict (document_id) do update set
@@ -146,6 +139,28 @@ export async function isPendingFullBuild(sql: Sql, documentId: string, jobId: st
   const [row] = await sql`
     select 1 from packages where document_id = ${documentId} and full_job_id = ${jobId}::uuid and full_pending`;
   return row !== undefined;
+}
+
+/**
+ * The stored full package when it is current (no chapter has moved past the
+ * versions it was built from) and `jobId` is still the build asked for: the
+ * build then has nothing to make, only this package to announce again.
+ */
+export async function findCurrentFullPackage(sql: Sql, documentId: string, jobId: string): Promise<Record<string, unknown> | undefined> {
+  const [row] = await sql<{ content: Record<string, unknown> }[]>`
+    select p.content from packages p
+    where p.document_id = ${documentId} and p.stage = 'full' and p.full_job_id = ${jobId}::uuid and p.full_pending
+      and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)`;
+  return row?.content;
+}
+
+/** Ends the pending build `jobId` without storing anything (the stored full package was current); false when a newer request replaced it. */
+export async function settleFullBuild(sql: Sql, documentId: string, jobId: string): Promise<boolean> {
+  const rows = await sql`
+    update packages set full_pending = false
+    where document_id = ${documentId} and full_job_id = ${jobId}::uuid and full_pending
+    returning 1`;
+  return rows.length > 0;
 }
 
 /** Stores the full package in place of the essential one, if `jobId` is still the build asked for. */

@@ -200,26 +200,49 @@ describe('essential then full', () => {
     client.close();
   });
 
-  it('starts a new full build for a request after the last one finished', async () => {
-    const { documentId } = await upload(h, 'pia', manuscript(2));
+  it('keeps a current full package for a request on an unchanged document, and its build announces it again without calling the model', async () => {
+    const { documentId, chapters: uploaded } = await upload(h, 'pia', manuscript(2));
     const client = await connectClient(h.url, await h.token('pia'));
     expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
+    const fulls = () => client.of(documentId).filter((e) => e.name === 'package.full').map((e) => (e.event as DocumentEvent<'package.full'>).package as Record<string, any>);
     const first = await requestPackage(h, 'pia', documentId);
-    const full = await waitFor('first package.full', () => client.of(documentId).find((e) => e.name === 'package.full'), 30_000);
+    await waitFor('first package.full', () => fulls().length === 1, 30_000);
+    const [full] = fulls() as [Record<string, any>];
+    const modelCalls = ai.summaries;
+
     const second = await requestPackage(h, 'pia', documentId);
     expect(second.body.deduplicated).toBe(false);
     expect(second.body.job_id).not.toBe(first.body.job_id);
-    // No chapter changed since the full build: the answer is the essential part of the full package (its built_at), stored in its place.
-    const { outline: _o, character_sheets: _s, key_terms: _k, ...essential } = (full.event as DocumentEvent<'package.full'>).package as Record<string, any>;
+    // No chapter changed since the full build: the answer is the essential part of the full package (its built_at).
+    const { outline: _o, character_sheets: _s, key_terms: _k, ...essential } = full;
     const chapters = (essential.chapters as { summary: unknown; summary_version: unknown }[]).map(({ summary: _x, summary_version: _y, ...c }) => c);
     expect(second.body.package).toEqual({ ...essential, stage: 'essential', chapters });
     const announced = await waitFor('second package.essential', () => client.of(documentId).filter((e) => e.name === 'package.essential')[1]);
     expect((announced.event as DocumentEvent<'package.essential'>).package).toEqual(second.body.package);
-    // Stored in its place until the new full build (which may already have finished) replaces it.
-    const stored = ((await (await h.api('pia', `/api/documents/${documentId}/package`)).json()) as { package: Record<string, any> }).package;
-    if (stored.stage === 'essential') expect(stored).toEqual(second.body.package);
-    else expect(stored.built_at > String((full.event as DocumentEvent<'package.full'>).package.built_at)).toBe(true);
-    await waitFor('second package.full', () => client.of(documentId).filter((e) => e.name === 'package.full').length === 2, 30_000);
+    // The full package stays stored, whether its build has run yet or not.
+    const stored = () => h.api('pia', `/api/documents/${documentId}/package`).then(async (r) => ((await r.json()) as { package: Record<string, any> }).package);
+    expect(await stored()).toEqual(full);
+
+    // The build finds it current: it announces the same package again (built_at included), after the essential one.
+    await waitFor('second package.full', () => fulls().length === 2, 30_000);
+    expect(fulls()[1]).toEqual(full);
+    const names = client.of(documentId).map((e) => e.name);
+    expect(names.lastIndexOf('package.essential')).toBeLessThan(names.lastIndexOf('package.full'));
+    expect(ai.summaries).toBe(modelCalls);
+    expect(await stored()).toEqual(full);
+    await waitFor('the second build to be recorded completed', async () => {
+      const job = (await (await h.api('pia', `/api/jobs/${second.body.job_id}`)).json()) as { status?: string };
+      return job.status === 'completed';
+    });
+
+    // A saved chapter makes the next request build afresh, and its full build calls the model again.
+    expect((await autosave(h, 'pia', uploaded[0]!.id, { base_version: 1, content: 'Mara and Tomas rewrote the start. Mara again.', op_id: randomUUID() })).status).toBe(200);
+    const third = await requestPackage(h, 'pia', documentId);
+    expect(third.body.package.built_at).not.toBe(full.built_at);
+    await waitFor('a rebuilt package.full', () => fulls().length === 3, 30_000);
+    expect(fulls()[2]!.built_at).not.toBe(full.built_at);
+    expect(fulls()[2]!.chapters.map((c: { version: number }) => c.version)).toEqual([2, 1]);
+    expect(ai.summaries).toBeGreaterThan(modelCalls);
     client.close();
   });
 });
