@@ -65,19 +65,19 @@ export function createApp(deps: AppDeps) {
     }
     app.use(
       '/api/*',
-      withBodyOnly(bodyLimit({
+      bodyLimit({
         maxSize: deps.maxUploadBytes,
         onError: () => {
           // A streamed (chunked) body is left half read: say the connection ends with this answer, so a pooled
           // client opens a new one instead of sending its next request down a socket about to be dropped.
           throw new AppError('payload_too_large', `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`, undefined, { Connection: 'close' });
         },
-      })),
+      }),
       bearerAuth(deps.authenticate),
       // One user's requests take turns (before their bodies are read), so no user holds the whole event loop.
       limitUserConcurrency(deps.userConcurrency),
       // Reads JSON bodies in slices and refuses ones whose parse alone would freeze the event loop.
-      withBodyOnly(jsonBodyInSlices()),
+      jsonBodyInSlices(),
     );
     app.route('/', documentRoutes(deps.api));
     app.route('/', chapterRoutes(deps.api));
@@ -105,19 +105,6 @@ export function createApp(deps: AppDeps) {
   app.doc31('/docs/openapi.json', reference);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   return app;
-}
-
-/**
- * Runs `middleware` unless the request has no body: a GET or HEAD (the Node
- * adapter gives them none), or a length of 0 (a POST without one). Only
- * looking at `c.req.raw.body` makes the adapter build a whole web `Request`
- * and its stream, which was a tenth of a small GET's CPU.
- */
-function withBodyOnly(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => {
-    const bodiless = c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.header('content-length') === '0';
-    return bodiless ? next() : middleware(c, next);
-  };
 }
 
 function bearerAuth(authenticate: Authenticate): MiddlewareHandler<AppEnv> {

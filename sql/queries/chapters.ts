@@ -49,35 +49,25 @@ export interface ChapterWithResult {
   summary_version: number | null;
 }
 
-/**
- * The document and its chapters with their stored results, in chapter order;
- * undefined when missing. The document and its chapters are two statements
- * sent side by side, on two of the pool's connections: one round trip, not
- * two (a GET of a document waits on three in a row, not four), and the
- * chapters still arrive as rows, parsed as they come, rather than as one
- * aggregate parsed in one go. Like two statements in a row, they are two
- * snapshots: a chapter's result written between them is in the next read.
- */
+/** The document and its chapters with their stored results, in chapter order; undefined when missing. */
 export async function loadDocumentWithChapters(
   sql: Sql,
   documentId: string,
 ): Promise<{ document: DocumentRow & { package_stage: PackageStage | null }; chapters: ChapterWithResult[] } | undefined> {
-  const [[document], chapters] = await Promise.all([
-    sql<(DocumentRow & { package_stage: PackageStage | null })[]>`
-      select d.*, (select p.stage from packages p where p.document_id = d.id) as package_stage
-      from documents d where d.id = ${documentId}`,
-    sql<ChapterWithResult[]>`
-      select c.id, c.index, c.title, c.word_count, c.version,
-             coalesce(r.status, 'queued') as status,
-             coalesce(r.progress, 0)::int as progress,
-             r.summary, r.error, r.chapter_version as summary_version
-      -- The document on both sides: when PostgreSQL misjudges a document's size (an average over documents of very
-      -- different sizes) it can hash-join with every result in the table; this lets it read only the document's.
-      from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
-      where c.document_id = ${documentId}
-      order by c.index`,
-  ]);
+  const [document] = await sql<(DocumentRow & { package_stage: PackageStage | null })[]>`
+    select d.*, (select p.stage from packages p where p.document_id = d.id) as package_stage
+    from documents d where d.id = ${documentId}`;
   if (!document) return undefined;
+  const chapters = await sql<ChapterWithResult[]>`
+    select c.id, c.index, c.title, c.word_count, c.version,
+           coalesce(r.status, 'queued') as status,
+           coalesce(r.progress, 0)::int as progress,
+           r.summary, r.error, r.chapter_version as summary_version
+    -- The document on both sides: when PostgreSQL misjudges a document's size (an average over documents of very
+    -- different sizes) it can hash-join with every result in the table; this lets it read only the document's.
+    from chapters c left join chapter_results r on r.chapter_id = c.id and r.document_id = c.document_id
+    where c.document_id = ${documentId}
+    order by c.index`;
   return { document, chapters };
 }
 
