@@ -4,7 +4,7 @@ import type { Sql } from '../../sql/client.ts';
 import { loadArtifacts, storeArtifacts } from '../../sql/queries/artifacts.ts';
 import { countUnfinishedChapters, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
 import { findDocument } from '../../sql/queries/documents.ts';
-import { abandonFullBuild, findCurrentFullPackage, isPendingFullBuild, settleFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
+import { abandonFullBuild, findPendingFullBuild, settleFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
 import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
@@ -42,9 +42,9 @@ export async function buildPackage(
 ) {
   const { documentId } = job.data;
   const jobId = job.id!;
-  if (!(await isPendingFullBuild(deps.sql, documentId, jobId))) return { skipped: 'superseded' as const };
-  const current = await findCurrentFullPackage(deps.sql, documentId, jobId);
-  if (current) return announceAgain(deps, documentId, jobId, current);
+  const pending = await findPendingFullBuild(deps.sql, documentId, jobId);
+  if (!pending) return { skipped: 'superseded' as const };
+  if (pending.currentFull) return announceAgain(deps, documentId, jobId, pending.currentFull);
   if ((await countUnfinishedChapters(deps.sql, documentId)) > 0) await waitAndRetry(job, token);
 
   const [document, chapters] = await Promise.all([findDocument(deps.sql, documentId), loadChaptersWithSummaries(deps.sql, documentId)]);

@@ -134,24 +134,21 @@ export async function findPackage(sql: Sql, documentId: string): Promise<Package
   return row;
 }
 
-/** Whether `jobId` is still the document's pending full build (a newer request may have replaced it). */
-export async function isPendingFullBuild(sql: Sql, documentId: string, jobId: string): Promise<boolean> {
-  const [row] = await sql`
-    select 1 from packages where document_id = ${documentId} and full_job_id = ${jobId}::uuid and full_pending`;
-  return row !== undefined;
-}
-
 /**
- * The stored full package when it is current (no chapter has moved past the
- * versions it was built from) and `jobId` is still the build asked for: the
- * build then has nothing to make, only this package to announce again.
+ * Undefined unless `jobId` is still the document's pending full build (a
+ * newer request may have replaced it); else the stored full package when it
+ * is current (no chapter has moved past the versions it was built from), in
+ * which case the build has nothing to make, only this package to announce
+ * again.
  */
-export async function findCurrentFullPackage(sql: Sql, documentId: string, jobId: string): Promise<Record<string, unknown> | undefined> {
-  const [row] = await sql<{ content: Record<string, unknown> }[]>`
-    select p.content from packages p
-    where p.document_id = ${documentId} and p.stage = 'full' and p.full_job_id = ${jobId}::uuid and p.full_pending
-      and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)`;
-  return row?.content;
+export async function findPendingFullBuild(sql: Sql, documentId: string, jobId: string): Promise<{ currentFull: Record<string, unknown> | null } | undefined> {
+  const [row] = await sql<{ current_full: Record<string, unknown> | null }[]>`
+    select case when p.stage = 'full'
+                 and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)
+           then p.content end as current_full
+    from packages p
+    where p.document_id = ${documentId} and p.full_job_id = ${jobId}::uuid and p.full_pending`;
+  return row && { currentFull: row.current_full };
 }
 
 /** Ends the pending build `jobId` without storing anything (the stored full package was current); false when a newer request replaced it. */
