@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { DocumentFeed, parseLiveMessage, type FeedEvent } from './document-feed.ts';
 import type { PresencePayload } from './events.ts';
@@ -57,8 +58,10 @@ export function createFeedRegistry(deps: FeedRegistryDeps): FeedRegistry {
 
   const channels = channelsOf(deps);
   routeMessages(deps, channels, byChannel);
-  if (deps.pubsub === 'sharded') catchUpAfterShardReconnect(deps, channels, byChannel);
-  else catchUpAfterReconnect(deps, byChannel);
+  // Sharded: each channel is subscribed again before its catch-up; classic: all at once first (catchUpAfterReconnect).
+  const resync = createResync(deps.logger, deps.pubsub === 'sharded' ? channels : undefined, byChannel);
+  if (deps.pubsub === 'sharded') catchUpAfterShardReconnect(deps, byChannel, resync);
+  else catchUpAfterReconnect(deps, byChannel, resync);
 
   return {
     async acquire(documentId) {
@@ -126,7 +129,7 @@ function routeMessages({ subscriber, logger, deliverPresence }: FeedRegistryDeps
  * document is caught up from its stream, or a final event could go missing
  * with nothing after it to reveal the gap.
  */
-function catchUpAfterReconnect({ subscriber, logger }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+function catchUpAfterReconnect({ subscriber, logger }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>, resync: Resync): void {
   let connectedOnce = false;
   subscriber.on('ready', () => {
     if (!connectedOnce) {
@@ -137,7 +140,9 @@ function catchUpAfterReconnect({ subscriber, logger }: FeedRegistryDeps, byChann
     const channels = [...byChannel.keys()];
     const resubscribed = channels.length > 0 ? subscriber.subscribe(...channels) : Promise.resolve();
     void resubscribed.then(
-      () => Promise.all([...byChannel.values()].map((feed) => feed.run(() => feed.catchUp()))),
+      () => {
+        for (const [channel, feed] of byChannel) resync(channel, feed);
+      },
       (err) => logger.error({ err }, 'resubscribe failed'),
     );
   });
@@ -153,15 +158,65 @@ function catchUpAfterReconnect({ subscriber, logger }: FeedRegistryDeps, byChann
  * after comes live. Which shard dropped is not told, so every feed is caught
  * up; a catch-up with nothing new costs one read.
  */
-function catchUpAfterShardReconnect({ subscriber, logger }: FeedRegistryDeps, channels: DocumentChannels, byChannel: ReadonlyMap<string, DocumentFeed>): void {
+function catchUpAfterShardReconnect({ subscriber, logger }: FeedRegistryDeps, byChannel: ReadonlyMap<string, DocumentFeed>, resync: Resync): void {
   subscriber.on('subscribersReady', () => {
     if (byChannel.size === 0) return;
     logger.warn({ documents: byChannel.size }, 'sharded pub/sub subscribers renewed; catching up from streams');
-    for (const [channel, feed] of byChannel) {
-      void channels.subscribe(channel).then(
-        () => feed.run(() => feed.catchUp()),
-        (err: unknown) => logger.error({ err, channel }, 'resubscribe failed'),
-      );
-    }
+    for (const [channel, feed] of byChannel) resync(channel, feed);
   });
+}
+
+/** Catches a watched channel's feed up from its stream, subscribing it again first on a cluster (createResync). */
+type Resync = (channel: string, feed: DocumentFeed) => void;
+
+/** A failed resync waits this long before it tries again, doubling up to RESYNC_RETRY_MAX_MS. */
+const RESYNC_RETRY_FIRST_MS = 100;
+const RESYNC_RETRY_MAX_MS = 2000;
+
+/**
+ * Resyncs that retry until they succeed or the feed is dropped. While a
+ * shard fails over, ioredis renews its subscribers many times before the
+ * replica is promoted, and the SSUBSCRIBE or the stream read of each of
+ * those attempts can fail (`Too many Cluster redirections`). ioredis's own
+ * resubscription succeeds later without a word, so an attempt given up
+ * would leave the events published in between undelivered, the last of
+ * them with nothing after it to reveal the gap: in the
+ * `redis-cluster-failover` drill, every client then missed a save's
+ * `chapter.updated` (two runs of about ten). One resync per feed runs at a
+ * time; a renewal during it makes it run once more when it ends.
+ */
+function createResync(logger: Logger, channels: DocumentChannels | undefined, byChannel: ReadonlyMap<string, DocumentFeed>): Resync {
+  const running = new Map<DocumentFeed, { again: boolean }>();
+  const attempt = async (channel: string, feed: DocumentFeed) => {
+    for (let delay = RESYNC_RETRY_FIRST_MS; byChannel.get(channel) === feed; delay = Math.min(delay * 2, RESYNC_RETRY_MAX_MS)) {
+      try {
+        await channels?.subscribe(channel);
+        await feed.run(() => feed.catchUp());
+        return;
+      } catch (err) {
+        // Once per resync, not every retry: a long outage would otherwise log every watched document every 2 s.
+        if (delay === RESYNC_RETRY_FIRST_MS) logger.warn({ err, documentId: feed.documentId }, 'resubscribe or catch-up failed; trying again until it succeeds');
+        await sleep(delay);
+      }
+    }
+  };
+  return (channel, feed) => {
+    const current = running.get(feed);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    const state = { again: true };
+    running.set(feed, state);
+    void (async () => {
+      try {
+        while (state.again) {
+          state.again = false;
+          await attempt(channel, feed);
+        }
+      } finally {
+        running.delete(feed);
+      }
+    })();
+  };
 }
