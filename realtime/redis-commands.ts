@@ -7,7 +7,7 @@ type Reply<T> = Promise<T>;
 /** Herald's Lua scripts as commands on an ioredis connection (BullMQ's `src/commands` pattern). */
 export interface HeraldCommands {
   heraldPublishEvent(stateKey: string, eventsKey: string, publishedKey: string, ...args: (string | number)[]): Reply<[string, ...number[]]>;
-  heraldReadDocumentState(stateKey: string, eventsKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
+  heraldReadDocumentState(stateKey: string, eventsKey: string, publishedKey: string, epoch: string, ttlSeconds: number): Reply<string[]>;
   heraldUpdatePresence(presenceKey: string, publishCommand: string, channel: string, documentId: string, ttlMs: number, ...fieldValues: string[]): Reply<string>;
 }
 
@@ -18,7 +18,7 @@ const SCRIPTS = {
 } as const;
 
 /** Scripts that take other than two keys. */
-const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublishEvent: 3, heraldUpdatePresence: 1 };
+const KEY_COUNTS: Partial<Record<keyof typeof SCRIPTS, number>> = { heraldPublishEvent: 3, heraldReadDocumentState: 3, heraldUpdatePresence: 1 };
 
 let sources: Record<keyof typeof SCRIPTS, string> | undefined;
 

@@ -18,7 +18,7 @@ export interface SnapshotWithSeq {
 /** Reads the live state and its seq in one atomic step, creating the epoch of a document with no history yet. */
 export async function readLiveState(redis: RedisClient, prefix: string, documentId: string, ttlSeconds: number): Promise<LiveState> {
   const keys = documentKeys(prefix, documentId);
-  const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, randomUUID(), ttlSeconds);
+  const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, keys.published, randomUUID(), ttlSeconds);
   return parseLiveState(flat);
 }
 

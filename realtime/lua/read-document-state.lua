@@ -3,14 +3,25 @@
   A document with no history yet gets its epoch here, so a client can hold
   (epoch, seq) from its very first snapshot.
 
-  KEYS[1] state hash, KEYS[2] event stream
+  KEYS[1] state hash, KEYS[2] event stream, KEYS[3] published keys
   ARGV[1] epoch to use if the document has none yet
   ARGV[2] key time-to-live in seconds
   Returns the hash as a flat field/value list.
+
+  A history begun on another server than the one holding it now (a replica
+  promoted in a failover) is ended here as in publish-event.lua, which says why.
 ]]
+local origin = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
+local began = redis.call('HGET', KEYS[1], 'origin')
+if not began then
+  -- A history from before origins were kept: it is adopted as this server's.
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'origin', origin) end
+elseif began ~= origin then
+  redis.call('DEL', KEYS[1])
+end
 if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'seq', 0)
-  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'seq', 0, 'origin', origin)
+  redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('EXPIRE', KEYS[1], ARGV[2])
 end
 return redis.call('HGETALL', KEYS[1])

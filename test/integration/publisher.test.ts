@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPublisher, type EventToPublish } from '../../realtime/publisher.ts';
 import { documentKeys } from '../../realtime/keys.ts';
+import { readLiveState } from '../../realtime/snapshot.ts';
 import { createTestRedis, removePrefix, testPrefix } from '../support/redis.ts';
 import { DEFAULT_CONFIG } from '../support/config-defaults.ts';
 
@@ -59,5 +60,46 @@ describe('publishMany', () => {
     expect(outcomes.map((o) => o.seq)).toEqual(events.map((_, i) => i + 1));
     const again = await publisher.publishMany(events.slice(-3));
     expect(again.map((o) => [o.seq, o.duplicate])).toEqual([[148, true], [149, true], [150, true]]);
+  });
+
+  describe('a history begun on another server (a replica promoted in a failover may lack its last events)', () => {
+    // What a failover leaves: the state as the old master replicated it, naming that master, not this server.
+    const moveToAnotherServer = (documentId: string) => redis.hset(documentKeys(prefix, documentId).state, 'origin', 'a-server-since-failed-over');
+
+    it('is ended by the next publish: a new epoch, seqs from 1, the old stream and idempotency keys gone', async () => {
+      const documentId = randomUUID();
+      const before = await publisher.publishMany([status(documentId, randomUUID(), 1, 'row-1'), status(documentId, randomUUID(), 1, 'row-2')]);
+      expect(before.map((o) => o.seq)).toEqual([1, 2]);
+      // Republishing is a no-op while the history lasts.
+      expect((await publisher.publishMany([status(documentId, randomUUID(), 1, 'row-2')]))[0]).toMatchObject({ seq: 2, duplicate: true });
+
+      await moveToAnotherServer(documentId);
+      const after = await publisher.publishMany([status(documentId, randomUUID(), 1, 'row-2'), status(documentId, randomUUID(), 1)]);
+      expect(after.map((o) => [o.seq, o.duplicate ?? false])).toEqual([[1, false], [2, false]]);
+      expect(after[0]!.epoch).not.toBe(before[0]!.epoch);
+      const stream = await redis.xrange(documentKeys(prefix, documentId).events, '-', '+');
+      expect(stream.map(([id]) => id)).toEqual(['1-0', '2-0']);
+      // The new history is this server's: the next publish goes on in it.
+      expect((await publisher.publishMany([status(documentId, randomUUID(), 1)]))[0]).toMatchObject({ seq: 3, epoch: after[0]!.epoch });
+    });
+
+    it('is ended by a snapshot read too, which hands clients the new epoch', async () => {
+      const documentId = randomUUID();
+      const [first] = await publisher.publishMany([status(documentId, randomUUID(), 1)]);
+      await moveToAnotherServer(documentId);
+      const live = await readLiveState(redis, prefix, documentId, DEFAULT_CONFIG.events.ttlSeconds);
+      expect(live.epoch).not.toBe(first!.epoch);
+      expect(live.seq).toBe(0);
+      expect(live.chapters.size).toBe(0);
+      expect((await publisher.publishMany([status(documentId, randomUUID(), 1)]))[0]).toMatchObject({ seq: 1, epoch: live.epoch });
+    });
+
+    it('adopts a history that names no server (kept before origins were), without ending it', async () => {
+      const documentId = randomUUID();
+      const [first] = await publisher.publishMany([status(documentId, randomUUID(), 1)]);
+      await redis.hdel(documentKeys(prefix, documentId).state, 'origin');
+      expect((await publisher.publishMany([status(documentId, randomUUID(), 1)]))[0]).toMatchObject({ seq: 2, epoch: first!.epoch });
+      expect(await redis.hget(documentKeys(prefix, documentId).state, 'origin')).toMatch(/^[0-9a-f]{40}$/);
+    });
   });
 });
