@@ -35,21 +35,7 @@
 -- finds it still in the outbox (its publisher died before deleting it), and
 -- later rows of the document wait behind it, so a short memory is enough.
 local KEPT_KEYS = 128
--- The history must have begun on this server. Replication is asynchronous: a
--- replica promoted in a failover may lack the old master's last events, which
--- gateways had already sent with seqs that the next events here would get
--- again (and be dropped as duplicates). Such a history is ended as a lost one
--- is (a Redis restarted empty): the next event starts a new epoch, and every
--- client resyncs from a snapshot. The server is named by its replication id,
--- which a promoted replica (or a restarted server) changes.
-local origin = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
-local began = redis.call('HGET', KEYS[1], 'origin')
-if not began then
-  -- A history from before origins were kept: it is adopted as this server's.
-  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'origin', origin) end
-elseif began ~= origin then
-  redis.call('DEL', KEYS[1])
-end
+-- history-origin.lua, run before this, ended a history begun on another server and set `origin`.
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[3]

@@ -8,17 +8,9 @@
   ARGV[2] key time-to-live in seconds
   Returns the hash as a flat field/value list.
 
-  A history begun on another server than the one holding it now (a replica
-  promoted in a failover) is ended here as in publish-event.lua, which says why.
+  history-origin.lua, run before this, ended a history begun on another
+  server (a replica promoted in a failover) and set `origin`.
 ]]
-local origin = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
-local began = redis.call('HGET', KEYS[1], 'origin')
-if not began then
-  -- A history from before origins were kept: it is adopted as this server's.
-  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'origin', origin) end
-elseif began ~= origin then
-  redis.call('DEL', KEYS[1])
-end
 if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], 'seq', 0, 'origin', origin)
   redis.call('DEL', KEYS[2], KEYS[3])
