@@ -2,8 +2,9 @@ import type { MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
-import { runInSlices, SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
-import { createLongStringLog, parseJsonSteps } from './sliced-json.ts';
+import { SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
+import { createLongStringLog } from './sliced-json.ts';
+import { textInSlices, type TextWork } from './text-thread.ts';
 import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
 
 /**
@@ -33,7 +34,7 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  * which the routes and the validators call, answers with that value. A
  * body that is not JSON makes `c.req.json()` reject, as it would have.
  */
-export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
+export function jsonBodyInSlices(textWork: TextWork = textInSlices): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const body = c.req.raw.body;
     if (body && !c.req.raw.bodyUsed && isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) {
@@ -42,7 +43,7 @@ export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
       c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
       let parsed: Promise<unknown>;
       try {
-        parsed = Promise.resolve(await runInSlices(parseJsonSteps(text, longStrings)));
+        parsed = Promise.resolve(await textWork.parseJson(text, longStrings));
       } catch (error) {
         parsed = Promise.reject(error);
         parsed.catch(() => undefined); // Only a route that reads the body answers the error.
