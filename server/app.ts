@@ -8,6 +8,7 @@ import { createRouter, type AppEnv } from './app-env.ts';
 import type { Authenticate } from './auth.ts';
 import { AppError, toErrorResponse } from './errors.ts';
 import { jsonBodyInSlices } from './json-body.ts';
+import { mayHaveBody, nodeRequestOf } from './upload-input.ts';
 import { chapterRoutes, type ChapterRoutesDeps } from './routes/chapters.ts';
 import { documentRoutes, type DocumentRoutesDeps } from './routes/documents.ts';
 import { editorRoutes } from './routes/editor.ts';
@@ -65,14 +66,14 @@ export function createApp(deps: AppDeps) {
     }
     app.use(
       '/api/*',
-      bodyLimit({
+      skippedWithoutBody(bodyLimit({
         maxSize: deps.maxUploadBytes,
         onError: () => {
           // A streamed (chunked) body is left half read: say the connection ends with this answer, so a pooled
           // client opens a new one instead of sending its next request down a socket about to be dropped.
           throw new AppError('payload_too_large', `The body is larger than MAX_UPLOAD_BYTES (${deps.maxUploadBytes} bytes).`, undefined, { Connection: 'close' });
         },
-      }),
+      })),
       bearerAuth(deps.authenticate),
       // One user's requests take turns (before their bodies are read), so no user holds the whole event loop.
       limitUserConcurrency(deps.userConcurrency),
@@ -105,6 +106,11 @@ export function createApp(deps: AppDeps) {
   app.doc31('/docs/openapi.json', reference);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   return app;
+}
+
+/** `middleware` for requests that may carry a body; the rest go straight on (see mayHaveBody). */
+function skippedWithoutBody(middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (mayHaveBody(c.req.method, nodeRequestOf(c)) ? middleware(c, next) : next());
 }
 
 function bearerAuth(authenticate: Authenticate): MiddlewareHandler<AppEnv> {

@@ -5,7 +5,7 @@ import { invalidRequest } from './errors.ts';
 import { SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
 import { createLongStringLog } from './sliced-json.ts';
 import { textInSlices, type TextWork } from './text-thread.ts';
-import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
+import { isJsonMediaType, mayHaveBody, mediaTypeOf, nodeRequestOf } from './upload-input.ts';
 
 /**
  * Most values (strings, keys, objects, arrays, and scalars counted by their
@@ -36,6 +36,7 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  */
 export function jsonBodyInSlices(textWork: TextWork = textInSlices): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    if (!mayHaveBody(c.req.method, nodeRequestOf(c))) return next();
     const body = c.req.raw.body;
     if (body && !c.req.raw.bodyUsed && isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) {
       const { text, longStrings } = await readJsonText(body);

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { invalidRequest } from './errors.ts';
 
 /**
@@ -10,6 +11,24 @@ export function mediaTypeOf(contentType: string | null | undefined): string {
 }
 
 /** `application/json` or a `+json` type such as `application/merge-patch+json` (as Hono's validator reads them). */
+/**
+ * Whether a request may carry a body: never a GET or HEAD, and one the Node
+ * server took (`incoming`) only when HTTP/1.1 frames a body, with a
+ * Content-Length other than 0 or a Transfer-Encoding. Asked without
+ * touching `Request.body`, because reading it on @hono/node-server builds a
+ * whole WHATWG Request (a tenth of a small GET's CPU) just to find none. A
+ * request built in the process (`app.request` in tests) may always have one.
+ */
+export function mayHaveBody(method: string, incoming: Pick<IncomingMessage, 'headers'> | undefined): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  if (!incoming) return true;
+  const length = incoming.headers['content-length'];
+  return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
+}
+
+/** The Node request behind a Hono context (@hono/node-server's bindings); undefined for one built in the process. */
+export const nodeRequestOf = (c: { env: unknown }): IncomingMessage | undefined => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+
 export const isJsonMediaType = (mediaType: string) => /^application\/([\w.-]+\+)?json$/.test(mediaType);
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../server/errors.ts';
-import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields } from '../../server/upload-input.ts';
+import { decodeUploadedText, isJsonMediaType, mayHaveBody, mediaTypeOf, singleValuedFields } from '../../server/upload-input.ts';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -71,5 +71,24 @@ describe('singleValuedFields', () => {
       expect((error as AppError).status).toBe(400);
       expect(((error as AppError).details as { field: string }[]).map((d) => d.field)).toEqual(['file', 'kind']);
     }
+  });
+});
+
+describe('mayHaveBody', () => {
+  const node = (headers: Record<string, string>) => ({ headers });
+  it('says no for GET and HEAD, and for a Node request only yes when HTTP/1.1 frames a body', () => {
+    expect(mayHaveBody('GET', node({ 'content-length': '12' }))).toBe(false);
+    expect(mayHaveBody('HEAD', undefined)).toBe(false);
+    expect(mayHaveBody('POST', node({}))).toBe(false);
+    expect(mayHaveBody('POST', node({ 'content-length': '0' }))).toBe(false);
+    expect(mayHaveBody('POST', node({ 'content-length': ' 0 ' }))).toBe(false);
+    expect(mayHaveBody('POST', node({ 'content-length': '12' }))).toBe(true);
+    expect(mayHaveBody('PATCH', node({ 'transfer-encoding': 'chunked' }))).toBe(true);
+    expect(mayHaveBody('POST', node({ 'transfer-encoding': 'chunked', 'content-length': '0' }))).toBe(true);
+  });
+
+  it('says yes for a request built in the process, which has no framing headers', () => {
+    expect(mayHaveBody('POST', undefined)).toBe(true);
+    expect(mayHaveBody('DELETE', undefined)).toBe(true);
   });
 });
