@@ -164,10 +164,15 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
     async enqueueMany(jobs) {
       const byQueue = new Map<QueueName, JobToEnqueue[]>();
       for (const job of jobs) byQueue.set(JOB_QUEUE[job.name], [...(byQueue.get(JOB_QUEUE[job.name]) ?? []), job]);
+      const bulk = (j: JobToEnqueue) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } });
+      // A lone job without addBulk's pipeline: ioredis builds each pipeline by copying every script BullMQ defined
+      // on the connection onto it, which costs more than the job's own script call.
       const lists = await Promise.all(
-        [...byQueue].map(([name, list]) =>
-          queue(name).addBulk(list.map((j) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } }))),
-        ),
+        [...byQueue].map(async ([name, list]) => {
+          if (list.length > 1) return queue(name).addBulk(list.map(bulk));
+          const { name: jobName, data, opts } = bulk(list[0]!);
+          return [await queue(name).add(jobName, data, opts)];
+        }),
       );
       added(lists.flat());
     },

@@ -82,8 +82,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
       return { seq, epoch };
     });
 
-  /** One pipeline of script calls, their replies in order. */
+  /**
+   * One pipeline of script calls, their replies in order. A lone call goes
+   * without one: ioredis builds each pipeline by copying every script defined
+   * on the connection (BullMQ's too) onto it, which costs more than the call.
+   */
   const pipelined = async (calls: EventToPublish[][]) => {
+    if (calls.length === 1) return [await redis.heraldPublishEvent(...argsFor(calls[0]!))];
     const pipeline = redis.pipeline() as HeraldPipeline;
     for (const call of calls) pipeline.heraldPublishEvent(...argsFor(call));
     return ((await pipeline.exec()) ?? []).map(([error, reply]) => {
