@@ -2,9 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
-import { SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
-import { createLongStringLog } from './sliced-json.ts';
-import { textInSlices, type TextWork } from './text-thread.ts';
+import { runInSlices, SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
+import { createLongStringLog, parseJsonSteps } from './sliced-json.ts';
 import { isJsonMediaType, mayHaveBody, mediaTypeOf, nodeRequestOf } from './upload-input.ts';
 
 /**
@@ -34,7 +33,7 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  * which the routes and the validators call, answers with that value. A
  * body that is not JSON makes `c.req.json()` reject, as it would have.
  */
-export function jsonBodyInSlices(textWork: TextWork = textInSlices): MiddlewareHandler<AppEnv> {
+export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!mayHaveBody(c.req.method, nodeRequestOf(c))) return next();
     const body = c.req.raw.body;
@@ -44,7 +43,7 @@ export function jsonBodyInSlices(textWork: TextWork = textInSlices): MiddlewareH
       c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
       let parsed: Promise<unknown>;
       try {
-        parsed = Promise.resolve(await textWork.parseJson(text, longStrings));
+        parsed = Promise.resolve(await runInSlices(parseJsonSteps(text, longStrings)));
       } catch (error) {
         parsed = Promise.reject(error);
         parsed.catch(() => undefined); // Only a route that reads the body answers the error.

@@ -9,7 +9,6 @@ import { loadBrowserAssets } from '../browser-bundles.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import { createRateLimiter, createTokenBucket, failOpen } from '../rate-limit.ts';
-import { createTextThread } from '../text-thread.ts';
 import type { Core } from './core.ts';
 import type { RunningPart } from './shutdown-stack.ts';
 import type { Stores } from './stores.ts';
@@ -38,8 +37,6 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
   const outboxDispatcher = config.outboxFastPath
     ? createOutboxDispatcher({ sql, publisher: core.publisher, queues: core.queues, logger, wakeRelay: () => core.relay!.wake(), hooks: deps.outboxHooks })
     : undefined;
-  // A large upload's parse and split run there, off the event loop that serves every other request.
-  const text = createTextThread(logger);
   // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
   loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
   return {
@@ -49,7 +46,7 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
       sessionTtlSeconds: config.web.adminSessionTtlSeconds, trustProxy: config.web.trustProxy,
     }),
     api: {
-      sql, redis, prefix, queues: core.queues, publisher: core.publisher, logger, freshness: config.freshness, jobs: core.jobs, outboxDispatcher, text,
+      sql, redis, prefix, queues: core.queues, publisher: core.publisher, logger, freshness: config.freshness, jobs: core.jobs, outboxDispatcher,
       refreshLimiter: createRateLimiter(redis, { prefix, name: 'refresh', ...config.refresh }),
       adminUsers: config.adminUsers,
       maxMembersPerDocument: config.sharing.maxMembersPerDocument,
@@ -70,9 +67,6 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
       }),
     },
     ready: async () => {},
-    close: async () => {
-      await outboxDispatcher?.drain();
-      await text.close();
-    },
+    close: async () => outboxDispatcher?.drain(),
   };
 }

@@ -4,10 +4,9 @@ import type { DocumentKind } from '../../domain/vocabulary.ts';
 import type { Sql } from '../../sql/client.ts';
 import { deleteDocument, type DocumentRow, type NewChapter } from '../../sql/queries/documents.ts';
 import type { JobQueues } from '../../jobs/queues.ts';
-import type { SplitChapter } from '../../domain/text/split-chapters.ts';
+import { splitChaptersInSlices, type SplitChapter } from '../../domain/text/split-chapters.ts';
 import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
 import { AppError, invalidRequest } from '../errors.ts';
-import type { TextWork } from '../text-thread.ts';
 import { insertDocumentWithinQuota, type UploadQuota } from './upload-quota.ts';
 
 /** Chapters one upload may hold; beyond it the manuscript is refused rather than half-processed. */
@@ -21,8 +20,6 @@ export interface UploadDeps {
   maxChapterBytes: number;
   /** Per-user quotas of queued work; unset: none. */
   uploadQuota?: UploadQuota | undefined;
-  /** Where a large manuscript is split: the api role's text thread, or slices of the event loop. */
-  text: TextWork;
 }
 
 /** A manuscript as the client sent it, already validated. */
@@ -51,7 +48,7 @@ export interface StoredUpload {
  */
 export async function storeUpload(deps: UploadDeps, input: UploadInput, by: { userId: string; requestId?: string }): Promise<StoredUpload> {
   // Stopping at the first chapter past the limit.
-  const parts = await deps.text.splitChapters(input.content, input.kind, { limit: MAX_CHAPTERS });
+  const parts = await splitChaptersInSlices(input.content, input.kind, { limit: MAX_CHAPTERS });
   if (parts.length === 0) throw invalidRequest([{ field: 'content', message: 'The manuscript is empty.' }]);
   if (parts.length > MAX_CHAPTERS) {
     throw invalidRequest([{ field: 'content', message: `At most ${MAX_CHAPTERS} chapters per manuscript; this one has more.` }]);

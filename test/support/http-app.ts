@@ -4,7 +4,6 @@ import { createApp, type AppDeps } from '../../server/app.ts';
 import { createAuthenticator, type AuthUser } from '../../server/auth.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createMetrics } from '../../server/metrics.ts';
-import { textInSlices } from '../../server/text-thread.ts';
 import { TEST_AUTH_SECRET } from './env.ts';
 
 /**
@@ -57,7 +56,6 @@ export function createUnitApp(options: UnitAppOptions = {}): UnitApp {
       prefix: 'herald-unit',
       queues: store('queues'),
       publisher: store('publisher'),
-      text: textInSlices,
       logger: pino({ level: 'silent' }),
       freshness: config.freshness,
       historyTtlSeconds: config.events.ttlSeconds,
