@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps) {
       // One user's requests take turns (before their bodies are read), so no user holds the whole event loop.
       limitUserConcurrency(deps.userConcurrency),
       // Reads JSON bodies in slices and refuses ones whose parse alone would freeze the event loop.
-      jsonBodyInSlices(),
+      skippedWithoutBody(jsonBodyInSlices()),
     );
     app.route('/', documentRoutes(deps.api));
     app.route('/', chapterRoutes(deps.api));

@@ -4,7 +4,7 @@ import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
 import { runInSlices, SLICE_MS, turnElapsedMs } from '../domain/text/slices.ts';
 import { createLongStringLog, parseJsonSteps } from './sliced-json.ts';
-import { isJsonMediaType, mayHaveBody, mediaTypeOf, nodeRequestOf } from './upload-input.ts';
+import { isJsonMediaType, mediaTypeOf } from './upload-input.ts';
 
 /**
  * Most values (strings, keys, objects, arrays, and scalars counted by their
@@ -35,7 +35,6 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  */
 export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!mayHaveBody(c.req.method, nodeRequestOf(c))) return next();
     const body = c.req.raw.body;
     if (body && !c.req.raw.bodyUsed && isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) {
       const { text, longStrings } = await readJsonText(body);

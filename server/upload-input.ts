@@ -10,7 +10,6 @@ export function mediaTypeOf(contentType: string | null | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** `application/json` or a `+json` type such as `application/merge-patch+json` (as Hono's validator reads them). */
 /**
  * Whether a request may carry a body: never a GET or HEAD, and one the Node
  * server took (`incoming`) only when HTTP/1.1 frames a body, with a
@@ -29,6 +28,7 @@ export function mayHaveBody(method: string, incoming: Pick<IncomingMessage, 'hea
 /** The Node request behind a Hono context (@hono/node-server's bindings); undefined for one built in the process. */
 export const nodeRequestOf = (c: { env: unknown }): IncomingMessage | undefined => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 
+/** `application/json` or a `+json` type such as `application/merge-patch+json` (as Hono's validator reads them). */
 export const isJsonMediaType = (mediaType: string) => /^application\/([\w.-]+\+)?json$/.test(mediaType);
 
 /**
