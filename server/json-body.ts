@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AppEnv } from './app-env.ts';
 import { invalidRequest } from './errors.ts';
@@ -35,23 +35,40 @@ const DECODE_CHUNK_BYTES = 64 * 1024;
  */
 export function jsonBodyInSlices(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const body = c.req.raw.body;
-    if (body && !c.req.raw.bodyUsed && isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) {
-      const { text, longStrings } = await readJsonText(body);
-      // Hono keeps the promise of each body reading there (its type names the value).
-      c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
-      let parsed: Promise<unknown>;
-      try {
-        parsed = Promise.resolve(await runInSlices(parseJsonSteps(text, longStrings)));
-      } catch (error) {
-        parsed = Promise.reject(error);
-        parsed.catch(() => undefined); // Only a route that reads the body answers the error.
-      }
-      // Hono's own `json()` would parse the whole text again in one go.
-      c.req.json = <T>() => parsed as Promise<T>;
-    }
+    await readJsonBodyInSlices(c);
     await next();
   };
+}
+
+/** The middleware's work, for a route mounted before it that reads its JSON body only sometimes (the upload's). */
+export async function readJsonBodyInSlices(c: Context<AppEnv>): Promise<void> {
+  const body = c.req.raw.body;
+  if (!body || c.req.raw.bodyUsed || !isJsonMediaType(mediaTypeOf(c.req.header('content-type')))) return;
+  const { text, longStrings } = await readJsonText(body);
+  // Hono keeps the promise of each body reading there (its type names the value).
+  c.req.bodyCache.text = Promise.resolve(text) as unknown as string;
+  let parsed: Promise<unknown>;
+  try {
+    parsed = Promise.resolve(await runInSlices(parseJsonSteps(text, longStrings)));
+  } catch (error) {
+    parsed = Promise.reject(error);
+    parsed.catch(() => undefined); // Only a route that reads the body answers the error.
+  }
+  // Hono's own `json()` would parse the whole text again in one go.
+  c.req.json = <T>() => parsed as Promise<T>;
+}
+
+/**
+ * A JSON body's value from all its bytes at once, where nothing else waits
+ * for the thread (the upload thread): the same shape limits as the sliced
+ * reader, and the value `JSON.parse` gives.
+ *
+ * @throws AppError invalid_request past the shape limits; SyntaxError when the body is not JSON.
+ */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
+  const text = new TextDecoder().decode(bytes);
+  createShapeCheck(createLongStringLog()).scan(text);
+  return JSON.parse(text);
 }
 
 /** The body as text, decoded in slices, with its long string literals; throws invalid_request when its shape is past the limits. */

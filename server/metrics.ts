@@ -1,6 +1,6 @@
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-import type { MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes, routePath } from 'hono/route';
 import type { QueueCounts } from '../jobs/job-control.ts';
 
 /** What the scrape-time gauges read from the running parts (each optional: a process runs only its roles). */
@@ -60,7 +60,7 @@ export function createMetrics(sources: Readonly<MetricSources> = {}) {
         try {
           await next();
         } finally {
-          const route = c.res.status === 404 && !c.req.routePath ? 'unmatched' : routePath(c, -1);
+          const route = c.res.status === 404 && !c.req.routePath ? 'unmatched' : endpointPath(c);
           httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
         }
       };
@@ -115,4 +115,16 @@ function defineGauges(registry: Registry, sources: Readonly<MetricSources>): voi
   });
   new Gauge({ name: 'herald_sockets_connected', help: "Sockets connected to this process's gateway", registers: [registry], collect() { this.set(sources.sockets?.() ?? 0); } });
   new Gauge({ name: 'herald_subscriptions', help: 'Document subscriptions held by sockets on this gateway', registers: [registry], collect() { this.set(sources.subscriptions?.() ?? 0); } });
+}
+
+/**
+ * The pattern of the endpoint a request matched: the last matched route that
+ * is not a middleware (`use` registers those for every method, as `ALL`), so
+ * a middleware mounted after an endpoint (the JSON body reader after the
+ * upload's) does not name its requests.
+ */
+function endpointPath(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path;
+  return routePath(c, -1);
 }

@@ -1,5 +1,39 @@
 import type { IncomingMessage } from 'node:http';
-import { invalidRequest } from './errors.ts';
+import { z } from '@hono/zod-openapi';
+import { DOCUMENT_KINDS } from '../domain/vocabulary.ts';
+import { AppError, invalidRequest } from './errors.ts';
+import { storableText as text } from './routes/schemas.ts';
+import type { UploadInput } from './services/upload.ts';
+
+/** `POST /api/documents` as JSON. */
+export const CreateJson = z
+  .object({
+    title: text().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
+    kind: z.enum(DOCUMENT_KINDS).default('book'),
+    content: text().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
+  })
+  .openapi('CreateDocument');
+
+/** `POST /api/documents` as a multipart form. */
+export const CreateForm = z.object({
+  // Checked in the route: the generated validator also runs on JSON requests, so nothing here may be required.
+  file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
+  title: text().max(500).optional(),
+  kind: z.enum(DOCUMENT_KINDS).optional(),
+});
+
+/** The 400 `invalid_json` of a body that does not parse. */
+export const invalidJson = () => new AppError('invalid_json', 'The body is not valid JSON.');
+
+/** A JSON upload's parsed body as the manuscript, validated with CreateJson; 400 `invalid_request` naming each field otherwise. */
+export const uploadFromJson = (body: unknown): UploadInput => parseOrThrow(CreateJson, body);
+
+/** `value` validated with `schema`; 400 `invalid_request` naming each failing field otherwise. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidRequest(parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
+  return parsed.data;
+}
 
 /**
  * The media type of a Content-Type header, lower-cased and without its

@@ -12,6 +12,10 @@ import { createRateLimiter, createTokenBucket, failOpen } from '../rate-limit.ts
 import type { Core } from './core.ts';
 import type { RunningPart } from './shutdown-stack.ts';
 import type { Stores } from './stores.ts';
+import { startUploadThread } from '../upload-thread.ts';
+
+/** PostgreSQL connections of the upload thread's own pool: uploads under way at once each hold one while they insert. */
+const UPLOAD_THREAD_CONNECTIONS = 2;
 
 export interface ApiRoleDeps {
   stores: Stores;
@@ -37,6 +41,10 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
   const outboxDispatcher = config.outboxFastPath
     ? createOutboxDispatcher({ sql, publisher: core.publisher, queues: core.queues, logger, wakeRelay: () => core.relay!.wake(), hooks: deps.outboxHooks })
     : undefined;
+  // Uploads are read, split and stored off the event loop; the thread has a small pool of its own.
+  const uploadThread = startUploadThread({
+    databaseUrl: config.databaseUrl, pooled: config.databaseDirectUrl !== undefined, connections: UPLOAD_THREAD_CONNECTIONS, nice: 10, logger,
+  });
   // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
   loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
   return {
@@ -52,6 +60,7 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
       maxMembersPerDocument: config.sharing.maxMembersPerDocument,
       historyTtlSeconds: config.events.ttlSeconds,
       maxChapterBytes: config.autosave.maxChapterBytes,
+      uploadThread,
       uploadQuota: { maxQueuedChapters: config.ingest.maxQueuedChapters, maxUploadsInFlight: config.ingest.maxUploadsInFlight },
       autosaveLimits: {
         maxChapterBytes: config.autosave.maxChapterBytes,
@@ -67,6 +76,8 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
       }),
     },
     ready: async () => {},
-    close: async () => outboxDispatcher?.drain(),
+    close: async () => {
+      await Promise.all([outboxDispatcher?.drain(), uploadThread.close()]);
+    },
   };
 }

@@ -1,26 +1,21 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { DOCUMENT_KINDS } from '../../domain/vocabulary.ts';
+import type { Context } from 'hono';
+import { runInSlices } from '../../domain/text/slices.ts';
 import { announceDocumentListChange, type DocumentListDeps } from '../../realtime/document-list.ts';
-import { createRouter } from '../app-env.ts';
-import { AppError, invalidRequest } from '../errors.ts';
-import { storeUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
-import { decodeUploadedText, isJsonMediaType, mediaTypeOf, singleValuedFields, unsupportedEncoding } from '../upload-input.ts';
-import { DocumentSchema, documentView, errorResponses, storableText as text } from './schemas.ts';
+import { createRouter, type AppEnv } from '../app-env.ts';
+import { invalidRequest } from '../errors.ts';
+import { readJsonBodyInSlices } from '../json-body.ts';
+import { enqueueIngest, insertUpload, type InsertedUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
+import {
+  CreateForm, CreateJson, decodeUploadedText, invalidJson, isJsonMediaType, mediaTypeOf, parseOrThrow, singleValuedFields, unsupportedEncoding, uploadFromJson,
+} from '../upload-input.ts';
+import type { UploadThread } from '../upload-thread.ts';
+import { DocumentSchema, documentView, errorResponses } from './schemas.ts';
 
-const CreateJson = z
-  .object({
-    title: text().trim().min(1).max(500).openapi({ example: 'The Long Winter' }),
-    kind: z.enum(DOCUMENT_KINDS).default('book'),
-    content: text().openapi({ example: '# Chapter One\n\nIt was snowing.' }),
-  })
-  .openapi('CreateDocument');
-
-const CreateForm = z.object({
-  // Checked in readUpload: the generated validator also runs on JSON requests, so nothing here may be required.
-  file: z.any().optional().openapi({ type: 'string', format: 'binary', description: 'The manuscript (text or Markdown); required' }),
-  title: text().max(500).optional(),
-  kind: z.enum(DOCUMENT_KINDS).optional(),
-});
+export interface UploadRouteDeps extends UploadDeps, DocumentListDeps {
+  /** Takes the costly part of uploads off the event loop (upload-thread.ts); unset: the event loop does it, in slices. */
+  uploadThread?: UploadThread | undefined;
+}
 
 const createDocument = createRoute({
   method: 'post',
@@ -53,16 +48,21 @@ const createDocument = createRoute({
   },
 });
 
-/** `POST /api/documents`: the manuscript read from JSON or a form, then stored, split and enqueued (services/upload.ts). */
-export function uploadRoutes(deps: UploadDeps & DocumentListDeps) {
+/**
+ * `POST /api/documents`: the manuscript read from JSON or a form, then
+ * stored, split and enqueued (services/upload.ts). Mounted before the JSON
+ * body middleware (app.ts): with the upload thread, the event loop only
+ * collects the body's bytes and the thread does the rest.
+ */
+export function uploadRoutes(deps: UploadRouteDeps) {
   const app = createRouter();
 
   // Two body types: the generated validators would run both, so this route validates
   // with the same schemas by hand and registers them for the OpenAPI reference.
   app.openAPIRegistry.registerPath(createDocument);
   app.post('/api/documents', async (c) => {
-    const input = await readUpload(c.req.raw, () => c.req.json());
-    const { document, chapters, jobId } = await storeUpload(deps, input, { userId: c.get('user').id, requestId: c.get('requestId') });
+    const by = { userId: c.get('user').id, requestId: c.get('requestId') };
+    const { document, chapters, jobId } = await enqueueIngest(deps, await intake(c, deps, by.userId), by);
     await announceDocumentListChange(deps, [document.owner_id], document.id, 'created');
     return c.json(
       {
@@ -77,35 +77,35 @@ export function uploadRoutes(deps: UploadDeps & DocumentListDeps) {
   return app;
 }
 
-/**
- * The upload as JSON or as a multipart form with a `file`, validated with the
- * documented schemas. `readJson` is the context's (the body was read in slices).
- */
-async function readUpload(request: Request, readJson: () => Promise<unknown>): Promise<UploadInput> {
+/** The upload read, validated, split and stored: on the upload thread when there is one, else on the event loop in slices. */
+async function intake(c: Context<AppEnv>, deps: UploadRouteDeps, userId: string): Promise<InsertedUpload> {
+  const request = c.req.raw;
   const mediaType = mediaTypeOf(request.headers.get('content-type'));
+  const limits = { maxChapterBytes: deps.maxChapterBytes, uploadQuota: deps.uploadQuota };
+  const thread = deps.uploadThread?.usable() ? deps.uploadThread : undefined;
   if (mediaType === 'multipart/form-data') {
-    const form = await request.formData().catch(() => {
-      throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
-    });
-    const f = parseOrThrow(CreateForm, singleValuedFields(form, Object.keys(CreateForm.shape)));
-    if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
-    const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
-    const content = decodeUploadedText(new Uint8Array(await f.file.arrayBuffer()));
-    if (content === undefined) throw unsupportedEncoding();
-    if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
-    return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
+    const input = await readForm(request);
+    return thread ? thread.storeText(input, limits, userId) : insertUpload(deps.sql, limits, input, userId, runInSlices);
   }
-  if (isJsonMediaType(mediaType)) {
-    const body: unknown = await readJson().catch(() => {
-      throw new AppError('invalid_json', 'The body is not valid JSON.');
-    });
-    return parseOrThrow(CreateJson, body);
-  }
-  throw invalidRequest([{ field: 'content-type', message: 'must be application/json or multipart/form-data' }]);
+  if (!isJsonMediaType(mediaType)) throw invalidRequest([{ field: 'content-type', message: 'must be application/json or multipart/form-data' }]);
+  if (thread) return thread.storeJson(new Uint8Array(await request.arrayBuffer()), limits, userId);
+  await readJsonBodyInSlices(c);
+  const body: unknown = await c.req.json().catch(() => {
+    throw invalidJson();
+  });
+  return insertUpload(deps.sql, limits, uploadFromJson(body), userId, runInSlices);
 }
 
-function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidRequest(parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })));
-  return parsed.data;
+/** A multipart upload's `file` (with `title` and `kind`), validated with the documented schema. */
+async function readForm(request: Request): Promise<UploadInput> {
+  const form = await request.formData().catch(() => {
+    throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
+  });
+  const f = parseOrThrow(CreateForm, singleValuedFields(form, Object.keys(CreateForm.shape)));
+  if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
+  const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
+  const content = decodeUploadedText(new Uint8Array(await f.file.arrayBuffer()));
+  if (content === undefined) throw unsupportedEncoding();
+  if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
+  return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
 }

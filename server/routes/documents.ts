@@ -10,11 +10,10 @@ import { loadSnapshot, loadStoredSnapshot } from '../../realtime/snapshot.ts';
 import { createRouter } from '../app-env.ts';
 import { invalidRequest, memberLimitReached, notFound } from '../errors.ts';
 import { removeDocument } from '../services/documents.ts';
-import type { UploadDeps } from '../services/upload.ts';
-import { uploadRoutes } from './document-upload.ts';
+import type { UploadRouteDeps } from './document-upload.ts';
 import { DocumentDetailSchema, DocumentSchema, ErrorSchema, IdParam, documentView, errorResponses, storableText as text } from './schemas.ts';
 
-export interface DocumentRoutesDeps extends UploadDeps {
+export interface DocumentRoutesDeps extends UploadRouteDeps {
   redis: RedisClient;
   prefix: string;
   publisher: Publisher;
@@ -75,10 +74,9 @@ const addMemberRoute = createRoute({
   },
 });
 
-/** A document's routes: upload (document-upload.ts), list, read, delete and share. */
+/** A document's routes: list, read, delete and share (the upload's are in document-upload.ts, mounted apart by app.ts). */
 export function documentRoutes(deps: DocumentRoutesDeps) {
   const app = createRouter();
-  app.route('/', uploadRoutes(deps));
 
   app.openapi(listDocumentsRoute, async (c) => {
     const rows = await listDocumentsForUser(deps.sql, c.get('user').id);

@@ -1,0 +1,116 @@
+/**
+ * The upload thread's work (see upload-thread.ts): each task is one upload,
+ * read and validated if it came as JSON bytes, then split and stored with
+ * the same code the event loop runs in slices (services/upload.ts), here
+ * at once. Tasks run side by side; each answers once, with the stored
+ * chapters' ids or with its error.
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSql } from '../sql/client.ts';
+import { runAll, type Sliced } from '../domain/text/slices.ts';
+import { AppError } from './errors.ts';
+import { parseJsonBytes } from './json-body.ts';
+import { insertUpload, type InsertedUpload, type UploadInput, type UploadLimits } from './services/upload.ts';
+import { invalidJson, uploadFromJson } from './upload-input.ts';
+
+export type UploadTask = { id: number; limits: UploadLimits; userId: string } & (
+  | { kind: 'json'; bytes: Uint8Array }
+  | { kind: 'text'; input: UploadInput }
+);
+
+/** An error sent back: what the API needs to answer it as it would have on the event loop. */
+export interface ThreadError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  /** An AppError's parts. */
+  app?: { code: AppError['code']; details?: unknown; headers?: Record<string, string> | undefined } | undefined;
+  /** A PostgreSQL or socket error's `code` and the like (errors.ts maps them). */
+  fields?: Record<string, string> | undefined;
+}
+
+export type UploadOutcome = { id: number } & ({ ok: true; stored: InsertedUpload } | { ok: false; error: ThreadError });
+
+interface ThreadData {
+  databaseUrl: string;
+  pooled: boolean;
+  connections: number;
+  /** CPU priority (nice) of this thread alone; 0 leaves it as the process's. */
+  nice: number;
+}
+
+const port = parentPort!;
+const { databaseUrl, pooled, connections, nice } = workerData as ThreadData;
+lowerPriority(nice);
+const sql = createSql(databaseUrl, { max: connections, pooled });
+const atOnce = async <T>(work: Sliced<T>) => runAll(work);
+/**
+ * postgres.js learns the array types on a pool's first connection; a statement built before that sends
+ * an array as text (`malformed array literal`), and the upload's insert is all arrays. So the pool's
+ * first statement is this one, until it succeeds (PostgreSQL may be down when the thread starts).
+ */
+let typesKnown: Promise<unknown> | undefined;
+const knowTypes = () => (typesKnown ??= sql`select 1`.catch((error: unknown) => {
+  typesKnown = undefined;
+  throw error;
+}));
+void knowTypes().catch(() => undefined);
+
+port.on('message', (message: UploadTask | { kind: 'close' }) => {
+  if (message.kind === 'close') {
+    void sql.end({ timeout: 5 }).finally(() => port.close());
+    return;
+  }
+  void handle(message).then((outcome) => port.postMessage(outcome));
+});
+
+async function handle(task: UploadTask): Promise<UploadOutcome> {
+  try {
+    const input = task.kind === 'json' ? readJson(task.bytes) : task.input;
+    await knowTypes();
+    return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, atOnce) };
+  } catch (error) {
+    return { id: task.id, ok: false, error: describe(error) };
+  }
+}
+
+function readJson(bytes: Uint8Array): UploadInput {
+  let body: unknown;
+  try {
+    body = parseJsonBytes(bytes);
+  } catch (error) {
+    throw error instanceof AppError ? error : invalidJson();
+  }
+  return uploadFromJson(body);
+}
+
+function describe(error: unknown): ThreadError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { name, message, stack } = error;
+  if (error instanceof AppError) return { name, message, app: { code: error.code, details: error.details, headers: error.headers } };
+  // postgres.js errors carry `code` (SQLSTATE or a connection code) and the constraint's name; socket errors `code`.
+  const fields = Object.fromEntries(
+    ['code', 'constraint_name', 'severity', 'detail'].flatMap((key) => {
+      const value = (error as unknown as Record<string, unknown>)[key];
+      return typeof value === 'string' ? [[key, value]] : [];
+    }),
+  );
+  return { name, message, stack, fields };
+}
+
+/**
+ * Lowers this thread's CPU priority, not the process's: on Linux a thread
+ * has its own nice value, set through its thread id (/proc/thread-self).
+ * Elsewhere, or when refused, the thread keeps the process's priority.
+ */
+function lowerPriority(value: number): void {
+  if (value === 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, value);
+  } catch {
+    // Not Linux, or not allowed: the thread runs at the process's priority.
+  }
+}

@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { AppError } from './errors.ts';
+import type { InsertedUpload, UploadInput, UploadLimits } from './services/upload.ts';
+import type { UploadTask, UploadOutcome, ThreadError } from './upload-thread-entry.ts';
+
+/**
+ * The upload thread: a `worker_threads` thread that takes an upload's costly
+ * part off the API's event loop. The event loop only collects the body's
+ * bytes and hands them over (moved, not copied); the thread decodes and
+ * parses them, validates the manuscript, splits it into chapters and inserts
+ * the document and its chapters through a PostgreSQL pool of its own
+ * (UPLOAD_THREAD_CONNECTIONS connections), then answers the chapters' ids.
+ * The API enqueues the ingest and answers as before.
+ *
+ * Why a thread and not slices alone: sliced work still holds the event loop
+ * for a slice (10 ms) at a time, and a request arriving during an upload
+ * waits a slice for each of its steps (the connection's accept, its headers,
+ * each of its reads), 50 to 70 ms for an essential package in figure 9 of
+ * docs/performance.md. A thread is scheduled by the operating system beside
+ * the event loop instead.
+ *
+ * While the thread is starting, its tasks wait for it. When it fails (it
+ * exits, or cannot start), the tasks it held answer 503 (`unavailable`: try
+ * again; none was half-written, each insert being one transaction) and a
+ * new thread starts; after THREAD_FAILURES_BEFORE_FALLBACK failures in a row
+ * without a task done, `usable()` turns false and the route runs the
+ * upload on the event loop in slices, as it does without a thread.
+ */
+export interface UploadThread {
+  /** Whether uploads should go to the thread (false once it keeps failing). */
+  usable(): boolean;
+  /** A JSON upload's bytes (moved to the thread: `bytes` is empty afterwards), read, validated and stored. */
+  storeJson(bytes: Uint8Array, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
+  /** An upload read already (a multipart form's file), stored. */
+  storeText(input: UploadInput, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
+  /** Lets the tasks under way finish, then ends the thread and its pool. */
+  close(): Promise<void>;
+}
+
+export interface UploadThreadOptions {
+  databaseUrl: string;
+  /** DATABASE_URL is a transaction-mode pooler (see sql/client.ts). */
+  pooled: boolean;
+  /** PostgreSQL connections the thread's pool may open. */
+  connections: number;
+  /** The thread's CPU priority (nice, 0 to 19): above 0, the event loop's own work goes first. */
+  nice: number;
+  logger: Logger;
+  /** The thread's module; default upload-thread-entry.ts (tests give one that fails). */
+  entry?: URL;
+}
+
+const THREAD_FAILURES_BEFORE_FALLBACK = 3;
+/** How long close() waits for the thread to end its pool before stopping it. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+export function startUploadThread(options: UploadThreadOptions): UploadThread {
+  const logger = options.logger.child({ component: 'upload-thread' });
+  const pending = new Map<number, { resolve: (value: InsertedUpload) => void; reject: (error: Error) => void }>();
+  const underWay = new Set<Promise<unknown>>();
+  let nextId = 0;
+  let failures = 0;
+  let closing = false;
+  let worker: Worker | undefined = spawn();
+
+  function spawn(): Worker {
+    const thread = new Worker(new URL('./upload-thread-boot.mjs', import.meta.url), {
+      workerData: { entry: (options.entry ?? new URL('./upload-thread-entry.ts', import.meta.url)).href, databaseUrl: options.databaseUrl, pooled: options.pooled, connections: options.connections, nice: options.nice },
+    });
+    thread.unref();
+    thread.on('message', (outcome: UploadOutcome) => {
+      const task = pending.get(outcome.id);
+      if (!task) return;
+      pending.delete(outcome.id);
+      if (outcome.ok) {
+        failures = 0;
+        task.resolve(outcome.stored);
+      } else {
+        task.reject(rebuildError(outcome.error));
+      }
+    });
+    thread.on('error', (err) => logger.error({ err }, 'the upload thread failed'));
+    thread.on('exit', (code) => {
+      worker = undefined;
+      if (closing) return;
+      failures++;
+      for (const task of pending.values()) task.reject(new AppError('unavailable', 'The upload could not be processed; nothing was stored. Try again.'));
+      pending.clear();
+      logger.error({ code, failures }, failures >= THREAD_FAILURES_BEFORE_FALLBACK
+        ? 'the upload thread keeps failing; uploads now run on the event loop, in slices'
+        : 'the upload thread exited; starting another');
+      if (failures < THREAD_FAILURES_BEFORE_FALLBACK) worker = spawn();
+    });
+    return thread;
+  }
+
+  function run(task: DistributiveOmit<UploadTask, 'id'>, transfer: ArrayBuffer[]): Promise<InsertedUpload> {
+    const id = nextId++;
+    const thread = worker;
+    if (!thread) return Promise.reject(new AppError('unavailable', 'The upload could not be processed; nothing was stored. Try again.'));
+    const done = new Promise<InsertedUpload>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      // Held only while a task is under way: an idle thread keeps no process alive.
+      thread.ref();
+      thread.postMessage({ ...task, id }, transfer);
+    }).finally(() => {
+      underWay.delete(done);
+      if (pending.size === 0) thread.unref();
+    });
+    underWay.add(done);
+    return done;
+  }
+
+  return {
+    usable: () => !closing && worker !== undefined,
+    storeJson: (bytes, limits, userId) => {
+      // A view of part of a larger buffer is copied first; a whole one is moved.
+      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      return run({ kind: 'json', bytes: own, limits, userId }, [own.buffer as ArrayBuffer]);
+    },
+    storeText: (input, limits, userId) => run({ kind: 'text', input, limits, userId }, []),
+    close: async () => {
+      closing = true;
+      await Promise.allSettled(underWay);
+      const thread = worker;
+      if (!thread) return;
+      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      thread.ref();
+      thread.postMessage({ kind: 'close' });
+      const timer = setTimeout(() => void thread.terminate(), CLOSE_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The thread's error as the API maps it: an AppError again, or an error with the code and name that tell a PostgreSQL outage or a constraint. */
+function rebuildError(error: ThreadError): Error {
+  if (error.app) return new AppError(error.app.code, error.message, error.app.details, error.app.headers);
+  return Object.assign(new Error(error.message), { name: error.name, stack: error.stack, ...error.fields });
+}

@@ -1,0 +1,119 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../server/errors.ts';
+import { MAX_CHAPTERS } from '../../server/services/upload.ts';
+import { startUploadThread, type UploadThread } from '../../server/upload-thread.ts';
+import { upsertUser } from '../../sql/queries/users.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { manuscript } from '../support/manuscript.ts';
+
+const limits = { maxChapterBytes: 64 * 1024 };
+const logger = pino({ level: 'silent' });
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/** The error a promise rejects with. */
+async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('the upload thread', () => {
+  let db: TestDatabase;
+  let thread: UploadThread;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await upsertUser(db.sql, 'writer', 'Writer');
+    thread = startUploadThread({ databaseUrl: db.url, pooled: false, connections: 2, nice: 10, logger });
+  });
+  afterAll(async () => {
+    await thread?.close();
+    await db?.drop();
+  });
+
+  it('reads, splits and stores a JSON upload, and answers its chapters as stored', async () => {
+    const content = manuscript(3);
+    const bytes = json({ title: ' The Ledger ', content });
+    const stored = await thread.storeJson(bytes, limits, 'writer');
+    // Moved to the thread, not copied.
+    expect(bytes.byteLength).toBe(0);
+    expect(stored.document).toMatchObject({ title: 'The Ledger', kind: 'book', owner_id: 'writer' });
+    const rows = await db.sql<{ id: string; index: number; title: string; content: string }[]>`
+      select id, index, title, content from chapters where document_id = ${stored.document.id} order by index`;
+    expect(stored.chapters).toEqual(rows.map(({ id, index, title }) => ({ id, index, title })));
+    expect(rows).toHaveLength(3);
+    expect(rows.map((r) => r.content).join('')).not.toBe('');
+    const [doc] = await db.sql<{ job_id: string }[]>`select job_id from documents where id = ${stored.document.id}`;
+    expect(doc!.job_id).toBe(stored.jobId);
+  });
+
+  it('stores an upload read already (a form file) the same way', async () => {
+    const stored = await thread.storeText({ title: 'Form', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nA door.\n\nEXT. STREET - NIGHT\n\nRain.' }, limits, 'writer');
+    expect(stored.chapters.map((c) => c.title)).toEqual(['INT. ROOM - DAY', 'EXT. STREET - NIGHT']);
+  });
+
+  it.each([
+    ['a body that is not JSON', new TextEncoder().encode('{"title": '), 'invalid_json', undefined],
+    ['a missing title', json({ content: 'text' }), 'invalid_request', 'title'],
+    ['an empty manuscript', json({ title: 'Empty', content: '  \n ' }), 'invalid_request', 'content'],
+    ['a body too intricate to parse cheaply', json({ title: 'Deep', content: 'x', extra: Array.from({ length: 5000 }, () => 1) }), 'invalid_request', '(body)'],
+  ])('answers %s with the API error, and stores nothing', async (_, bytes, code, field) => {
+    const before = await db.sql`select id from documents`;
+    const error = await failure(thread.storeJson(bytes, limits, 'writer'));
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe(code);
+    if (field) expect(JSON.stringify(error.details)).toContain(`"field":"${field}"`);
+    expect(await db.sql`select id from documents`).toHaveLength(before.length);
+  });
+
+  it('answers a chapter past MAX_CHAPTER_BYTES with 413 and its details', async () => {
+    const error = await failure(thread.storeJson(json({ title: 'Big', content: `# One\n\n${'word '.repeat(20)}` }), { maxChapterBytes: 50 }, 'writer'));
+    expect(error).toMatchObject({ code: 'payload_too_large', status: 413, details: { chapter_index: 0, limit_bytes: 50 } });
+  });
+
+  it('answers past the quota with 429 and Retry-After', async () => {
+    const quota = { maxQueuedChapters: 4, maxUploadsInFlight: 10 };
+    // The writer has chapters queued (no outcome yet) from the uploads above.
+    const error = await failure(thread.storeJson(json({ title: 'More', content: manuscript(5) }), { ...limits, uploadQuota: quota }, 'writer'));
+    expect(error).toMatchObject({ code: 'rate_limited', status: 429 });
+    expect((error as unknown as AppError).headers?.['Retry-After']).toBe('30');
+  });
+
+  it('hands back a PostgreSQL error with its SQLSTATE, so the API maps it as it would on the event loop', async () => {
+    // No such user: the document's foreign key refuses it (23503, answered 404 by server/errors.ts).
+    const error = await failure(thread.storeJson(json({ title: 'Nobody', content: 'Some text.' }), limits, 'no-such-user'));
+    expect(error).not.toBeInstanceOf(AppError);
+    expect(error.code).toBe('23503');
+  });
+
+  it(`refuses more than ${MAX_CHAPTERS.toLocaleString('en-US')} chapters`, async () => {
+    const content = Array.from({ length: MAX_CHAPTERS + 1 }, (_, i) => `# ${i}\n\nx`).join('\n\n');
+    const error = await failure(thread.storeJson(json({ title: 'Many', content }), limits, 'writer'));
+    expect(error).toMatchObject({ code: 'invalid_request' });
+  });
+});
+
+describe('an upload thread that fails', () => {
+  it('answers its tasks 503, starts again, and after three failures in a row is no longer used', async () => {
+    const db = await createTestDatabase();
+    const thread = startUploadThread({
+      databaseUrl: db.url, pooled: false, connections: 1, nice: 0, logger, entry: new URL('../support/failing-upload-thread.ts', import.meta.url),
+    });
+    try {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        expect(thread.usable()).toBe(true);
+        const error = await failure(thread.storeText({ title: 'T', kind: 'book', content: 'Text.' }, limits, 'writer'));
+        expect(error).toMatchObject({ code: 'unavailable', status: 503 });
+      }
+      expect(thread.usable()).toBe(false);
+      expect(await db.sql`select id from documents`).toHaveLength(0);
+    } finally {
+      await thread.close();
+      await db.drop();
+    }
+  });
+});
