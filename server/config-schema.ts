@@ -45,7 +45,7 @@ const processVariables = {
     .describe("A direct (or session-mode) connection to the same database, for migrations and `LISTEN`. When it is set, `DATABASE_URL` may point at a transaction-mode pooler such as PgBouncer: that pool then uses no prepared statements and no session state, and sets `statement_timeout` with `SET LOCAL` in each transaction (a statement outside one runs under the role's or database's own `statement_timeout`). This connection also creates the database when it is missing; it holds at most two connections per process.")
     .meta({ defaultText: 'none: `DATABASE_URL` is used for everything' }),
   DATABASE_POOL_SIZE: int(1, 1000).optional()
-    .describe("Connections in each process's PostgreSQL pool. A worker runs many jobs at once, each wanting a connection; the API and gateway need fewer.")
+    .describe("Connections in each process's PostgreSQL pool. A worker runs many jobs at once, each wanting a connection; the API and gateway need fewer. A process with the api role opens at most two more, for its upload thread.")
     .meta({ defaultText: `\`${DEFAULT_POOL_SIZE.withWorker}\` in a process that runs the worker role, \`${DEFAULT_POOL_SIZE.withoutWorker}\` otherwise` }),
   REDIS_URL: z.url().default('redis://127.0.0.1:6379').describe('Redis, for queues, event streams and pub/sub.'),
   REDIS_CLUSTER_NODES: list()

@@ -66,6 +66,9 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
 
   function spawn(): Worker {
     const thread = new Worker(new URL('./upload-thread-boot.mjs', import.meta.url), {
+      // None of the process's flags: an `--import` of a TypeScript preload (a profiler, a monitor) would fail in a
+      // thread that has no loader yet. The first module loads tsx itself.
+      execArgv: [],
       workerData: { entry: (options.entry ?? new URL('./upload-thread-entry.ts', import.meta.url)).href, databaseUrl: options.databaseUrl, pooled: options.pooled, connections: options.connections, nice: options.nice },
     });
     thread.unref();

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../server/errors.ts';
@@ -7,6 +10,8 @@ import { upsertUser } from '../../sql/queries/users.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { manuscript } from '../support/manuscript.ts';
 
+const run = promisify(execFile);
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const limits = { maxChapterBytes: 64 * 1024 };
 const logger = pino({ level: 'silent' });
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -94,6 +99,21 @@ describe('the upload thread', () => {
     const content = Array.from({ length: MAX_CHAPTERS + 1 }, (_, i) => `# ${i}\n\nx`).join('\n\n');
     const error = await failure(thread.storeJson(json({ title: 'Many', content }), limits, 'writer'));
     expect(error).toMatchObject({ code: 'invalid_request' });
+  });
+});
+
+describe('an upload thread in a process started with --import flags', () => {
+  it('starts without them (a TypeScript preload would fail in the thread) and stores the upload', async () => {
+    const db = await createTestDatabase();
+    try {
+      const probe = fileURLToPath(new URL('../support/upload-thread-probe.ts', import.meta.url));
+      const preload = new URL('../support/noop-preload.ts', import.meta.url).href;
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', preload, probe, db.url], { cwd: REPO_ROOT });
+      // The foreign key refusing the unknown user: the thread ran the insert.
+      expect(stdout).toBe('23503');
+    } finally {
+      await db.drop();
+    }
   });
 });
 

@@ -1,0 +1,2 @@
+/** A TypeScript preload (`node --import`), as a profiler or monitor would be: it must not reach the upload thread. */
+export const preloaded: boolean = true;
