@@ -59,6 +59,21 @@ export function mayHaveBody(method: string, incoming: Pick<IncomingMessage, 'hea
   return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length.trim() !== '0');
 }
 
+/**
+ * A request's body as it arrives: straight from the Node request while
+ * nothing has started reading it (a body judged by its Content-Length, see
+ * limitBody in app.ts), otherwise the body as Hono holds it (a chunked one
+ * its body limit read whole, or a request built in the process).
+ */
+export async function* bodyChunks(c: { env: unknown; req: { raw: Request } }): AsyncIterable<Uint8Array> {
+  const incoming = nodeRequestOf(c);
+  if (incoming && !incoming.readableDidRead && incoming.readableFlowing === null && !c.req.raw.bodyUsed) {
+    for await (const chunk of incoming) yield chunk as Uint8Array;
+    return;
+  }
+  yield new Uint8Array(await c.req.raw.arrayBuffer());
+}
+
 /** The Node request behind a Hono context (@hono/node-server's bindings); undefined for one built in the process. */
 export const nodeRequestOf = (c: { env: unknown }): IncomingMessage | undefined => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 

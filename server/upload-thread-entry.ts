@@ -15,10 +15,15 @@ import { parseJsonBytes } from './json-body.ts';
 import { insertUpload, type InsertedUpload, type UploadInput, type UploadLimits } from './services/upload.ts';
 import { invalidJson, uploadFromJson } from './upload-input.ts';
 
-export type UploadTask = { id: number; limits: UploadLimits; userId: string } & (
-  | { kind: 'json'; bytes: Uint8Array }
-  | { kind: 'text'; input: UploadInput }
-);
+/** A task's first message: a JSON upload whose body follows in `chunk` messages until `end`, or an upload read already. */
+export type UploadStart = { id: number; limits: UploadLimits; userId: string } & ({ kind: 'json' } | { kind: 'text'; input: UploadInput });
+
+/** What the API sends the thread. `abort`: the body will not end (the client went away); forget the task. */
+export type UploadMessage =
+  | UploadStart
+  | { kind: 'chunk'; id: number; bytes: Uint8Array }
+  | { kind: 'end' | 'abort'; id: number }
+  | { kind: 'close' };
 
 /** An error sent back: what the API needs to answer it as it would have on the event loop. */
 export interface ThreadError {
@@ -58,17 +63,37 @@ const knowTypes = () => (typesKnown ??= sql`select 1`.catch((error: unknown) => 
 }));
 void knowTypes().catch(() => undefined);
 
-port.on('message', (message: UploadTask | { kind: 'close' }) => {
-  if (message.kind === 'close') {
-    void sql.end({ timeout: 5 }).finally(() => port.close());
-    return;
+/** JSON uploads whose body is still arriving, by task id. */
+const bodies = new Map<number, { task: UploadStart; chunks: Uint8Array[] }>();
+
+port.on('message', (message: UploadMessage) => {
+  switch (message.kind) {
+    case 'close':
+      void sql.end({ timeout: 5 }).finally(() => port.close());
+      return;
+    case 'json':
+      bodies.set(message.id, { task: message, chunks: [] });
+      return;
+    case 'chunk':
+      bodies.get(message.id)?.chunks.push(message.bytes);
+      return;
+    case 'abort':
+      bodies.delete(message.id);
+      return;
+    case 'end': {
+      const body = bodies.get(message.id);
+      bodies.delete(message.id);
+      if (body) void handle(body.task, body.chunks).then((outcome) => port.postMessage(outcome));
+      return;
+    }
+    case 'text':
+      void handle(message, []).then((outcome) => port.postMessage(outcome));
   }
-  void handle(message).then((outcome) => port.postMessage(outcome));
 });
 
-async function handle(task: UploadTask): Promise<UploadOutcome> {
+async function handle(task: UploadStart, chunks: Uint8Array[]): Promise<UploadOutcome> {
   try {
-    const input = task.kind === 'json' ? readJson(task.bytes) : task.input;
+    const input = task.kind === 'json' ? readJson(Buffer.concat(chunks)) : task.input;
     await knowTypes();
     return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, atOnce) };
   } catch (error) {

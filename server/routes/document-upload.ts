@@ -7,7 +7,7 @@ import { invalidRequest } from '../errors.ts';
 import { readJsonBodyInSlices } from '../json-body.ts';
 import { enqueueIngest, insertUpload, type InsertedUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
 import {
-  CreateForm, CreateJson, decodeUploadedText, invalidJson, isJsonMediaType, mediaTypeOf, parseOrThrow, singleValuedFields, unsupportedEncoding, uploadFromJson,
+  bodyChunks, CreateForm, CreateJson, decodeUploadedText, invalidJson, isJsonMediaType, mediaTypeOf, parseOrThrow, singleValuedFields, unsupportedEncoding, uploadFromJson,
 } from '../upload-input.ts';
 import type { UploadThread } from '../upload-thread.ts';
 import { DocumentSchema, documentView, errorResponses } from './schemas.ts';
@@ -88,7 +88,7 @@ async function intake(c: Context<AppEnv>, deps: UploadRouteDeps, userId: string)
     return thread ? thread.storeText(input, limits, userId) : insertUpload(deps.sql, limits, input, userId, runInSlices);
   }
   if (!isJsonMediaType(mediaType)) throw invalidRequest([{ field: 'content-type', message: 'must be application/json or multipart/form-data' }]);
-  if (thread) return thread.storeJson(new Uint8Array(await request.arrayBuffer()), limits, userId);
+  if (thread) return thread.storeJson(bodyChunks(c), limits, userId);
   await readJsonBodyInSlices(c);
   const body: unknown = await c.req.json().catch(() => {
     throw invalidJson();

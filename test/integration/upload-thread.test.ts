@@ -14,7 +14,11 @@ const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const limits = { maxChapterBytes: 64 * 1024 };
 const logger = pino({ level: 'silent' });
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+/** A body as the socket would hand it over: in pieces of `size` bytes (7 cuts multi-byte characters in two). */
+async function* inPieces(bytes: Uint8Array, size = 7): AsyncIterable<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+const json = (value: unknown) => inPieces(new TextEncoder().encode(JSON.stringify(value)), 4096);
 
 /** The error a promise rejects with. */
 async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
@@ -42,10 +46,7 @@ describe('the upload thread', () => {
 
   it('reads, splits and stores a JSON upload, and answers its chapters as stored', async () => {
     const content = manuscript(3);
-    const bytes = json({ title: ' The Ledger ', content });
-    const stored = await thread.storeJson(bytes, limits, 'writer');
-    // Moved to the thread, not copied.
-    expect(bytes.byteLength).toBe(0);
+    const stored = await thread.storeJson(json({ title: ' The Ledger ', content }), limits, 'writer');
     expect(stored.document).toMatchObject({ title: 'The Ledger', kind: 'book', owner_id: 'writer' });
     const rows = await db.sql<{ id: string; index: number; title: string; content: string }[]>`
       select id, index, title, content from chapters where document_id = ${stored.document.id} order by index`;
@@ -56,13 +57,32 @@ describe('the upload thread', () => {
     expect(doc!.job_id).toBe(stored.jobId);
   });
 
+  it('reads a body whose pieces cut its characters in two as the whole text', async () => {
+    const content = '# Été\n\nNaïve façade, 夜 🌙, «déjà vu».\n\n# Fin\n\nÉpilogue.';
+    const stored = await thread.storeJson(inPieces(new TextEncoder().encode(JSON.stringify({ title: 'Accents', content }))), limits, 'writer');
+    const rows = await db.sql<{ content: string }[]>`select content from chapters where document_id = ${stored.document.id} order by index`;
+    expect(rows.map((r) => r.content)).toEqual(['Naïve façade, 夜 🌙, «déjà vu».', 'Épilogue.']);
+  });
+
+  it('stores nothing and answers the body\'s own error when the body breaks off', async () => {
+    const before = await db.sql`select id from documents`;
+    async function* brokenOff(): AsyncIterable<Uint8Array> {
+      yield new TextEncoder().encode('{"title": "Cut", "content": "# One\\n\\nSome');
+      throw new Error('aborted');
+    }
+    await expect(thread.storeJson(brokenOff(), limits, 'writer')).rejects.toThrow('aborted');
+    // The thread forgot it and goes on with the next upload.
+    await thread.storeJson(json({ title: 'Next', content: 'Text.' }), limits, 'writer');
+    expect(await db.sql`select id from documents`).toHaveLength(before.length + 1);
+  });
+
   it('stores an upload read already (a form file) the same way', async () => {
     const stored = await thread.storeText({ title: 'Form', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nA door.\n\nEXT. STREET - NIGHT\n\nRain.' }, limits, 'writer');
     expect(stored.chapters.map((c) => c.title)).toEqual(['INT. ROOM - DAY', 'EXT. STREET - NIGHT']);
   });
 
   it.each([
-    ['a body that is not JSON', new TextEncoder().encode('{"title": '), 'invalid_json', undefined],
+    ['a body that is not JSON', inPieces(new TextEncoder().encode('{"title": ')), 'invalid_json', undefined],
     ['a missing title', json({ content: 'text' }), 'invalid_request', 'title'],
     ['an empty manuscript', json({ title: 'Empty', content: '  \n ' }), 'invalid_request', 'content'],
     ['a body too intricate to parse cheaply', json({ title: 'Deep', content: 'x', extra: Array.from({ length: 5000 }, () => 1) }), 'invalid_request', '(body)'],
