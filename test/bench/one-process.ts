@@ -10,9 +10,11 @@
  * worker); then both interleaved (every 4th a package) while a
  * 2,000-chapter upload ingests, until it completes. Figures are medians over
  * runs of each run's p99. With a package every 4th request, a run has about
- * 30 packages during ingest, so their p99 is their slowest: the first, sent
- * with the upload, which meets the upload's own parse and insert in the API
- * process; the package figure gives it, and the p50, beside the p99.
+ * 25 packages during ingest, so their p99 is about their slowest; the
+ * package figure gives the first (sent with the upload) and the p50 beside
+ * it. The upload goes by `node:http` (postJsonBytes): undici's fetch would
+ * hold this process's event loop while it sends the body, and delay the
+ * requests being timed.
  * Run with `npx tsx test/bench/one-process.ts [--quick]`.
  *
  * BENCH_CPU_PROF_DIR=<dir> runs Herald's processes under `--cpu-prof`
