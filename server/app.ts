@@ -109,8 +109,9 @@ export function createApp(deps: AppDeps) {
  * its length (and is not chunked) is judged by its Content-Length alone,
  * without touching `Request.body`: on @hono/node-server that would wrap the
  * body in a WHATWG stream, whose reads cost the event loop far more than the
- * bytes (about 30 ms for a 1.4 MB upload), where `arrayBuffer()` reads them
- * straight from the socket. Node's parser holds the body to that length. A
+ * bytes (about 30 ms for a 1.4 MB upload), where the upload reads them
+ * straight from the Node request (bodyChunks). Node's parser holds the body
+ * to that length. A
  * chunked body, or one built in the process, is counted as Hono's
  * bodyLimit reads it.
  */

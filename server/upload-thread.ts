@@ -6,19 +6,18 @@ import type { ThreadError, UploadMessage, UploadOutcome, UploadStart } from './u
 
 /**
  * The upload thread: a `worker_threads` thread that takes an upload's costly
- * part off the API's event loop. The event loop only collects the body's
- * bytes and hands them over (moved, not copied); the thread decodes and
- * parses them, validates the manuscript, splits it into chapters and inserts
- * the document and its chapters through a PostgreSQL pool of its own
- * (UPLOAD_THREAD_CONNECTIONS connections), then answers the chapters' ids.
- * The API enqueues the ingest and answers as before.
+ * part off the API's event loop. The event loop only passes the body's
+ * chunks on as they arrive; the thread decodes and parses them, validates
+ * the manuscript, splits it into chapters and inserts the document and its
+ * chapters through a PostgreSQL pool of its own (roles/api.ts gives it two
+ * connections), then answers the chapters' ids. The API enqueues the ingest
+ * and answers as before.
  *
  * Why a thread and not slices alone: sliced work still holds the event loop
  * for a slice (10 ms) at a time, and a request arriving during an upload
  * waits a slice for each of its steps (the connection's accept, its headers,
- * each of its reads), 50 to 70 ms for an essential package in figure 9 of
- * docs/performance.md. A thread is scheduled by the operating system beside
- * the event loop instead.
+ * each of its reads). A thread is scheduled by the operating system beside
+ * the event loop instead (docs/performance.md, "The upload thread").
  *
  * While the thread is starting, its tasks wait for it. When it fails (it
  * exits, or cannot start), the tasks it held answer 503 (`unavailable`: try

@@ -16,6 +16,8 @@ import { startUploadThread } from '../upload-thread.ts';
 
 /** PostgreSQL connections of the upload thread's own pool: uploads under way at once each hold one while they insert. */
 const UPLOAD_THREAD_CONNECTIONS = 2;
+/** The upload thread's nice value: the event loop's requests go first, an upload's split and insert take what is left. */
+const UPLOAD_THREAD_NICE = 10;
 
 export interface ApiRoleDeps {
   stores: Stores;
@@ -43,7 +45,7 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
     : undefined;
   // Uploads are read, split and stored off the event loop; the thread has a small pool of its own.
   const uploadThread = startUploadThread({
-    databaseUrl: config.databaseUrl, pooled: config.databaseDirectUrl !== undefined, connections: UPLOAD_THREAD_CONNECTIONS, nice: 10, logger,
+    databaseUrl: config.databaseUrl, pooled: config.databaseDirectUrl !== undefined, connections: UPLOAD_THREAD_CONNECTIONS, nice: UPLOAD_THREAD_NICE, logger,
   });
   // The editor page and /client.js are bundled now, so the first visitor does not wait and a broken build shows in the log at once.
   loadBrowserAssets().catch((err: unknown) => logger.error({ err }, 'could not build the editor page and /client.js'));
