@@ -28,6 +28,26 @@ export const invalidJson = () => new AppError('invalid_json', 'The body is not v
 /** A JSON upload's parsed body as the manuscript, validated with CreateJson; 400 `invalid_request` naming each field otherwise. */
 export const uploadFromJson = (body: unknown): UploadInput => parseOrThrow(CreateJson, body);
 
+/**
+ * A multipart upload's manuscript from its body's bytes: the form parsed,
+ * its `file` (with `title` and `kind`) validated with CreateForm, the file
+ * decoded as UTF-8 or UTF-16 (decodeUploadedText).
+ *
+ * @throws AppError invalid_request (no file, a field sent twice, an unreadable form or encoding, NUL characters).
+ */
+export async function uploadFromForm(body: Uint8Array<ArrayBuffer>, contentType: string): Promise<UploadInput> {
+  const form = await new Response(body, { headers: { 'content-type': contentType } }).formData().catch(() => {
+    throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
+  });
+  const f = parseOrThrow(CreateForm, singleValuedFields(form, Object.keys(CreateForm.shape)));
+  if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
+  const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
+  const content = decodeUploadedText(new Uint8Array(await f.file.arrayBuffer()));
+  if (content === undefined) throw unsupportedEncoding();
+  if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
+  return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
+}
+
 /** `value` validated with `schema`; 400 `invalid_request` naming each failing field otherwise. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);

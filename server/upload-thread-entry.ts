@@ -1,6 +1,6 @@
 /**
  * The upload thread's work (see upload-thread.ts): each task is one upload,
- * read and validated if it came as JSON bytes, then split and stored with
+ * read and validated from its body's bytes (JSON or a multipart form), then split and stored with
  * the same code the event loop runs in slices (services/upload.ts), here
  * at once. Tasks run side by side; each answers once, with the stored
  * chapters' ids or with its error.
@@ -13,10 +13,10 @@ import { runAll, type Sliced } from '../domain/text/slices.ts';
 import { AppError } from './errors.ts';
 import { parseJsonBytes } from './json-body.ts';
 import { insertUpload, type InsertedUpload, type UploadInput, type UploadLimits } from './services/upload.ts';
-import { invalidJson, uploadFromJson } from './upload-input.ts';
+import { invalidJson, uploadFromForm, uploadFromJson } from './upload-input.ts';
 
-/** A task's first message: a JSON upload whose body follows in `chunk` messages until `end`, or an upload read already. */
-export type UploadStart = { id: number; limits: UploadLimits; userId: string } & ({ kind: 'json' } | { kind: 'text'; input: UploadInput });
+/** A task's first message: a JSON or multipart upload, whose body follows in `chunk` messages until `end`. */
+export type UploadStart = { id: number; limits: UploadLimits; userId: string } & ({ kind: 'json' } | { kind: 'form'; contentType: string });
 
 /** What the API sends the thread. `abort`: the body will not end (the client went away); forget the task. */
 export type UploadMessage =
@@ -72,6 +72,7 @@ port.on('message', (message: UploadMessage) => {
       void sql.end({ timeout: 5 }).finally(() => port.close());
       return;
     case 'json':
+    case 'form':
       bodies.set(message.id, { task: message, chunks: [] });
       return;
     case 'chunk':
@@ -83,17 +84,14 @@ port.on('message', (message: UploadMessage) => {
     case 'end': {
       const body = bodies.get(message.id);
       bodies.delete(message.id);
-      if (body) void handle(body.task, body.chunks).then((outcome) => port.postMessage(outcome));
-      return;
+      if (body) void handle(body.task, Buffer.concat(body.chunks)).then((outcome) => port.postMessage(outcome));
     }
-    case 'text':
-      void handle(message, []).then((outcome) => port.postMessage(outcome));
   }
 });
 
-async function handle(task: UploadStart, chunks: Uint8Array[]): Promise<UploadOutcome> {
+async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise<UploadOutcome> {
   try {
-    const input = task.kind === 'json' ? readJson(Buffer.concat(chunks)) : task.input;
+    const input = task.kind === 'json' ? readJson(body) : await uploadFromForm(body, task.contentType);
     await knowTypes();
     return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, atOnce) };
   } catch (error) {

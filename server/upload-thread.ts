@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AppError } from './errors.ts';
-import type { InsertedUpload, UploadInput, UploadLimits } from './services/upload.ts';
+import type { InsertedUpload, UploadLimits } from './services/upload.ts';
 import type { ThreadError, UploadMessage, UploadOutcome, UploadStart } from './upload-thread-entry.ts';
 
 /**
@@ -36,8 +36,8 @@ export interface UploadThread {
    * on its own), and each chunk costs it one small copy.
    */
   storeJson(body: AsyncIterable<Uint8Array>, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
-  /** An upload read already (a multipart form's file), stored. */
-  storeText(input: UploadInput, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
+  /** A multipart upload (its `contentType` names the boundary), its form parsed and its file decoded on the thread, then stored; its body goes as storeJson's does. */
+  storeForm(body: AsyncIterable<Uint8Array>, contentType: string, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
   /** Lets the tasks under way finish, then ends the thread and its pool. */
   close(): Promise<void>;
 }
@@ -122,30 +122,32 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
     return { id, thread, done };
   }
 
+  /** Sends a started task's body chunk by chunk, then its end; resolves with the task's outcome. */
+  async function send({ id, thread, done }: ReturnType<typeof start>, body: AsyncIterable<Uint8Array>): Promise<InsertedUpload> {
+    if (!thread) return done;
+    try {
+      for await (const chunk of body) {
+        // The thread has ended (the task already answered 503): the rest of the body is read and dropped.
+        if (!pending.has(id)) continue;
+        // A copy of this chunk's bytes alone (a socket chunk is a view of a larger buffer), moved to the thread.
+        const bytes = new Uint8Array(chunk);
+        thread.postMessage({ kind: 'chunk', id, bytes } satisfies UploadMessage, [bytes.buffer]);
+      }
+    } catch (error) {
+      // The client went away, or the body broke a limit while it was read: the thread forgets the task.
+      thread.postMessage({ kind: 'abort', id } satisfies UploadMessage);
+      pending.get(id)?.reject(error as Error);
+      pending.delete(id);
+      throw error;
+    }
+    thread.postMessage({ kind: 'end', id } satisfies UploadMessage);
+    return done;
+  }
+
   return {
     usable: () => !closing && worker !== undefined,
-    storeJson: async (body, limits, userId) => {
-      const { id, thread, done } = start({ kind: 'json', limits, userId });
-      if (!thread) return done;
-      try {
-        for await (const chunk of body) {
-          // The thread has ended (the task already answered 503): the rest of the body is read and dropped.
-          if (!pending.has(id)) continue;
-          // A copy of this chunk's bytes alone (a socket chunk is a view of a larger buffer), moved to the thread.
-          const bytes = new Uint8Array(chunk);
-          thread.postMessage({ kind: 'chunk', id, bytes } satisfies UploadMessage, [bytes.buffer]);
-        }
-      } catch (error) {
-        // The client went away, or the body broke a limit while it was read: the thread forgets the task.
-        thread.postMessage({ kind: 'abort', id } satisfies UploadMessage);
-        pending.get(id)?.reject(error as Error);
-        pending.delete(id);
-        throw error;
-      }
-      thread.postMessage({ kind: 'end', id } satisfies UploadMessage);
-      return done;
-    },
-    storeText: (input, limits, userId) => start({ kind: 'text', input, limits, userId }).done,
+    storeJson: (body, limits, userId) => send(start({ kind: 'json', limits, userId }), body),
+    storeForm: (body, contentType, limits, userId) => send(start({ kind: 'form', contentType, limits, userId }), body),
     close: async () => {
       closing = true;
       await Promise.allSettled(underWay);

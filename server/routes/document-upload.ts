@@ -5,10 +5,8 @@ import { announceDocumentListChange, type DocumentListDeps } from '../../realtim
 import { createRouter, type AppEnv } from '../app-env.ts';
 import { invalidRequest } from '../errors.ts';
 import { readJsonBodyInSlices } from '../json-body.ts';
-import { enqueueIngest, insertUpload, type InsertedUpload, type UploadDeps, type UploadInput } from '../services/upload.ts';
-import {
-  bodyChunks, CreateForm, CreateJson, decodeUploadedText, invalidJson, isJsonMediaType, mediaTypeOf, parseOrThrow, singleValuedFields, unsupportedEncoding, uploadFromJson,
-} from '../upload-input.ts';
+import { enqueueIngest, insertUpload, type InsertedUpload, type UploadDeps } from '../services/upload.ts';
+import { bodyChunks, CreateForm, CreateJson, invalidJson, isJsonMediaType, mediaTypeOf, uploadFromForm, uploadFromJson } from '../upload-input.ts';
 import type { UploadThread } from '../upload-thread.ts';
 import { DocumentSchema, documentView, errorResponses } from './schemas.ts';
 
@@ -84,8 +82,10 @@ async function intake(c: Context<AppEnv>, deps: UploadRouteDeps, userId: string)
   const limits = { maxChapterBytes: deps.maxChapterBytes, uploadQuota: deps.uploadQuota };
   const thread = deps.uploadThread?.usable() ? deps.uploadThread : undefined;
   if (mediaType === 'multipart/form-data') {
-    const input = await readForm(request);
-    return thread ? thread.storeText(input, limits, userId) : insertUpload(deps.sql, limits, input, userId, runInSlices);
+    const contentType = request.headers.get('content-type')!;
+    if (thread) return thread.storeForm(bodyChunks(c), contentType, limits, userId);
+    const input = await uploadFromForm(new Uint8Array(await request.arrayBuffer()), contentType);
+    return insertUpload(deps.sql, limits, input, userId, runInSlices);
   }
   if (!isJsonMediaType(mediaType)) throw invalidRequest([{ field: 'content-type', message: 'must be application/json or multipart/form-data' }]);
   if (thread) return thread.storeJson(bodyChunks(c), limits, userId);
@@ -94,18 +94,4 @@ async function intake(c: Context<AppEnv>, deps: UploadRouteDeps, userId: string)
     throw invalidJson();
   });
   return insertUpload(deps.sql, limits, uploadFromJson(body), userId, runInSlices);
-}
-
-/** A multipart upload's `file` (with `title` and `kind`), validated with the documented schema. */
-async function readForm(request: Request): Promise<UploadInput> {
-  const form = await request.formData().catch(() => {
-    throw invalidRequest([{ field: '(body)', message: 'The multipart body could not be read.' }]);
-  });
-  const f = parseOrThrow(CreateForm, singleValuedFields(form, Object.keys(CreateForm.shape)));
-  if (!(f.file instanceof File)) throw invalidRequest([{ field: 'file', message: 'A manuscript file is required.' }]);
-  const title = f.title?.trim() || f.file.name.replace(/\.[^.]*$/, '').trim() || 'Untitled';
-  const content = decodeUploadedText(new Uint8Array(await f.file.arrayBuffer()));
-  if (content === undefined) throw unsupportedEncoding();
-  if (content.includes('\u0000')) throw invalidRequest([{ field: 'file', message: 'must be text: it contains NUL (\\u0000) characters' }]);
-  return { title: title.slice(0, 500), kind: f.kind ?? 'book', content };
 }

@@ -132,13 +132,14 @@ async function hostileRequests(herald: MonitoredHerald, token: string, label: st
   const results: Measured[] = [];
   // BENCH_EVENT_LOOP_ONLY=<substring>[|<substring>…]: only the requests whose names contain one (plus the /health baseline).
   const only = process.env.BENCH_EVENT_LOOP_ONLY?.split('|').filter(Boolean);
-  const send = async (request: string, path: string, method: string, body?: string) => {
+  const send = async (request: string, path: string, method: string, body?: string | FormData) => {
     if (only && request !== 'GET /health (baseline)' && !only.some((o) => request.includes(o))) return undefined;
     await herald.call('loop:reset');
     const started = performance.now();
     const res = await fetch(`${herald.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      // A form sets its own multipart Content-Type (with its boundary).
+      headers: { authorization: `Bearer ${token}`, ...(typeof body === 'string' && { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body }),
       signal: AbortSignal.timeout(120_000),
     });
@@ -167,6 +168,11 @@ async function hostileRequests(herald: MonitoredHerald, token: string, label: st
     await send('JSON: 10 MiB of whitespace', '/api/documents', 'POST', jsonOf('*1', ' '));
     const bigAnswer = await send('upload: 10,000 chapters', '/api/documents', 'POST', chapters10k());
     const big = bigAnswer === undefined ? undefined : (JSON.parse(bigAnswer) as { document?: { id: string } });
+    // The same 10,000 chapters as a file in a form (about 9 MiB): the form is parsed and the file decoded before the split.
+    const file = Array.from({ length: 10_000 }, (_, i) => `# Chapter ${i + 1}\n\n${'word '.repeat(180)}\n`).join('');
+    const form = new FormData();
+    form.set('file', new Blob([file], { type: 'text/markdown' }), 'manuscript.md');
+    await send('upload: multipart file, 10,000 chapters', '/api/documents', 'POST', form);
     const cues = `AA\t${' '.repeat(60_000)}AA()\nHello.\n`;
     await send('upload: screenplay, huge cue-like lines', '/api/documents', 'POST', uploadBody('screenplay', cues));
     // Its chapters are past MAX_CHAPTER_BYTES (a 413 after the split): the autosaves go to a small screenplay instead.

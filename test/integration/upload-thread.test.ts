@@ -9,6 +9,7 @@ import { startUploadThread, type UploadThread } from '../../server/upload-thread
 import { upsertUser } from '../../sql/queries/users.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { manuscript } from '../support/manuscript.ts';
+import { utf16 } from '../support/upload-files.ts';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,6 +20,14 @@ async function* inPieces(bytes: Uint8Array, size = 7): AsyncIterable<Uint8Array>
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
 }
 const json = (value: unknown) => inPieces(new TextEncoder().encode(JSON.stringify(value)), 4096);
+
+/** A multipart body and its Content-Type, as a browser's FormData would send them (a field given as a list is sent once per value). */
+async function multipart(fields: Record<string, string | string[] | File>): Promise<{ body: Uint8Array; contentType: string }> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) for (const v of Array.isArray(value) ? value : [value]) form.append(name, v);
+  const request = new Request('http://localhost/', { method: 'POST', body: form });
+  return { body: new Uint8Array(await request.arrayBuffer()), contentType: request.headers.get('content-type')! };
+}
 
 /** The error a promise rejects with. */
 async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
@@ -76,9 +85,27 @@ describe('the upload thread', () => {
     expect(await db.sql`select id from documents`).toHaveLength(before.length + 1);
   });
 
-  it('stores an upload read already (a form file) the same way', async () => {
-    const stored = await thread.storeText({ title: 'Form', kind: 'screenplay', content: 'INT. ROOM - DAY\n\nA door.\n\nEXT. STREET - NIGHT\n\nRain.' }, limits, 'writer');
+  it('parses a multipart form on the thread: its file decoded, its title and kind read', async () => {
+    const play = 'INT. ROOM - DAY\n\nA door. Été.\n\nEXT. STREET - NIGHT\n\nRain.';
+    const { body, contentType } = await multipart({ file: new File([utf16(play, 'le')], 'Night Shift.txt'), kind: 'screenplay' });
+    const stored = await thread.storeForm(inPieces(body), contentType, limits, 'writer');
+    expect(stored.document).toMatchObject({ title: 'Night Shift', kind: 'screenplay' });
     expect(stored.chapters.map((c) => c.title)).toEqual(['INT. ROOM - DAY', 'EXT. STREET - NIGHT']);
+    const rows = await db.sql<{ content: string }[]>`select content from chapters where document_id = ${stored.document.id} order by index`;
+    expect(rows[0]!.content).toBe('A door. Été.');
+  });
+
+  it.each([
+    ['without a file', { title: 'No file' }, 'file'],
+    ['with a file in Latin-1', { file: new File([new Uint8Array([0x43, 0x61, 0x66, 0xe9])], 'cafe.txt') }, 'file'],
+    ['with its title sent twice', { file: new File(['# One\n\nText.'], 'a.md'), title: ['A', 'B'] }, 'title'],
+  ])('answers a form %s with invalid_request naming the field, and stores nothing', async (_, fields, field) => {
+    const before = await db.sql`select id from documents`;
+    const { body, contentType } = await multipart(fields);
+    const error = await failure(thread.storeForm(inPieces(body, 4096), contentType, limits, 'writer'));
+    expect(error).toMatchObject({ code: 'invalid_request' });
+    expect(JSON.stringify(error.details)).toContain(`"field":"${field}"`);
+    expect(await db.sql`select id from documents`).toHaveLength(before.length);
   });
 
   it.each([
@@ -146,7 +173,7 @@ describe('an upload thread that fails', () => {
     try {
       for (let attempt = 1; attempt <= 3; attempt++) {
         expect(thread.usable()).toBe(true);
-        const error = await failure(thread.storeText({ title: 'T', kind: 'book', content: 'Text.' }, limits, 'writer'));
+        const error = await failure(thread.storeJson(json({ title: 'T', content: 'Text.' }), limits, 'writer'));
         expect(error).toMatchObject({ code: 'unavailable', status: 503 });
       }
       expect(thread.usable()).toBe(false);

@@ -8,6 +8,9 @@ import pino from 'pino';
 import { startUploadThread } from '../../server/upload-thread.ts';
 
 const thread = startUploadThread({ databaseUrl: process.argv[2]!, pooled: false, connections: 1, nice: 0, logger: pino({ level: 'silent' }) });
-const outcome = await thread.storeText({ title: 'Probe', kind: 'book', content: 'Text.' }, { maxChapterBytes: 1024 }, 'nobody').catch((error: { code?: string }) => error.code);
+async function* body() {
+  yield new TextEncoder().encode(JSON.stringify({ title: 'Probe', content: 'Text.' }));
+}
+const outcome = await thread.storeJson(body(), { maxChapterBytes: 1024 }, 'nobody').catch((error: { code?: string }) => error.code);
 await thread.close();
 process.stdout.write(String(outcome));
