@@ -66,8 +66,8 @@ export async function benchEventLoop(ctx: BenchContext): Promise<Figure[]> {
     for (let round = 0; round < (before || process.env.BENCH_EVENT_LOOP_ROUNDS ? PAIRED_ROUNDS : 1); round++) {
       // A user of its own per round and variant: the 10,000 chapters of each 10,000-chapter upload stay queued (no
       // worker runs), and a second one by the same user would be refused by the quota of queued chapters.
-      if (before) rounds.push({ variant: 'baseline', results: await hostileRequests(before, await ctx.token(`bench-hostile-baseline-${round}`), 'baseline') });
-      rounds.push({ variant: 'this', results: await hostileRequests(herald, await ctx.token(`bench-hostile-this-${round}`), 'this') });
+      if (before) rounds.push({ variant: 'baseline', results: await hostileRequests(before, (user) => ctx.token(`bench-hostile-baseline-${round}${user}`), 'baseline') });
+      rounds.push({ variant: 'this', results: await hostileRequests(herald, (user) => ctx.token(`bench-hostile-this-${round}${user}`), 'this') });
     }
     const results = medianOf(rounds.filter((r) => r.variant === 'this').map((r) => r.results));
     const baseline = before ? medianOf(rounds.filter((r) => r.variant === 'baseline').map((r) => r.results)) : undefined;
@@ -128,18 +128,20 @@ function medianOf(rounds: Measured[][]): Measured[] {
 }
 
 /** The hostile requests, one at a time, each with the event-loop block it caused. */
-async function hostileRequests(herald: MonitoredHerald, token: string, label: string): Promise<Measured[]> {
+/** `tokenFor('')` is the hostile user's token; another suffix, another user's (whose quota of queued work is still empty). */
+async function hostileRequests(herald: MonitoredHerald, tokenFor: (user: string) => Promise<string>, label: string): Promise<Measured[]> {
   const results: Measured[] = [];
+  const token = await tokenFor('');
   // BENCH_EVENT_LOOP_ONLY=<substring>[|<substring>…]: only the requests whose names contain one (plus the /health baseline).
   const only = process.env.BENCH_EVENT_LOOP_ONLY?.split('|').filter(Boolean);
-  const send = async (request: string, path: string, method: string, body?: string | FormData) => {
+  const send = async (request: string, path: string, method: string, body?: string | FormData, as = token) => {
     if (only && request !== 'GET /health (baseline)' && !only.some((o) => request.includes(o))) return undefined;
     await herald.call('loop:reset');
     const started = performance.now();
     const res = await fetch(`${herald.url}${path}`, {
       method,
       // A form sets its own multipart Content-Type (with its boundary).
-      headers: { authorization: `Bearer ${token}`, ...(typeof body === 'string' && { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${as}`, ...(typeof body === 'string' && { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body }),
       signal: AbortSignal.timeout(120_000),
     });
@@ -172,7 +174,8 @@ async function hostileRequests(herald: MonitoredHerald, token: string, label: st
     const file = Array.from({ length: 10_000 }, (_, i) => `# Chapter ${i + 1}\n\n${'word '.repeat(180)}\n`).join('');
     const form = new FormData();
     form.set('file', new Blob([file], { type: 'text/markdown' }), 'manuscript.md');
-    await send('upload: multipart file, 10,000 chapters', '/api/documents', 'POST', form);
+    // By another user: the uploads above have used most of this one's quota of queued chapters.
+    await send('upload: multipart file, 10,000 chapters', '/api/documents', 'POST', form, await tokenFor('-form'));
     const cues = `AA\t${' '.repeat(60_000)}AA()\nHello.\n`;
     await send('upload: screenplay, huge cue-like lines', '/api/documents', 'POST', uploadBody('screenplay', cues));
     // Its chapters are past MAX_CHAPTER_BYTES (a 413 after the split): the autosaves go to a small screenplay instead.
