@@ -102,6 +102,7 @@ export async function startHerald(options: StartOptions): Promise<Herald> {
       running.gateway = gateway.gateway;
       await gateway.ready();
     }
+    await api?.ready();
     const { url, port } = await listen(server, config);
     logger.info({ url, roles }, 'Herald is ready');
     const devToken = generated && has('api') ? await logDevToken(logger, secret, url) : undefined;

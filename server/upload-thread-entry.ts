@@ -62,6 +62,8 @@ const knowTypes = () => (typesKnown ??= sql`select 1`.catch((error: unknown) => 
   throw error;
 }));
 void knowTypes().catch(() => undefined);
+// The code is loaded: the API may count on the thread (upload-thread.ts, ready()).
+port.postMessage({ kind: 'ready' });
 
 /** JSON uploads whose body is still arriving, by task id. */
 const bodies = new Map<number, { task: UploadStart; chunks: Uint8Array[] }>();

@@ -38,6 +38,8 @@ export interface UploadThread {
   storeJson(body: AsyncIterable<Uint8Array>, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
   /** A multipart upload (its `contentType` names the boundary), its form parsed and its file decoded on the thread, then stored; its body goes as storeJson's does. */
   storeForm(body: AsyncIterable<Uint8Array>, contentType: string, limits: UploadLimits, userId: string): Promise<InsertedUpload>;
+  /** Resolves once the first thread has loaded its code (or failed to: uploads then answer 503 or fall back), at most READY_TIMEOUT_MS after the start. */
+  ready(): Promise<void>;
   /** Lets the tasks under way finish, then ends the thread and its pool. */
   close(): Promise<void>;
 }
@@ -56,6 +58,8 @@ export interface UploadThreadOptions {
 }
 
 const THREAD_FAILURES_BEFORE_FALLBACK = 3;
+/** Longest ready() waits for the first thread to load: a start is never held up for good by it. */
+const READY_TIMEOUT_MS = 15_000;
 /** How long close() waits for the thread to end its pool before stopping it. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -66,6 +70,8 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
   let nextId = 0;
   let failures = 0;
   let closing = false;
+  let loaded!: () => void;
+  const firstLoaded = new Promise<void>((resolve) => (loaded = resolve));
   let worker: Worker | undefined = spawn();
 
   function spawn(): Worker {
@@ -76,7 +82,8 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
       workerData: { entry: (options.entry ?? new URL('./upload-thread-entry.ts', import.meta.url)).href, databaseUrl: options.databaseUrl, pooled: options.pooled, connections: options.connections, nice: options.nice },
     });
     thread.unref();
-    thread.on('message', (outcome: UploadOutcome) => {
+    thread.on('message', (outcome: UploadOutcome | { kind: 'ready' }) => {
+      if ('kind' in outcome) return loaded();
       const task = pending.get(outcome.id);
       if (!task) return;
       pending.delete(outcome.id);
@@ -89,6 +96,7 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
     });
     thread.on('error', (err) => logger.error({ err }, 'the upload thread failed'));
     thread.on('exit', (code) => {
+      loaded();
       worker = undefined;
       if (closing) return;
       failures++;
@@ -148,6 +156,17 @@ export function startUploadThread(options: UploadThreadOptions): UploadThread {
     usable: () => !closing && worker !== undefined,
     storeJson: (body, limits, userId) => send(start({ kind: 'json', limits, userId }), body),
     storeForm: (body, contentType, limits, userId) => send(start({ kind: 'form', contentType, limits, userId }), body),
+    ready: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger.warn({ waitedMs: READY_TIMEOUT_MS }, 'the upload thread is still loading; the first uploads will wait for it');
+          resolve();
+        }, READY_TIMEOUT_MS);
+      });
+      await Promise.race([firstLoaded, late]);
+      clearTimeout(timer);
+    },
     close: async () => {
       closing = true;
       await Promise.allSettled(underWay);

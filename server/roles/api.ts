@@ -77,7 +77,8 @@ export function startApiRole(config: Config, deps: ApiRoleDeps): ApiRole {
         name: 'package', logger, onFailOpen: () => metrics.rateLimitSkipped('package'),
       }),
     },
-    ready: async () => {},
+    // Ready once the upload thread has loaded, so the first upload after a start does not wait for it.
+    ready: () => uploadThread.ready(),
     close: async () => {
       await Promise.all([outboxDispatcher?.drain(), uploadThread.close()]);
     },

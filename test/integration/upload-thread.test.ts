@@ -48,6 +48,12 @@ describe('the upload thread', () => {
     await upsertUser(db.sql, 'writer', 'Writer');
     thread = startUploadThread({ databaseUrl: db.url, pooled: false, connections: 2, nice: 10, logger });
   });
+
+  it('says it is ready once its code has loaded, well before ready() would stop waiting (15 s)', async () => {
+    const started = performance.now();
+    await thread.ready();
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
   afterAll(async () => {
     await thread?.close();
     await db?.drop();
