@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { sign } from 'hono/jwt';
 import { DRILL_AUTH_SECRET } from './deployment.ts';
 import { forkHostile, startWriter, summarise, type HostileTally, type WriterPhase } from './hostile.ts';
-import { jobLockMs, type DrillSpec, type Stage } from './scene.ts';
+import { describeError, jobLockMs, type DrillSpec, type Stage } from './scene.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BLOCK_LOOP = new URL('./block-loop.ts', import.meta.url).pathname;
@@ -56,13 +56,6 @@ async function readMetrics(url: string): Promise<string> {
       await sleep(1000);
     }
   }
-}
-
-/** An error's message with its cause (fetch's "fetch failed" hides the socket error there). */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  return `${error.message}${cause}`;
 }
 
 /** A counter of one process (from its /metrics), summed over its labels. */

@@ -5,8 +5,8 @@
  * verdict. Exits non-zero when any drill finds loss (or cannot run); never
  * on speed.
  */
-import { DRILLS, describeError } from './drills.ts';
-import { emergencyCleanup, runDrill } from './scene.ts';
+import { DRILLS } from './drills.ts';
+import { describeError, emergencyCleanup, runDrill } from './scene.ts';
 
 const quick = process.argv.includes('--quick');
 /** One drill, set-up and clean-up included, must end within this. */

@@ -59,6 +59,13 @@ export interface DrillSpec {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An error's message with its cause (fetch's "fetch failed" hides the socket error there). */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
+
 /**
  * The workers' JOB_LOCK_MS: BullMQ's default in full runs; shorter with
  * --quick (as is JOB_RECONCILE_INTERVAL_MS), so a dead worker's jobs and
@@ -147,7 +154,12 @@ export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict
     await sleep(2000);
     await load.stopEditing();
     const verdict = await verify(databaseUrl, load, deployment, spec.settleMs ?? 120_000);
-    await spec.check?.(stage, verdict);
+    try {
+      await spec.check?.(stage, verdict);
+    } catch (error) {
+      // Keep what verify found (a process that exited says why, with its stderr) beside the check's failure.
+      verdict.losses.push(`the drill's own check failed: ${describeError(error)}`);
+    }
     verdict.losses.push(...missed);
     return { ...verdict, notes };
   } finally {
