@@ -25,6 +25,10 @@ async function main() {
   const supervised = argv.includes(SUPERVISED_FLAG);
   // The worker child writes to the same stdout; its lines say which process wrote them.
   const logger = supervised ? createLogger(config.logLevel).child({ process: 'worker' }) : createLogger(config.logLevel);
+  // A promise rejected with no handler is a bug, but not one worth every running job and socket of this
+  // process: it is logged (with its stack) and the process carries on. An uncaught exception still ends it.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'a promise was rejected with no handler; the process carries on'));
+  process.on('uncaughtExceptionMonitor', (err, origin) => logger.fatal({ err, origin }, 'uncaught exception; the process exits'));
   const namesRoles = argv.some((arg) => arg === '--role' || arg.startsWith('--role='));
   const supervisor = !namesRoles && !argv.includes(SINGLE_PROCESS_FLAG) && !config.processes.singleProcess
     ? createWorkerSupervisor({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.ts';
-import { runTsx, startTsx, type RunningProcess } from '../support/child-process.ts';
+import { runTsx, spawnNode, startTsx, type RunningProcess } from '../support/child-process.ts';
 import { TEST_AUTH_SECRET, TEST_DATABASE_URL, TEST_REDIS_URL, databaseUrl } from '../support/env.ts';
 import { freePort } from '../support/private-redis.ts';
 import { removePrefix, testPrefix } from '../support/redis.ts';
@@ -210,5 +210,43 @@ describe('npm start runs, reports ready on /health, and stops cleanly on SIGTERM
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(herald.stderr).not.toContain('    at ');
     expect(herald.stderr).toContain('SIGTERM');
+  });
+});
+
+describe('a promise rejected with no handler', () => {
+  const prefix = testPrefix();
+  let api: RunningProcess | undefined;
+  afterEach(async () => {
+    await api?.kill();
+    api = undefined;
+  });
+  afterAll(async () => {
+    await removePrefix(prefix);
+  });
+
+  it('is logged with its stack, and the process carries on serving', async () => {
+    const port = await freePort();
+    api = spawnNode(
+      ['--import', 'tsx', '--import', './test/support/reject-on-signal.ts', MAIN, '--role=api'],
+      baseEnv({ PORT: String(port), REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }),
+      { endsOn: 'exit' },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    const healthy = async () => (await fetch(`${url}/health`).catch(() => undefined))?.status === 200;
+    await waitFor('GET /health to answer 200', async () => {
+      if (api!.child.exitCode !== null) throw new Error(`the api exited with ${api!.child.exitCode}: ${api!.stderr}`);
+      return (await healthy()) || undefined;
+    }, 45_000, 100);
+
+    api.child.kill('SIGUSR2');
+    const logged = await waitFor('the rejection to be logged', async () => {
+      const lines = linesOf(api!.stdout).map((l) => JSON.parse(l) as { level: number; msg?: string; err?: { message?: string; stack?: string } });
+      return lines.find((l) => l.msg?.includes('rejected with no handler'));
+    }, 10_000, 50);
+    expect(logged.level).toBe(50);
+    expect(logged.err?.message).toBe('a rejection nobody handles (test)');
+    expect(logged.err?.stack).toContain('reject-on-signal.ts');
+    expect(api.child.exitCode).toBeNull();
+    expect(await healthy()).toBe(true);
   });
 });
