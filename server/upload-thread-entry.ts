@@ -2,8 +2,12 @@
  * The upload thread's work (see upload-thread.ts): each task is one upload,
  * read and validated from its body's bytes (JSON or a multipart form), then split and stored with
  * the same code the event loop runs in slices (services/upload.ts), here
- * at once. Tasks run side by side; each answers once, with the stored
- * chapters' ids or with its error.
+ * at once. Each answers once, with the stored chapters' ids or with its
+ * error. Users take turns: an upload whose body has arrived waits in its
+ * user's line, and the thread starts the next upload of each user in turn
+ * (round robin), so one user's pile of big bodies does not hold up another
+ * user's small one for more than the one being read. Reading and validating
+ * run one at a time; stores overlap on the thread's connections.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -86,10 +90,69 @@ port.on('message', (message: UploadMessage) => {
     case 'end': {
       const body = bodies.get(message.id);
       bodies.delete(message.id);
-      if (body) void handle(body.task, Buffer.concat(body.chunks)).then((outcome) => port.postMessage(outcome));
+      if (body) takeTurn(body);
     }
   }
 });
+
+/** Uploads whose body has arrived, in a line per user; the Map's order is the order of turns. */
+const lines = new Map<string, { task: UploadStart; chunks: Uint8Array[] }[]>();
+let turning = false;
+/** Uploads started and not answered: past their turn, each is waiting on the database. */
+let storing = 0;
+/**
+ * The pause before the next turn while stores wait on the database: a store
+ * is a few round trips (BEGIN, the quota's lock and count, the insert,
+ * COMMIT), and each answer is only read between turns. Without it a small
+ * upload's store would take one turn of another user's big upload per round
+ * trip; with it, it finishes within a turn or two.
+ */
+const STORE_GAP_MS = 2;
+
+function takeTurn(upload: { task: UploadStart; chunks: Uint8Array[] }): void {
+  const line = lines.get(upload.task.userId);
+  if (line) line.push(upload);
+  else lines.set(upload.task.userId, [upload]);
+  if (!turning) {
+    turning = true;
+    setImmediate(nextTurn);
+  }
+}
+
+/** The user whose upload had the last turn. */
+let lastTurn: string | undefined;
+
+/**
+ * Starts the first upload of the user whose turn it is. handle() reads and
+ * validates synchronously before its first await; the thread then takes the
+ * messages that came meanwhile (the next turn is a timer or an immediate,
+ * which run after them), and the user who just had a turn goes behind
+ * everyone waiting, those whose upload arrived during that turn included.
+ */
+function nextTurn(): void {
+  const last = lastTurn === undefined ? undefined : lines.get(lastTurn);
+  if (last) {
+    lines.delete(lastTurn!);
+    lines.set(lastTurn!, last);
+  }
+  const first = lines.entries().next();
+  if (first.done) {
+    turning = false;
+    lastTurn = undefined;
+    return;
+  }
+  const [userId, line] = first.value;
+  const { task, chunks } = line.shift()!;
+  if (line.length === 0) lines.delete(userId);
+  lastTurn = userId;
+  storing++;
+  void handle(task, Buffer.concat(chunks)).then((outcome) => {
+    storing--;
+    port.postMessage(outcome);
+  });
+  if (storing > 0) setTimeout(nextTurn, STORE_GAP_MS);
+  else setImmediate(nextTurn);
+}
 
 async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise<UploadOutcome> {
   try {

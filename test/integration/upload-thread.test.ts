@@ -49,6 +49,33 @@ describe('the upload thread', () => {
     thread = startUploadThread({ databaseUrl: db.url, pooled: false, connections: 2, nice: 10, logger });
   });
 
+  it('gives users turns: one small upload waits for one of another user’s big ones, not for the pile', async () => {
+    await upsertUser(db.sql, 'piler', 'Piler');
+    // A thread that has stored once (its pool connected and its types read), as a running API's is.
+    await thread.storeJson(json({ title: 'Warm', content: manuscript(1) }), limits, 'writer');
+    // Each of these takes the thread a while to decode, parse and split, then fails (413: a chapter past the
+    // limit) without a store.
+    const bigBody = new TextEncoder().encode(JSON.stringify({ title: 'Pile', content: manuscript(1, 1_200_000) }));
+    const order: string[] = [];
+    const piled = Array.from({ length: 6 }, (_, i) =>
+      failure(thread.storeJson(inPieces(bigBody, 1 << 20), limits, 'piler')).then((error) => {
+        order.push(`pile ${i + 1}`);
+        return error;
+      }));
+    // Sent once the pile has been handed over and the thread is busy with its first.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const small = thread.storeJson(json({ title: 'Small', content: manuscript(2) }), limits, 'writer').then((stored) => {
+      order.push('small');
+      return stored;
+    });
+    const [stored, ...errors] = await Promise.all([small, ...piled]);
+    expect(stored.chapters).toHaveLength(2);
+    for (const error of errors) expect(error).toMatchObject({ code: 'payload_too_large' });
+    // Arrival order would put it last; with turns it starts right after the pile's first, and its store's
+    // round trips are read between the next turns.
+    expect(order.indexOf('small'), order.join(', ')).toBeLessThan(5);
+  });
+
   it('says it is ready once its code has loaded, well before ready() would stop waiting (15 s)', async () => {
     const started = performance.now();
     await thread.ready();
