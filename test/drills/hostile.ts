@@ -21,6 +21,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What the writer measured in one phase. */
 export interface WriterPhase {
   saves: number[];
+  /** Each upload's time to its 202, and to the document's completion. */
+  answers: number[];
   uploads: number[];
   /** Requests that got a 5xx or no answer within 10 s: a freeze or a crash the writer felt. */
   failures: string[];
@@ -42,6 +44,8 @@ interface Api {
 
 /** The writer's requests wait 10 s at most; the hostile user's 10 MiB bodies queue behind each other, so they get 30 s before counting as unanswered. */
 const TIMEOUT_MS = { writer: 10_000, hostile: 30_000 };
+/** How long pause() waits for the attacks' loops to stop (each request in them has a timeout below this). */
+const PAUSE_DEADLINE_MS = 60_000;
 
 async function call(api: Api, method: string, path: string, body?: unknown, token = api.token, timeoutMs = TIMEOUT_MS.writer): Promise<{ status: number; body: any; ms: number }> {
   const started = performance.now();
@@ -70,13 +74,14 @@ export async function startWriter(api: Api, options: { chapters: number; saveEve
   const documents: string[] = [first.body.document.id];
   let n = 0;
 
-  const uploadUntilDone = async (seed: number, failures: string[]): Promise<number | undefined> => {
+  const uploadUntilDone = async (seed: number, failures: string[], answers: number[]): Promise<number | undefined> => {
     const started = performance.now();
     const res = await call(api, 'POST', '/api/documents', { title: `Draft ${seed}`, content: novel(options.chapters, 150, seed) }).catch((e: Error) => ({ status: 0, body: e.message, ms: 0 }));
     if (res.status !== 202) {
       failures.push(`upload: ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
       return undefined;
     }
+    answers.push(res.ms);
     const id = res.body.document.id as string;
     documents.push(id);
     const store = client.watch(id);
@@ -120,13 +125,13 @@ export async function startWriter(api: Api, options: { chapters: number; saveEve
   return {
     documents,
     async phase(ms) {
-      const result: WriterPhase = { saves: [], uploads: [], failures: [] };
+      const result: WriterPhase = { saves: [], answers: [], uploads: [], failures: [] };
       const end = Date.now() + ms;
       // One upload a second at most, as a person works (and within the socket's message rate: each is watched, then closed).
       const uploads = (async () => {
         while (Date.now() < end) {
           const started = Date.now();
-          const t = await uploadUntilDone(1000 + n, result.failures);
+          const t = await uploadUntilDone(1000 + n, result.failures, result.answers);
           if (t !== undefined) result.uploads.push(t);
           await sleep(Math.max(0, 1000 - (Date.now() - started)));
         }
@@ -324,6 +329,8 @@ export function startHostile(api: HostileOptions['api'], bigDocumentId: string) 
   ];
 
   let loops: Promise<void>[] = [];
+  /** The attacks with a request under way. */
+  const busy = new Set<string>();
   return {
     tally,
     /** A screenplay of the hostile user's own, whose first chapter the autosave attacks hit. */
@@ -339,9 +346,12 @@ export function startHostile(api: HostileOptions['api'], bigDocumentId: string) 
         await sleep(i * 50);
         while (running) {
           try {
+            busy.add(name);
             await run();
           } catch (error) {
             tally.findings.push(`${name}: the attack itself failed: ${(error as Error).message}`);
+          } finally {
+            busy.delete(name);
           }
           await sleep(20);
         }
@@ -350,7 +360,9 @@ export function startHostile(api: HostileOptions['api'], bigDocumentId: string) 
     /** Stops the attacks (each finishes the request it is on) and closes the hostile sockets. */
     async pause() {
       running = false;
-      await Promise.all(loops);
+      // Every request has its own timeout, so a loop still running a minute on is stuck: named, not waited for.
+      const stuck = await Promise.race([Promise.all(loops).then(() => false), sleep(PAUSE_DEADLINE_MS).then(() => true)]);
+      if (stuck) throw new Error(`attacks still running ${PAUSE_DEADLINE_MS / 1000} s after the pause: ${[...busy].join('; ')}`);
       for (const s of sockets.splice(0)) s.disconnect();
     },
   };
@@ -388,12 +400,13 @@ function chunkedTooLarge(api: Api & { maxUploadBytes: number }): Promise<{ statu
 }
 
 /** The writer's figures over the phases of one kind. */
-export function summarise(phases: WriterPhase[]): { saveP99: number; saveP50: number; uploadMedian: number; saves: number; uploads: number; failures: string[] } {
+export function summarise(phases: WriterPhase[]): { saveP99: number; saveP50: number; answerMedian: number; uploadMedian: number; saves: number; uploads: number; failures: string[] } {
   const saves = phases.flatMap((p) => p.saves);
   const uploads = phases.flatMap((p) => p.uploads);
   return {
     saveP50: percentile(saves, 50),
     saveP99: percentile(saves, 99),
+    answerMedian: percentile(phases.flatMap((p) => p.answers), 50),
     uploadMedian: percentile(uploads, 50),
     saves: saves.length,
     uploads: uploads.length,

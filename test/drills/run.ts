@@ -28,9 +28,11 @@ async function main(): Promise<number> {
     const t = performance.now();
     console.log(`\n=== drill ${drill.name}: ${drill.what} (${quick ? 'quick' : 'full'})`);
     let timer: NodeJS.Timeout | undefined;
+    // The drill's notes so far, printed with a failure too: how far it got.
+    const notes: string[] = [];
     try {
       const result = await Promise.race([
-        runDrill(drill, quick),
+        runDrill(drill, quick, notes),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`did not finish within ${DRILL_DEADLINE_MS / 60_000} min`)), DRILL_DEADLINE_MS))),
       ]);
       for (const n of result.notes) console.log(`  fault: ${n}`);
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
     } catch (error) {
       await emergencyCleanup();
       failed.push(drill.name);
+      for (const n of notes) console.log(`  fault: ${n}`);
       console.log(`  VERDICT ${drill.name}: FAIL — the drill could not run: ${describeError(error)}`);
       if (error instanceof Error && error.stack) console.log(error.stack.split('\n').slice(1, 6).join('\n'));
     } finally {

@@ -84,8 +84,7 @@ export async function emergencyCleanup(): Promise<void> {
   }
 }
 
-export async function runDrill(spec: DrillSpec, quick: boolean): Promise<Verdict & { notes: string[] }> {
-  const notes: string[] = [];
+export async function runDrill(spec: DrillSpec, quick: boolean, notes: string[] = []): Promise<Verdict & { notes: string[] }> {
   const missed: string[] = [];
   const tmp = mkdtempSync(join(tmpdir(), `herald-drill-${spec.name}-`));
   const cleanup: (() => Promise<unknown> | unknown)[] = [];
