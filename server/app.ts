@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -111,23 +112,76 @@ export function createApp(deps: AppDeps) {
  * body in a WHATWG stream, whose reads cost the event loop far more than the
  * bytes (about 30 ms for a 1.4 MB upload), where the upload reads them
  * straight from the Node request (bodyChunks). Node's parser holds the body
- * to that length. A
- * chunked body, or one built in the process, is counted as Hono's
- * bodyLimit reads it.
+ * to that length. A chunked Node request is counted here as it is read
+ * (readWithin); a request built in the process, as Hono's bodyLimit reads it.
+ *
+ * A body past the limit is read to its end (and dropped) before the 413, up
+ * to as much again: answered early, the client would still be sending when
+ * the server closes, and the reset that follows can destroy the answer
+ * before the client reads it. A client sending more than that, or still
+ * sending after 10 s, gets the 413 at once.
  */
 function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   const tooLarge = () => {
-    // A streamed (chunked) body is left half read: say the connection ends with this answer, so a pooled
-    // client opens a new one instead of sending its next request down a socket about to be dropped.
+    // A body left unread closes the connection with this answer, so a pooled client opens a new one
+    // instead of sending its next request down a socket about to be dropped.
     throw new AppError('payload_too_large', `The body is larger than MAX_UPLOAD_BYTES (${maxBytes} bytes).`, undefined, { Connection: 'close' });
   };
   const counting = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
-  return (c, next) => {
-    const headers = nodeRequestOf(c)?.headers;
-    const length = headers?.['content-length'];
-    if (length === undefined || headers!['transfer-encoding'] !== undefined) return counting(c, next);
-    return Number(length) > maxBytes ? tooLarge() : next();
+  return async (c, next) => {
+    const incoming = nodeRequestOf(c);
+    if (!incoming) return counting(c, next);
+    const length = incoming.headers['content-length'];
+    const chunked = incoming.headers['transfer-encoding'] !== undefined;
+    if (!chunked && length !== undefined) {
+      if (Number(length) <= maxBytes) return next();
+      if (Number(length) <= maxBytes * 2) await readWithin(incoming, 0, Number(length));
+      return tooLarge();
+    }
+    if (incoming.readableDidRead) return counting(c, next);
+    const body = await readWithin(incoming, maxBytes, maxBytes);
+    if (!body) return tooLarge();
+    c.req.raw = new Request(c.req.raw, { body });
+    return next();
   };
+}
+
+/** How long a body past the limit is read (and dropped) before its 413, at most. */
+const DRAIN_MS = 10_000;
+
+/**
+ * A Node request's body, if it ends within `maxBytes`; undefined once it
+ * is past them, after reading and dropping the rest (up to `dropAtMost`
+ * bytes more, or DRAIN_MS). Read with a listener, never an async iterator,
+ * whose early end would destroy the socket.
+ */
+function readWithin(incoming: IncomingMessage, maxBytes: number, dropAtMost: number): Promise<Buffer<ArrayBuffer> | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (body: Buffer<ArrayBuffer> | undefined, error?: Error) => {
+      clearTimeout(timer);
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted);
+      // Past the limit, whatever still comes is dropped until the connection closes.
+      if (body === undefined && !error) incoming.on('data', () => undefined);
+      if (error) reject(error);
+      else resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      if (!timer) {
+        chunks.length = 0;
+        timer = setTimeout(() => settle(undefined), DRAIN_MS);
+      }
+      if (size > maxBytes + dropAtMost) settle(undefined);
+    };
+    const onEnd = () => settle(size > maxBytes ? undefined : Buffer.concat(chunks, size));
+    const onError = (error: Error) => settle(undefined, error);
+    const onAborted = () => settle(undefined, new Error('aborted'));
+    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
+  });
 }
 
 /** `middleware` for requests that may carry a body; the rest go straight on (see mayHaveBody). */

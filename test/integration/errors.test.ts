@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, fieldsOf } from '../support/error-envelope.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
@@ -202,6 +203,37 @@ describe('document routes: error answers that reach the stores, in the contractâ
         // The next request goes through the same pool; a socket the server dropped would fail it ("other side closed").
         expect((await h.api('writer', '/api/documents')).status).toBe(200);
       }
+    });
+
+    it('answers 413 to a slow client that reads nothing until it has sent the whole of its chunked body', async () => {
+      // A client busy sending (a loaded machine, a slow link) reads the answer only once its body is out. Answered
+      // early, the server would close while the body still came, and the reset would take the answer with it.
+      const { hostname, port } = new URL(h.url);
+      const socket = net.connect(Number(port), hostname);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.pause();
+      let reset: Error | undefined;
+      socket.on('error', (error) => (reset = error));
+      socket.write(`POST /api/documents HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${await h.token('writer')}\r\n` +
+        'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      // 6 KiB in pieces over about 1.2 s: past the 4 KiB limit, and slower than the adapter's own wait (500 ms).
+      const piece = `{"title":"Slow","content":"${'x'.repeat(200)}`;
+      for (let i = 0; i < 30; i++) {
+        const chunk = i === 0 ? piece : 'y'.repeat(200);
+        socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      socket.write('0\r\n\r\n');
+      const answer = await new Promise<string>((resolve) => {
+        let text = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(text)).on('close', () => resolve(text));
+        socket.resume();
+        setTimeout(() => resolve(text), 5000);
+      });
+      socket.destroy();
+      expect(reset).toBeUndefined();
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toContain('"code":"payload_too_large"');
     });
 
     it('keeps a node http Agent with keepAlive (one socket) working after a streamed body over the limit', async () => {
