@@ -1,21 +1,22 @@
 /**
  * The upload thread's work (see upload-thread.ts): each task is one upload,
  * read and validated from its body's bytes (JSON or a multipart form), then split and stored with
- * the same code the event loop runs in slices (services/upload.ts), here
- * at once. Each answers once, with the stored chapters' ids or with its
- * error. Users take turns: an upload whose body has arrived waits in its
- * user's line, and the thread starts the next upload of each user in turn
- * (round robin), so one user's pile of big bodies does not hold up another
- * user's small one for more than the one being read. Reading and validating
- * run one at a time; stores overlap on the thread's connections.
+ * the same code the event loop runs (services/upload.ts), in slices here
+ * too. Each answers once, with the stored chapters' ids or with its error.
+ * Users take turns: an upload whose body has arrived waits in its user's
+ * line, and the thread starts the next upload of each user in turn (round
+ * robin). Started uploads share the thread slice by slice (about 10 ms
+ * each) and their stores overlap on its connections, so one user's pile of
+ * big bodies holds up another user's small upload for a slice or two, not
+ * for the pile.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSql } from '../sql/client.ts';
-import { runAll, type Sliced } from '../domain/text/slices.ts';
+import { runInSlices } from '../domain/text/slices.ts';
 import { AppError } from './errors.ts';
-import { parseJsonBytes } from './json-body.ts';
+import { parseJsonBytesSteps } from './json-body.ts';
 import { insertUpload, type InsertedUpload, type UploadInput, type UploadLimits } from './services/upload.ts';
 import { invalidJson, uploadFromForm, uploadFromJson } from './upload-input.ts';
 
@@ -54,7 +55,6 @@ const port = parentPort!;
 const { databaseUrl, pooled, connections, nice } = workerData as ThreadData;
 lowerPriority(nice);
 const sql = createSql(databaseUrl, { max: connections, pooled });
-const atOnce = async <T>(work: Sliced<T>) => runAll(work);
 /**
  * postgres.js learns the array types on a pool's first connection; a statement built before that sends
  * an array as text (`malformed array literal`), and the upload's insert is all arrays. So the pool's
@@ -98,14 +98,13 @@ port.on('message', (message: UploadMessage) => {
 /** Uploads whose body has arrived, in a line per user; the Map's order is the order of turns. */
 const lines = new Map<string, { task: UploadStart; chunks: Uint8Array[] }[]>();
 let turning = false;
-/** Uploads started and not answered: past their turn, each is waiting on the database. */
+/** Uploads started and not answered: read in slices, or waiting on the database. */
 let storing = 0;
 /**
- * The pause before the next turn while stores wait on the database: a store
- * is a few round trips (BEGIN, the quota's lock and count, the insert,
- * COMMIT), and each answer is only read between turns. Without it a small
- * upload's store would take one turn of another user's big upload per round
- * trip; with it, it finishes within a turn or two.
+ * The pause before the next turn while uploads are under way, so their
+ * slices and their stores' round trips (BEGIN, the quota's lock and count,
+ * the insert, COMMIT) go on between turns rather than each waiting for the
+ * next upload to start.
  */
 const STORE_GAP_MS = 2;
 
@@ -123,8 +122,8 @@ function takeTurn(upload: { task: UploadStart; chunks: Uint8Array[] }): void {
 let lastTurn: string | undefined;
 
 /**
- * Starts the first upload of the user whose turn it is. handle() reads and
- * validates synchronously before its first await; the thread then takes the
+ * Starts the first upload of the user whose turn it is; it runs its first
+ * slice now and the rest between other work. The thread then takes the
  * messages that came meanwhile (the next turn is a timer or an immediate,
  * which run after them), and the user who just had a turn goes behind
  * everyone waiting, those whose upload arrived during that turn included.
@@ -156,18 +155,18 @@ function nextTurn(): void {
 
 async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise<UploadOutcome> {
   try {
-    const input = task.kind === 'json' ? readJson(body) : await uploadFromForm(body, task.contentType);
+    const input = task.kind === 'json' ? await readJson(body) : await uploadFromForm(body, task.contentType);
     await knowTypes();
-    return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, atOnce) };
+    return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, runInSlices) };
   } catch (error) {
     return { id: task.id, ok: false, error: describe(error) };
   }
 }
 
-function readJson(bytes: Uint8Array): UploadInput {
+async function readJson(bytes: Uint8Array): Promise<UploadInput> {
   let body: unknown;
   try {
-    body = parseJsonBytes(bytes);
+    body = await runInSlices(parseJsonBytesSteps(bytes));
   } catch (error) {
     throw error instanceof AppError ? error : invalidJson();
   }
