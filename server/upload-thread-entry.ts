@@ -3,12 +3,12 @@
  * read and validated from its body's bytes (JSON or a multipart form), then split and stored with
  * the same code the event loop runs (services/upload.ts), in slices here
  * too. Each answers once, with the stored chapters' ids or with its error.
- * Users take turns: an upload whose body has arrived waits in its user's
- * line, and the thread starts the next upload of each user in turn (round
- * robin). Started uploads share the thread slice by slice (about 10 ms
- * each) and their stores overlap on its connections, so one user's pile of
- * big bodies holds up another user's small upload for a slice or two, not
- * for the pile.
+ * Users take turns: each user has one upload under way at most, the
+ * others wait in that user's line. Uploads under way share the thread slice
+ * by slice (about 10 ms each) and their stores overlap on its connections,
+ * so one user's pile of big bodies holds up another user's small upload for
+ * a slice or two, not for the pile, and uses one of the thread's
+ * connections, not all of them.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -95,62 +95,36 @@ port.on('message', (message: UploadMessage) => {
   }
 });
 
-/** Uploads whose body has arrived, in a line per user; the Map's order is the order of turns. */
+/** Uploads whose body has arrived and that wait for their user's upload under way, in a line per user. */
 const lines = new Map<string, { task: UploadStart; chunks: Uint8Array[] }[]>();
-let turning = false;
-/** Uploads started and not answered: read in slices, or waiting on the database. */
-let storing = 0;
-/**
- * The pause before the next turn while uploads are under way, so their
- * slices and their stores' round trips (BEGIN, the quota's lock and count,
- * the insert, COMMIT) go on between turns rather than each waiting for the
- * next upload to start.
- */
-const STORE_GAP_MS = 2;
+/** Users with an upload under way (read in slices, or stored): one each. */
+const underWay = new Set<string>();
 
 function takeTurn(upload: { task: UploadStart; chunks: Uint8Array[] }): void {
   const line = lines.get(upload.task.userId);
   if (line) line.push(upload);
   else lines.set(upload.task.userId, [upload]);
-  if (!turning) {
-    turning = true;
-    setImmediate(nextTurn);
-  }
+  startWaiting();
 }
 
-/** The user whose upload had the last turn. */
-let lastTurn: string | undefined;
-
 /**
- * Starts the first upload of the user whose turn it is; it runs its first
- * slice now and the rest between other work. The thread then takes the
- * messages that came meanwhile (the next turn is a timer or an immediate,
- * which run after them), and the user who just had a turn goes behind
- * everyone waiting, those whose upload arrived during that turn included.
+ * Starts the first waiting upload of every user who has none under way,
+ * in the order their lines formed. Started uploads share the thread slice by slice, so
+ * each user with an upload gets about the same share of the thread whatever
+ * the number of uploads they sent.
  */
-function nextTurn(): void {
-  const last = lastTurn === undefined ? undefined : lines.get(lastTurn);
-  if (last) {
-    lines.delete(lastTurn!);
-    lines.set(lastTurn!, last);
+function startWaiting(): void {
+  const ready = [...lines].filter(([userId]) => !underWay.has(userId));
+  for (const [userId, line] of ready) {
+    const { task, chunks } = line.shift()!;
+    if (line.length === 0) lines.delete(userId);
+    underWay.add(userId);
+    void handle(task, Buffer.concat(chunks)).then((outcome) => {
+      underWay.delete(userId);
+      port.postMessage(outcome);
+      startWaiting();
+    });
   }
-  const first = lines.entries().next();
-  if (first.done) {
-    turning = false;
-    lastTurn = undefined;
-    return;
-  }
-  const [userId, line] = first.value;
-  const { task, chunks } = line.shift()!;
-  if (line.length === 0) lines.delete(userId);
-  lastTurn = userId;
-  storing++;
-  void handle(task, Buffer.concat(chunks)).then((outcome) => {
-    storing--;
-    port.postMessage(outcome);
-  });
-  if (storing > 0) setTimeout(nextTurn, STORE_GAP_MS);
-  else setImmediate(nextTurn);
 }
 
 async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise<UploadOutcome> {
