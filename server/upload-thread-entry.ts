@@ -5,7 +5,7 @@
  * too. Each answers once, with the stored chapters' ids or with its error.
  * Users take turns: each user has one upload under way at most, the
  * others wait in that user's line. Uploads under way share the thread slice
- * by slice (about 10 ms each) and their stores overlap on its connections,
+ * by slice (about 2 ms each) and their stores overlap on its connections,
  * so one user's pile of big bodies holds up another user's small upload for
  * a slice or two, not for the pile, and uses one of the thread's
  * connections, not all of them.
@@ -14,7 +14,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSql } from '../sql/client.ts';
-import { runInSlices } from '../domain/text/slices.ts';
+import { runInSlices, type Sliced } from '../domain/text/slices.ts';
 import { AppError } from './errors.ts';
 import { parseJsonBytesSteps } from './json-body.ts';
 import { insertUpload, type InsertedUpload, type UploadInput, type UploadLimits } from './services/upload.ts';
@@ -95,6 +95,14 @@ port.on('message', (message: UploadMessage) => {
   }
 });
 
+/**
+ * Slices of the thread's work: shorter than the event loop's (SLICE_MS), so
+ * that a small upload's steps (its split, then each round trip of its store)
+ * wait a couple of milliseconds each for the big uploads beside it, not ten.
+ */
+const THREAD_SLICE_MS = 2;
+const inThreadSlices = <T>(work: Sliced<T>) => runInSlices(work, THREAD_SLICE_MS);
+
 /** Uploads whose body has arrived and that wait for their user's upload under way, in a line per user. */
 const lines = new Map<string, { task: UploadStart; chunks: Uint8Array[] }[]>();
 /** Users with an upload under way (read in slices, or stored): one each. */
@@ -131,7 +139,7 @@ async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise
   try {
     const input = task.kind === 'json' ? await readJson(body) : await uploadFromForm(body, task.contentType);
     await knowTypes();
-    return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, runInSlices) };
+    return { id: task.id, ok: true, stored: await insertUpload(sql, task.limits, input, task.userId, inThreadSlices) };
   } catch (error) {
     return { id: task.id, ok: false, error: describe(error) };
   }
@@ -140,7 +148,7 @@ async function handle(task: UploadStart, body: Uint8Array<ArrayBuffer>): Promise
 async function readJson(bytes: Uint8Array): Promise<UploadInput> {
   let body: unknown;
   try {
-    body = await runInSlices(parseJsonBytesSteps(bytes));
+    body = await inThreadSlices(parseJsonBytesSteps(bytes));
   } catch (error) {
     throw error instanceof AppError ? error : invalidJson();
   }
