@@ -162,7 +162,7 @@ function readWithin(incoming: IncomingMessage, maxBytes: number, dropAtMost: num
     let timer: NodeJS.Timeout | undefined;
     const settle = (body: Buffer<ArrayBuffer> | undefined, error?: Error) => {
       clearTimeout(timer);
-      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted);
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted).off('close', onAborted);
       // Past the limit, whatever still comes is dropped until the connection closes.
       if (body === undefined && !error) incoming.on('data', () => undefined);
       if (error) reject(error);
@@ -180,7 +180,8 @@ function readWithin(incoming: IncomingMessage, maxBytes: number, dropAtMost: num
     const onEnd = () => settle(size > maxBytes ? undefined : Buffer.concat(chunks, size));
     const onError = (error: Error) => settle(undefined, error);
     const onAborted = () => settle(undefined, new Error('aborted'));
-    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
+    // 'close' before 'end': the client went away mid-body.
+    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted).on('close', onAborted);
   });
 }
 

@@ -90,7 +90,7 @@ port.on('message', (message: UploadMessage) => {
     case 'end': {
       const body = bodies.get(message.id);
       bodies.delete(message.id);
-      if (body) takeTurn(body);
+      if (body) waitInLine(body);
     }
   }
 });
@@ -108,7 +108,7 @@ const lines = new Map<string, { task: UploadStart; chunks: Uint8Array[] }[]>();
 /** Users with an upload under way (read in slices, or stored): one each. */
 const underWay = new Set<string>();
 
-function takeTurn(upload: { task: UploadStart; chunks: Uint8Array[] }): void {
+function waitInLine(upload: { task: UploadStart; chunks: Uint8Array[] }): void {
   const line = lines.get(upload.task.userId);
   if (line) line.push(upload);
   else lines.set(upload.task.userId, [upload]);
