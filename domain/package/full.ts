@@ -149,7 +149,7 @@ export async function buildCharacterSheet(
 }
 
 /** The stored package with the outline and sheets replaced by any fresher artifact (refreshed since the build). */
-export function withFreshArtifacts<P extends Record<string, unknown>>(pkg: P, artifacts: StoredArtifact[]): P {
+export function withFreshArtifacts<P extends Record<string, unknown>>(pkg: P, artifacts: Pick<StoredArtifact, 'kind' | 'name' | 'content'>[]): P {
   if (pkg.stage !== 'full') return pkg;
   const outline = artifacts.find((a) => a.kind === 'outline');
   const sheets = new Map(artifacts.filter((a) => a.kind === 'character').map((a) => [a.name, a.content]));

@@ -1,10 +1,10 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Sql } from '../../sql/client.ts';
-import { loadArtifacts, storeArtifacts } from '../../sql/queries/artifacts.ts';
+import { storeArtifacts } from '../../sql/queries/artifacts.ts';
 import { countUnfinishedChapters, loadChaptersWithSummaries } from '../../sql/queries/chapters.ts';
 import { findDocument } from '../../sql/queries/documents.ts';
-import { abandonFullBuild, findPendingFullBuild, settleFullBuild, storeFullPackage } from '../../sql/queries/packages.ts';
+import { abandonFullBuild, isPendingFullBuild, settleCurrentFullBuild, storeFullPackage, type CurrentFullPackage } from '../../sql/queries/packages.ts';
 import { quoteTitle, type Notifier } from '../../realtime/notifier.ts';
 import type { Publisher } from '../../realtime/publisher.ts';
 import type { AiProvider } from '../ai/provider.ts';
@@ -42,9 +42,10 @@ export async function buildPackage(
 ) {
   const { documentId } = job.data;
   const jobId = job.id!;
-  const pending = await findPendingFullBuild(deps.sql, documentId, jobId);
-  if (!pending) return { skipped: 'superseded' as const };
-  if (pending.currentFull) return announceAgain(deps, documentId, jobId, pending.currentFull);
+  // The common case first, in one statement: a request for an unchanged document, whose stored package is current.
+  const current = await settleCurrentFullBuild(deps.sql, documentId, jobId);
+  if (current) return announceAgain(deps, documentId, current);
+  if (!(await isPendingFullBuild(deps.sql, documentId, jobId))) return { skipped: 'superseded' as const };
   if ((await countUnfinishedChapters(deps.sql, documentId)) > 0) await waitAndRetry(job, token);
 
   const [document, chapters] = await Promise.all([findDocument(deps.sql, documentId), loadChaptersWithSummaries(deps.sql, documentId)]);
@@ -84,15 +85,12 @@ export async function buildPackage(
   };
 }
 
-/** Ends the build of an unchanged document: its stored full package is announced again, as GET answers it. */
-async function announceAgain(deps: PackageBuildDeps, documentId: string, jobId: string, stored: Record<string, unknown>) {
-  const [document, artifacts] = await Promise.all([findDocument(deps.sql, documentId), loadArtifacts(deps.sql, documentId)]);
-  if (!document) return { skipped: 'document_deleted' as const };
-  if (!(await settleFullBuild(deps.sql, documentId, jobId))) return { skipped: 'superseded' as const };
-  await deps.publisher.publish(documentId, 'package.full', { package: { ...withFreshArtifacts(stored, artifacts), stage: 'full' } });
+/** Ends the build of an unchanged document, already settled: its stored full package is announced again, as GET answers it. */
+async function announceAgain(deps: PackageBuildDeps, documentId: string, current: CurrentFullPackage) {
+  await deps.publisher.publish(documentId, 'package.full', { package: { ...withFreshArtifacts(current.content, current.artifacts), stage: 'full' } });
   await deps.notifier.notifyDocument(documentId, {
     kind: 'package.ready',
-    title: `The package of ${quoteTitle(document.title)} is ready`,
+    title: `The package of ${quoteTitle(current.title)} is ready`,
     body: 'Nothing changed since it was built: the stored outline, character sheets and key terms are current.',
   });
   return { unchanged: true as const };

@@ -1,4 +1,5 @@
 import type { Access } from '../../domain/access.ts';
+import type { StoredArtifact } from '../../domain/package/artifacts.ts';
 import type { DocumentKind, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import { accessOf, memberJoin } from './members.ts';
@@ -134,29 +135,39 @@ export async function findPackage(sql: Sql, documentId: string): Promise<Package
   return row;
 }
 
-/**
- * Undefined unless `jobId` is still the document's pending full build (a
- * newer request may have replaced it); else the stored full package when it
- * is current (no chapter has moved past the versions it was built from), in
- * which case the build has nothing to make, only this package to announce
- * again.
- */
-export async function findPendingFullBuild(sql: Sql, documentId: string, jobId: string): Promise<{ currentFull: Record<string, unknown> | null } | undefined> {
-  const [row] = await sql<{ current_full: Record<string, unknown> | null }[]>`
-    select case when p.stage = 'full'
-                 and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)
-           then p.content end as current_full
-    from packages p
-    where p.document_id = ${documentId} and p.full_job_id = ${jobId}::uuid and p.full_pending`;
-  return row && { currentFull: row.current_full };
+/** A stored full package still current, with what announcing it again needs. */
+export interface CurrentFullPackage {
+  content: Record<string, unknown>;
+  title: string;
+  /** The document's stored outline and sheets, which may have been refreshed since the package was built. */
+  artifacts: Pick<StoredArtifact, 'kind' | 'name' | 'content'>[];
 }
 
-/** Ends the pending build `jobId` without storing anything (the stored full package was current); false when a newer request replaced it. */
-export async function settleFullBuild(sql: Sql, documentId: string, jobId: string): Promise<boolean> {
-  const rows = await sql`
-    update packages set full_pending = false
-    where document_id = ${documentId} and full_job_id = ${jobId}::uuid and full_pending
-    returning 1`;
+/**
+ * Ends the pending build `jobId` when the stored package is full and current
+ * (no chapter has moved past the versions it was built from), so the build
+ * has nothing to make, only this package to announce again: one statement
+ * settles it and returns what the announcement needs, the package, the
+ * document's title and its stored outline and sheets. Undefined when `jobId`
+ * is no longer the pending build (a newer request replaced it) or has a
+ * package to build.
+ */
+export async function settleCurrentFullBuild(sql: Sql, documentId: string, jobId: string): Promise<CurrentFullPackage | undefined> {
+  const [row] = await sql<CurrentFullPackage[]>`
+    update packages p set full_pending = false
+    from documents d
+    where p.document_id = ${documentId} and p.full_job_id = ${jobId}::uuid and p.full_pending and p.stage = 'full'
+      and d.id = p.document_id
+      and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)
+    returning p.content, d.title,
+      (select coalesce(json_agg(json_build_object('kind', a.kind, 'name', a.name, 'content', a.content) order by a.kind, a.name), '[]')
+       from artifacts a where a.document_id = p.document_id and a.content is not null) as artifacts`;
+  return row;
+}
+
+/** Whether `jobId` is still the document's pending full build (a newer request may have replaced it). */
+export async function isPendingFullBuild(sql: Sql, documentId: string, jobId: string): Promise<boolean> {
+  const rows = await sql`select 1 from packages where document_id = ${documentId} and full_job_id = ${jobId}::uuid and full_pending`;
   return rows.length > 0;
 }
 

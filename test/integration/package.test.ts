@@ -245,4 +245,24 @@ describe('essential then full', () => {
     expect(ai.summaries).toBeGreaterThan(modelCalls);
     client.close();
   });
+
+  it('announces an unchanged package again with an outline refreshed since its build, as GET answers it', async () => {
+    const { documentId } = await upload(h, 'pia', manuscript(2));
+    const client = await connectClient(h.url, await h.token('pia'));
+    expect((await client.subscribe({ document_id: documentId })).ok).toBe(true);
+    const fulls = () => client.of(documentId).filter((e) => e.name === 'package.full').map((e) => (e.event as DocumentEvent<'package.full'>).package as Record<string, any>);
+    await requestPackage(h, 'pia', documentId);
+    await waitFor('first package.full', () => fulls().length === 1, 30_000);
+    const [full] = fulls() as [Record<string, any>];
+
+    // As a refresh of the outline alone stores it: in its artifact row, the package row left as built.
+    const refreshed = { summary: 'The lighthouse, told again.', chapters: [], built_at: new Date().toISOString() };
+    await h.db.sql`update artifacts set content = ${h.db.sql.json(refreshed)} where document_id = ${documentId} and kind = 'outline'`;
+    await requestPackage(h, 'pia', documentId);
+    await waitFor('second package.full', () => fulls().length === 2, 30_000);
+    expect(fulls()[1]).toEqual({ ...full, outline: refreshed });
+    const stored = await h.api('pia', `/api/documents/${documentId}/package`).then(async (r) => ((await r.json()) as { package: Record<string, any> }).package);
+    expect(stored).toEqual(fulls()[1]);
+    client.close();
+  });
 });
