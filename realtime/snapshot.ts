@@ -15,10 +15,16 @@ export interface SnapshotWithSeq {
   epoch: string;
 }
 
-/** Reads the live state and its seq in one atomic step, creating the epoch of a document with no history yet. */
-export async function readLiveState(redis: RedisClient, prefix: string, documentId: string, ttlSeconds: number): Promise<LiveState> {
+/**
+ * Reads the live state and its seq in one atomic step, creating the epoch of
+ * a document with no history yet. With `start: false` nothing is written: a
+ * document with no history reads as an empty state (epoch `''`), so the read
+ * may run before the caller's access is known.
+ */
+export async function readLiveState(redis: RedisClient, prefix: string, documentId: string, ttlSeconds: number, options: { start?: boolean } = {}): Promise<LiveState> {
   const keys = documentKeys(prefix, documentId);
-  const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, keys.published, randomUUID(), ttlSeconds);
+  const epoch = options.start === false ? '' : randomUUID();
+  const flat = await withHeraldCommands(redis).heraldReadDocumentState(keys.state, keys.events, keys.published, epoch, ttlSeconds);
   return parseLiveState(flat);
 }
 

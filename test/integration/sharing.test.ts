@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationPayload } from '../../realtime/events.ts';
+import { documentKeys } from '../../realtime/keys.ts';
 import { autosave, share, upload } from '../support/documents.ts';
+import { createTestRedis } from '../support/redis.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, type ClientSocket, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
@@ -49,6 +51,35 @@ describe('sharing: leaving, removal, the member cap', () => {
   afterAll(async () => {
     await gateway2?.close();
     await h?.close();
+  });
+
+  it('a GET reads the live state beside the access and writes nothing: a stranger leaves no key, and a history is started by a subscription, not a GET', async () => {
+    const redis = createTestRedis();
+    try {
+      const { documentId } = await upload(h, 'ana', manuscript(1));
+      const state = documentKeys(h.prefix, documentId).state;
+      await waitFor('the upload\'s events', async () => (await redis.exists(state)) === 1);
+      const before = await (await h.api('ana', `/api/documents/${documentId}`)).json();
+      // As when the history's time to live has passed: the document has no live state.
+      await redis.del(state, documentKeys(h.prefix, documentId).events);
+
+      await expectError(await h.api('cy', `/api/documents/${documentId}`), 404, 'not_found');
+      const nowhere = randomUUID();
+      await expectError(await h.api('cy', `/api/documents/${nowhere}`), 404, 'not_found');
+      expect(await redis.exists(state, documentKeys(h.prefix, nowhere).state)).toBe(0);
+
+      const owner = await h.api('ana', `/api/documents/${documentId}`);
+      expect(owner.status).toBe(200);
+      expect(await owner.json()).toEqual(before);
+      expect(await redis.exists(state)).toBe(0);
+
+      const client = await connect(h, 'ana');
+      const subscribed = await client.subscribe({ document_id: documentId });
+      expect(subscribed).toMatchObject({ ok: true, seq: 0, epoch: expect.any(String) });
+      expect(await redis.hget(state, 'epoch')).toBe(subscribed.epoch);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('the owner removes a member: 204, and from then on the member gets 404 like a stranger', async () => {
