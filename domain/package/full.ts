@@ -58,17 +58,6 @@ export interface FullPackageSource {
   chapters: SummarizedChapter[];
 }
 
-/**
- * The essential package a full one holds (the full build starts from
- * buildEssentialPackage over the same chapter versions), `built_at` the
- * full build's.
- */
-export function essentialOf(full: FullPackage): EssentialPackage {
-  const { document_id, title, kind, word_count, reading_minutes, chapter_count, description, characters, built_at } = full;
-  const chapters = full.chapters.map(({ id, index, title, version }) => ({ id, index, title, version }));
-  return { stage: 'essential', document_id, title, kind, word_count, reading_minutes, chapter_count, chapters, description, characters, built_at };
-}
-
 /** Characters that get a sheet in the full package. */
 export const SHEET_CHARACTERS = 8;
 /** Text about one character handed to the model, at most. */

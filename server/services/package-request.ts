@@ -3,10 +3,10 @@ import { requireAccess } from '../../domain/access.ts';
 import type { Sql } from '../../sql/client.ts';
 import { listUndigestedChapters, loadPackageFacts, upsertDigests, type DigestRow } from '../../sql/queries/chapter-digests.ts';
 import { findAccess } from '../../sql/queries/members.ts';
-import { findPackage, findPackageRequest, writePackageRequest } from '../../sql/queries/packages.ts';
+import { findPackage, reusePackageRequest, writePackageRequest } from '../../sql/queries/packages.ts';
 import { loadArtifacts } from '../../sql/queries/artifacts.ts';
 import { buildEssentialPackage, digestChapterSteps, type EssentialPackage, type PackageFacts } from '../../domain/package/essential.ts';
-import { essentialOf, withFreshArtifacts, type FullPackage } from '../../domain/package/full.ts';
+import { withFreshArtifacts } from '../../domain/package/full.ts';
 import { outboxEvent, outboxJob } from '../../jobs/outbox.ts';
 import type { OutboxDispatcher } from '../../jobs/outbox-dispatch.ts';
 import { runInSlices, type Sliced } from '../../domain/text/slices.ts';
@@ -32,13 +32,13 @@ export interface PackageRequestOptions {
  * event row precedes the job row, so `package.essential` is published before
  * the full build can even start. When the stored package was built from the
  * chapters' current versions, its essential part is the package this request
- * would build (but for `built_at`): it is kept, its essential part answered
- * and announced again, and only the full build is settled. A stored full
- * package stays what GET answers, and its build announces it again without
- * calling the model (jobs/handlers/package-build.ts). Every request is counted against the
- * user's package limit (as the access is read, so one refused for access
- * counts too) before anything is written (a refused one writes and enqueues
- * nothing).
+ * would build (but for `built_at`): one statement then reads it, keeps it,
+ * settles the full build and writes the outbox (reusePackageRequest), and
+ * its essential part is answered and announced again. A stored full package
+ * stays what GET answers, and its build announces it again without calling
+ * the model (jobs/handlers/package-build.ts). Every request is counted
+ * against the user's package limit first (one refused for access counts
+ * too), so a refused one writes and enqueues nothing.
  *
  * @throws AppError not_found (no access), forbidden (a viewer) or rate_limited.
  */
@@ -49,51 +49,37 @@ export async function requestPackage(
   options: PackageRequestOptions = {},
 ): Promise<{ package: EssentialPackage; jobId: string; started: boolean }> {
   const { documentId, userId } = request;
-  // Side by side, one round trip the shorter: the read and the count. A request refused for access is
-  // counted too (every request is); the access error still comes first.
-  const [found, verdict] = await Promise.all([findPackageRequest(sql, documentId, userId), limiter.take(userId)]);
-  requireAccess(found?.access ?? null, 'edit', 'Viewers cannot build packages.');
-  if (!verdict.allowed) throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
-  const { document, stored } = found!;
-  const reused = stored && await storePackage(sql, request, options, {
-    pkg: stored.stage === 'essential' ? stored.content as unknown as EssentialPackage : essentialOf(stored.content as unknown as FullPackage),
-    store: { keep: stored.version },
-  });
-  if (reused) return reused;
+  const verdict = await limiter.take(userId);
+  if (!verdict.allowed) {
+    // The access error still comes first: a stranger learns nothing, a viewer hears why.
+    requireAccess(await findAccess(sql, documentId, userId), 'edit', VIEWER_REFUSAL);
+    throw rateLimited(verdict.retryAfterSeconds, `Too many package requests; try again in ${verdict.retryAfterSeconds} s.`);
+  }
+  const newJobId = randomUUID();
+  const job = outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: newJobId });
+  const fastPath = options.outboxDispatcher !== undefined;
+  const found = await reusePackageRequest(sql, { documentId, userId, newJobId, job, fastPath });
+  requireAccess(found?.access ?? null, 'edit', VIEWER_REFUSAL);
+  const { document, reused } = found!;
+  if (reused) {
+    options.outboxDispatcher?.dispatch(reused.outbox);
+    return { package: reused.package, jobId: reused.jobId, started: reused.started };
+  }
   const facts = await loadFacts(sql, document);
   const pkg = buildEssentialPackage(facts, new Date());
   const sourceVersions = Object.fromEntries(facts.chapters.map((c) => [c.id, c.version]));
-  return (await storePackage(sql, request, options, { pkg, store: { sourceVersions } }))!;
-}
-
-/**
- * One statement: the package stored (or the stored one kept, as long as it is
- * still the version read; undefined when it is not), the full build settled,
- * the event and the build's job written to the outbox; then the fast path.
- */
-async function storePackage(
-  sql: Sql,
-  request: PackageRequest,
-  options: PackageRequestOptions,
-  p: { pkg: EssentialPackage; store: { sourceVersions: Record<string, number> } | { keep: string } },
-): Promise<{ package: EssentialPackage; jobId: string; started: boolean } | undefined> {
-  const { documentId } = request;
-  const { pkg } = p;
-  const newJobId = randomUUID();
   const written = await writePackageRequest(sql, {
     documentId,
     newJobId,
-    store: 'keep' in p.store ? p.store : { ...p.store, content: { ...pkg } },
-    outbox: [
-      outboxEvent(documentId, 'package.essential', { package: { ...pkg } }),
-      outboxJob(documentId, 'package.build', { documentId, ...(request.requestId && { requestId: request.requestId }) }, { jobId: newJobId }),
-    ],
-    fastPath: options.outboxDispatcher !== undefined,
+    store: { content: { ...pkg }, sourceVersions },
+    outbox: [outboxEvent(documentId, 'package.essential', { package: { ...pkg } }), job],
+    fastPath,
   });
-  if (!written) return undefined;
   options.outboxDispatcher?.dispatch(written.outbox);
   return { package: pkg, jobId: written.jobId, started: written.started };
 }
+
+const VIEWER_REFUSAL = 'Viewers cannot build packages.';
 
 /**
  * The package facts from stored rows: chapters whose current version has no

@@ -1,5 +1,7 @@
-import type { Access } from '../../domain/access.ts';
+import { ACCESS_FOR, type Access } from '../../domain/access.ts';
 import type { StoredArtifact } from '../../domain/package/artifacts.ts';
+import type { EssentialPackage } from '../../domain/package/essential.ts';
+import type { FullPackage } from '../../domain/package/full.ts';
 import type { DocumentKind, PackageStage } from '../../domain/vocabulary.ts';
 import type { Sql, TransactionSql } from '../client.ts';
 import { accessOf, memberJoin } from './members.ts';
@@ -22,39 +24,97 @@ export interface PackageRow {
  */
 export const FULL_BUILD_PRESUMED_LOST_MINUTES = 30;
 
+/** A package request's result once written: the build it settled on and the outbox rows to send. */
+export interface PackageRequestWritten {
+  jobId: string;
+  /** Whether this request started the full build (false: one still pending is reused). */
+  started: boolean;
+  outbox: WrittenOutbox;
+}
+
 /**
- * What a package request starts from, in one round trip: the user's access
- * (null when the document is missing or not theirs), the document, and the
- * stored package (essential or full) when it is still current: no chapter has
- * moved past the versions it was built from (chapters are never added,
+ * A package request on a document whose stored package is still current, in
+ * one statement (one round trip, no BEGIN or COMMIT): the user's access
+ * (null when the document is missing or not theirs), and, when that access
+ * may edit and no chapter has moved past the versions the stored package
+ * (essential or full) was built from, the request itself: the stored copy is
+ * kept, the full build settled (a build still pending is reused, otherwise
+ * `newJobId` is recorded as pending), and the outbox gets the
+ * `package.essential` event, its package the stored one's essential part,
+ * then `job` when this request started the build. Chapters are never added,
  * removed, renamed or reordered, and a document is never renamed, so their
- * versions are all that can change an essential package). `stored.version`
- * names that stored copy for `writePackageRequest`: its `updated_at` as text,
- * which keeps the microseconds (postgres.js sends a timestamp parameter in
- * milliseconds).
+ * versions are all that can change an essential package.
+ *
+ * `reused` is absent when there is nothing current to keep (or the stored copy
+ * was replaced while this statement ran): nothing was written, and the caller
+ * builds the package and stores it with `writePackageRequest`. Undefined when
+ * the user has no access at all.
  */
-export async function findPackageRequest(sql: Sql, documentId: string, userId: string): Promise<{
+export async function reusePackageRequest(sql: Sql, r: { documentId: string; userId: string; newJobId: string; job: OutboxInsert; fastPath?: boolean }): Promise<{
   access: Access;
   document: { id: string; title: string; kind: DocumentKind };
-  stored: { stage: PackageStage; content: Record<string, unknown>; version: string } | null;
+  reused?: PackageRequestWritten & { package: EssentialPackage };
 } | undefined> {
+  const { documentId, userId, newJobId } = r;
+  // The event's payload is filled in by the statement, from the package it keeps.
+  const announced = (pkg: EssentialPackage | null): OutboxInsert => ({ documentId, kind: 'event', name: 'package.essential', payload: { package: pkg } });
+  const outbox = [announced(null), r.job];
   const [row] = await sql<{
-    access: Access; id: string; title: string; kind: DocumentKind; stage: PackageStage | null; content: Record<string, unknown> | null; version: string | null;
+    access: Access; id: string; title: string; kind: DocumentKind;
+    job_id: string | null; started: boolean | null; essential: EssentialPackage | null; ids: string[] | null; clear: boolean;
   }[]>`
-    select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind, current.stage, current.content, current.version
-    from documents d
-    ${memberJoin(sql, userId)}
-    left join lateral (
-      select p.stage, p.content, p.updated_at::text as version from packages p
-      where p.document_id = d.id
+    with doc as (
+      select ${accessOf(sql, userId)} as access, d.id, d.title, d.kind
+      from documents d
+      ${memberJoin(sql, userId)}
+      where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)
+    ), current as (
+      select p.document_id, p.updated_at, ${storedEssential(sql)} as essential
+      from packages p join doc on doc.id = p.document_id
+      where doc.access = any(${sql.array([...ACCESS_FOR.edit])}::text[])
         -- One comparison of whole objects: a lookup per chapter would unpack the stored (TOASTed) object each time.
-        and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = d.id)
-    ) current on true
-    where d.id = ${documentId} and (d.owner_id = ${userId} or m.user_id is not null)`;
+        and p.source_versions = (select jsonb_object_agg(c.id, c.version) from chapters c where c.document_id = p.document_id)
+    ), settled as (
+      -- updated_at is checked again on the row as it is now: a copy replaced since this statement's snapshot is not kept.
+      update packages p set ${fullBuildSettled(sql, newJobId)}
+      from current c
+      where p.document_id = c.document_id and p.updated_at = c.updated_at
+      returning p.full_job_id as job_id, p.full_job_id = ${newJobId}::uuid as started, c.essential
+    ), ${outboxAfterSettled(sql, documentId, outbox, sql`case when r->>'kind' = 'event' then jsonb_build_object('package', s.essential) else r->'payload' end`)}
+    select doc.access, doc.id, doc.title, doc.kind, s.job_id, s.started, s.essential,
+           (select json_agg(x.id::text order by x.id) from written x) as ids, waiting.clear,
+           case when s.job_id is not null and not (waiting.clear and ${r.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
+    from doc left join settled s on true cross join waiting`;
   if (!row) return undefined;
-  const { access, id, title, kind, stage, content, version } = row;
-  return { access, document: { id, title, kind }, stored: stage && content && version ? { stage, content, version } : null };
+  const { access, id, title, kind, job_id: jobId, started, essential } = row;
+  const document = { id, title, kind };
+  if (jobId === null || started === null || essential === null) return { access, document };
+  const written = [announced(essential), r.job].filter((o) => o.kind === 'event' || started);
+  return { access, document, reused: { package: essential, jobId, started, outbox: { rows: writtenOutboxRows(written, row.ids ?? []), clear: row.clear } } };
 }
+
+/**
+ * The essential part of the stored package `p`: itself when essential; a
+ * full one less what only it has, its chapters without their summaries (the
+ * essential package it was built on, `built_at` the full build's). Cut here,
+ * not in the API: the request reads a few kilobytes instead of the whole
+ * package (outline, sheets, every chapter's summary), which it would parse
+ * only to drop. Two reads of the stored object, not one per field.
+ */
+function storedEssential(sql: Sql) {
+  return sql`case when p.stage = 'essential' then p.content
+    else p.content - ${sql.array([...FULL_ONLY_FIELDS, 'chapters'])}::text[] || jsonb_build_object(
+      'stage', 'essential',
+      'chapters', (select coalesce(jsonb_agg(jsonb_build_object('id', c->'id', 'index', c->'index', 'title', c->'title', 'version', c->'version') order by n), '[]')
+                   from jsonb_array_elements(p.content->'chapters') with ordinality as x(c, n)))
+    end`;
+}
+
+/** The fields a full package has and its essential part has not (besides its chapters' summaries). */
+const FULL_ONLY_FIELDS = ['outline', 'character_sheets', 'key_terms'] as const satisfies readonly (keyof FullPackage)[];
+// Checked both ways by the compiler: a field added to the full package only must be named above, or storedEssential would keep it.
+type FullOnlyField = Exclude<keyof FullPackage, keyof EssentialPackage>;
+true satisfies ([FullOnlyField] extends [(typeof FULL_ONLY_FIELDS)[number]] ? ([(typeof FULL_ONLY_FIELDS)[number]] extends [FullOnlyField] ? true : false) : false);
 
 /**
  * The full build a package request settles on, as SET clauses of `packages p`:
@@ -68,19 +128,35 @@ function fullBuildSettled(tx: Sql | TransactionSql, newJobId: string) {
       full_pending = true`;
 }
 
-/** What a package request writes, in one statement (hence one transaction). */
+/**
+ * The CTEs that follow `settled` (a row with `started`): `written`, the
+ * outbox rows in array order (ids rise in that order), a `job` row only when
+ * `settled.started`, each row's payload `payload` (an expression over the row
+ * `r` and `settled s`); and `waiting`, whether an earlier row of the
+ * document was waiting (see insertOutbox).
+ */
+function outboxAfterSettled(sql: Sql, documentId: string, rows: OutboxInsert[], payload = sql`r->'payload'`) {
+  return sql`
+    written as (
+      insert into outbox (document_id, kind, name, payload, options)
+      select (r->>'document_id')::uuid, r->>'kind', r->>'name', ${payload}, r->'options'
+      from settled s, jsonb_array_elements(${sql.json(rows.map(outboxJson) as never)}) with ordinality as u(r, ord)
+      where r->>'kind' = 'event' or s.started
+      order by ord
+      returning id
+    ), waiting as (
+      -- The statement's snapshot holds only rows committed before it, never its own.
+      select not exists (select 1 from outbox o where o.document_id = ${documentId}) as clear
+    )`;
+}
+
+/** What a package request that built its package writes, in one statement (hence one transaction). */
 export interface PackageWrite {
   documentId: string;
   /** The full build's job id if this request starts one. */
   newJobId: string;
-  /**
-   * The essential package to store in place of the document's current one;
-   * or `keep`: the stored one's version (findPackageRequest), kept as it is,
-   * essential or full.
-   */
-  store:
-    | { content: Record<string, unknown>; sourceVersions: Record<string, number> }
-    | { keep: string };
+  /** The essential package to store in place of the document's current one, and the chapter versions it was built from. */
+  store: { content: Record<string, unknown>; sourceVersions: Record<string, number> };
   /** The outbox rows, written in this order; the `job` rows only when this request started the build. */
   outbox: OutboxInsert[];
   /** See insertOutbox's `fastPath`. */
@@ -88,45 +164,28 @@ export interface PackageWrite {
 }
 
 /**
- * Stores the essential package (or keeps the stored one), settles the full
- * build (a build still pending is reused, otherwise `newJobId` is recorded as
- * pending) and writes the outbox rows, as one statement: no BEGIN and COMMIT
- * round trips. Concurrent requests serialise on the package row, so only one
- * of them starts a build. Undefined when the copy to keep or replace was
- * itself replaced meanwhile: nothing was written, and the caller builds afresh.
+ * Stores the essential package, settles the full build (a build still
+ * pending is reused, otherwise `newJobId` is recorded as pending) and writes
+ * the outbox rows, as one statement: no BEGIN and COMMIT round trips.
+ * Concurrent requests serialise on the package row, so only one of them
+ * starts a build.
  */
-export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<{ jobId: string; started: boolean; outbox: WrittenOutbox } | undefined> {
+export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<PackageRequestWritten> {
   const { store } = w;
-  const settled = 'keep' in store
-    ? sql`
-      update packages p set ${fullBuildSettled(sql, w.newJobId)}
-      where p.document_id = ${w.documentId} and p.updated_at = ${store.keep}::text::timestamptz
-      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`
-    : sql`
+  const [row] = await sql<{ job_id: string; started: boolean; ids: string[] | null; clear: boolean }[]>`
+    with settled as (
       insert into packages as p (document_id, stage, content, source_versions, full_job_id, full_pending)
       values (${w.documentId}, 'essential', ${sql.json(store.content as never)}, ${sql.json(store.sourceVersions as never)}, ${w.newJobId}, true)
       on conflict (document_id) do update set
         stage = 'essential', content = excluded.content, source_versions = excluded.source_versions, updated_at = now(),
         ${fullBuildSettled(sql, w.newJobId)}
-      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started`;
-  const [row] = await sql<{ job_id: string; started: boolean; ids: string[] | null; clear: boolean }[]>`
-    with settled as (${settled}), written as (
-      insert into outbox (document_id, kind, name, payload, options)
-      select (r->>'document_id')::uuid, r->>'kind', r->>'name', r->'payload', r->'options'
-      from settled s, jsonb_array_elements(${sql.json(w.outbox.map(outboxJson) as never)}) with ordinality as u(r, ord)
-      where r->>'kind' = 'event' or s.started
-      order by ord
-      returning id
-    ), waiting as (
-      -- The statement's snapshot holds only rows committed before it, never its own.
-      select not exists (select 1 from outbox o where o.document_id = ${w.documentId}) as clear
-    )
+      returning p.full_job_id as job_id, p.full_job_id = ${w.newJobId}::uuid as started
+    ), ${outboxAfterSettled(sql, w.documentId, w.outbox)}
     select s.job_id, s.started, (select json_agg(x.id::text order by x.id) from written x) as ids, waiting.clear,
            case when not (waiting.clear and ${w.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
     from settled s, waiting`;
-  if (!row) return undefined;
-  const rows = w.outbox.filter((r) => r.kind === 'event' || row.started);
-  return { jobId: row.job_id, started: row.started, outbox: { rows: writtenOutboxRows(rows, row.ids ?? []), clear: row.clear } };
+  const rows = w.outbox.filter((r) => r.kind === 'event' || row!.started);
+  return { jobId: row!.job_id, started: row!.started, outbox: { rows: writtenOutboxRows(rows, row!.ids ?? []), clear: row!.clear } };
 }
 
 /** The document's latest package, or undefined before any. */

@@ -168,5 +168,12 @@ describe('bounded events', () => {
     // Another user has a limit of their own.
     const { documentId } = await upload(h, 'eli', manuscript(1));
     expect((await requestPackage('eli', documentId)).status).toBe(202);
+
+    // Past the limit, a document the caller cannot see is still a 404: the refusal tells a stranger nothing about it.
+    for (let i = 0; i < 2; i++) expect((await requestPackage('eli', documentId)).status).toBe(202);
+    expect((await requestPackage('eli', documentId)).status).toBe(429);
+    const stranger = await requestPackage('eli', docs[0]!);
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.error!.code).toBe('not_found');
   });
 });
