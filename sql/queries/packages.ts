@@ -184,8 +184,10 @@ export async function writePackageRequest(sql: Sql, w: PackageWrite): Promise<Pa
     select s.job_id, s.started, (select json_agg(x.id::text order by x.id) from written x) as ids, waiting.clear,
            case when not (waiting.clear and ${w.fastPath ?? false}) then pg_notify(${OUTBOX_CHANNEL}, '') end
     from settled s, waiting`;
-  const rows = w.outbox.filter((r) => r.kind === 'event' || row!.started);
-  return { jobId: row!.job_id, started: row!.started, outbox: { rows: writtenOutboxRows(rows, row!.ids ?? []), clear: row!.clear } };
+  // The upsert always returns its row.
+  const { job_id: jobId, started, ids, clear } = row!;
+  const rows = w.outbox.filter((r) => r.kind === 'event' || started);
+  return { jobId, started, outbox: { rows: writtenOutboxRows(rows, ids ?? []), clear } };
 }
 
 /** The document's latest package, or undefined before any. */

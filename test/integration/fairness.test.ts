@@ -100,7 +100,8 @@ describe('per-user quotas of queued work', () => {
       return row!.n === 0;
     }, 30_000);
     expect((await post('uma', 1)).status).toBe(202);
-  });
+    // Its wait for the worker allows 30 s (under the whole suite's load); the default 15 s would cut it short.
+  }, 60_000);
 });
 
 describe('cancelling a waiting chapter job of a windowed ingest', () => {
