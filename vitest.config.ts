@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two kinds of tests, kept apart: unit (no I/O) and integration/e2e (real PostgreSQL, Redis, sockets).
-// One timeout for both: a test that needs longer says so, and why, where it is declared.
+// Each project has one timeout: a test that needs longer says so, and why, where it is declared.
 export default defineConfig({
   test: {
     // Most of a test's time is spent waiting on PostgreSQL, Redis, sockets and child processes, so one
@@ -31,6 +31,10 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           setupFiles: ['test/support/leak-check.ts'],
           pool: 'forks',
+          // Most tests wait for the worker, and the support helpers allow those waits 30 s (the whole suite shares
+          // two cores): a test's own timeout is longer, so a slow wait fails with its own message, not a bare timeout.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

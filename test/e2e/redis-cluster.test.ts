@@ -9,6 +9,7 @@ import { manuscript, startTestHerald, type TestHerald } from '../support/herald.
 import { recordPresence, userIds, waitForPresence } from '../support/presence.ts';
 import { FILE_TAG } from '../support/redis.ts';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.ts';
+import { holdableProvider } from '../support/steerable-ai.ts';
 import { connectClient, seqs, waitForDocumentDone, type ClientSocket, type RecordingClient } from '../support/socket.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -24,6 +25,8 @@ describe('Herald on a Redis Cluster', () => {
   let cluster: RedisCluster;
   let main: TestHerald;
   let second: TestHerald;
+  // Chapters are slowed a little (4 ms a call), and can be held.
+  const ai = holdableProvider({ simulatedLatencyMs: 4 });
   const clients: RecordingClient[] = [];
   const connect = async (h: TestHerald, user: string) => {
     const client = await connectClient(h.url, await h.token(user));
@@ -33,8 +36,8 @@ describe('Herald on a Redis Cluster', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    const env = { REDIS_CLUSTER_NODES: cluster.nodes, AI_SIMULATED_LATENCY_MS: '4', WORKER_CONCURRENCY: '4' };
-    main = await startTestHerald({ env });
+    const env = { REDIS_CLUSTER_NODES: cluster.nodes, WORKER_CONCURRENCY: '4' };
+    main = await startTestHerald({ ai, env });
     second = await startTestHerald({ roles: ['gateway'], db: main.db, prefix: main.prefix, env });
   }, 60_000);
   afterAll(async () => {
@@ -81,10 +84,16 @@ describe('Herald on a Redis Cluster', () => {
 
   it('replays every event after `since` to a client that reconnects mid-ingest', async () => {
     const first = await connect(main, 'ben');
+    // The chapters' summaries wait until the first connection is gone: the rest of the ingest happens while it is away.
+    ai.hold();
     const { documentId } = await upload(main, 'ben', manuscript(12));
     const ack = (await first.subscribe({ document_id: documentId })) as Ok;
-    await waitFor('a few events before the disconnect', () => first.of(documentId).length >= 2);
-    first.close();
+    try {
+      await waitFor('a few events before the disconnect', () => first.of(documentId).length >= 2);
+    } finally {
+      first.close();
+      ai.release();
+    }
     const held = first.of(documentId);
 
     const again = await connect(second, 'ben');

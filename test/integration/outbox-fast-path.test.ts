@@ -89,8 +89,7 @@ describe('the outbox fast path when its API process dies', () => {
         await doomed.process.kill();
         client.close();
       }
-      // Starts and kills an API process of its own (tsx, a few seconds on a busy machine) besides the test's server.
-    }, 60_000);
+    });
   }
 });
 

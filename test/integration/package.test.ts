@@ -198,8 +198,7 @@ describe('essential then full', () => {
     await queue.close();
     expect(client.of(documentId).filter((e) => e.name === 'package.full')).toHaveLength(1);
     client.close();
-    // Its waits for the worker allow 30 s (under the whole suite's load); the default 15 s would cut them short.
-  }, 60_000);
+  });
 
   it('keeps a current full package for a request on an unchanged document, and its build announces it again without calling the model', async () => {
     const { documentId, chapters: uploaded } = await upload(h, 'pia', manuscript(2));
@@ -245,8 +244,7 @@ describe('essential then full', () => {
     expect(fulls()[2]!.chapters.map((c: { version: number }) => c.version)).toEqual([2, 1]);
     expect(ai.summaries).toBeGreaterThan(modelCalls);
     client.close();
-    // Its waits for the worker allow 30 s (under the whole suite's load); the default 15 s would cut them short.
-  }, 60_000);
+  });
 
   it('announces an unchanged package again with an outline refreshed since its build, as GET answers it', async () => {
     const { documentId } = await upload(h, 'pia', manuscript(2));
@@ -266,6 +264,5 @@ describe('essential then full', () => {
     const stored = await h.api('pia', `/api/documents/${documentId}/package`).then(async (r) => ((await r.json()) as { package: Record<string, any> }).package);
     expect(stored).toEqual(fulls()[1]);
     client.close();
-    // Its waits for the worker allow 30 s (under the whole suite's load); the default 15 s would cut them short.
-  }, 60_000);
+  });
 });

@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { documentKeys } from '../../realtime/keys.ts';
 import type { DocumentSnapshot, SubscribeAck } from '../../realtime/events.ts';
 import { manuscript, startTestHerald, type TestHerald } from '../support/herald.ts';
 import { connectClient, seqs, waitForDocumentDone } from '../support/socket.ts';
+import { holdableProvider } from '../support/steerable-ai.ts';
+import { waitFor } from '../support/wait.ts';
 import { createTestRedis } from '../support/redis.ts';
 
 type Ok = Extract<SubscribeAck, { ok: true }>;
@@ -11,14 +13,17 @@ type Ok = Extract<SubscribeAck, { ok: true }>;
 describe('subscribe with since: replay, trimmed history, lost history', () => {
   let h: TestHerald;
   let redis: Redis;
+  let ai: ReturnType<typeof holdableProvider>;
 
   beforeAll(async () => {
     // A short stream, so a long ingest trims it.
     // Approximate trimming drops whole stream nodes (100 entries): history is kept up to ~200 events here, so an
     // 8-chapter ingest (with its jobs' job.update events) always resumes and a 150-chapter one (300+ events) is trimmed.
-    h = await startTestHerald({ env: { EVENT_STREAM_MAXLEN: '100' } });
+    ai = holdableProvider();
+    h = await startTestHerald({ ai, env: { EVENT_STREAM_MAXLEN: '100' } });
     redis = createTestRedis();
   });
+  afterEach(() => ai.release());
   afterAll(async () => {
     redis?.disconnect();
     await h?.close();
@@ -33,14 +38,18 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
   it('replays every event after `since` in order, then live ones, after a disconnect mid-ingest', async () => {
     const token = await h.token('ana');
     const first = await connectClient(h.url, token);
+    // The chapters' summaries wait until the first connection is gone, so the ingest is still running when it
+    // drops (however slowly this test's process gets to subscribe) and its completions happen while it is away.
+    ai.hold();
     const documentId = await upload(8);
     const ack = (await first.subscribe({ document_id: documentId })) as Ok;
     expect(ack.ok).toBe(true);
-    // Drop the connection as soon as a few events arrived; the rest happen while it is away.
-    await waitForSome(() => first.of(documentId).length >= 2);
+    // The chapters still running after the coalescing interval are announced as processing.
+    await waitFor('the first events', () => first.of(documentId).length >= 2);
     first.close();
+    ai.release();
     const held = first.of(documentId);
-    const lastSeq = held.at(-1)?.event.seq ?? ack.seq;
+    const lastSeq = held.at(-1)!.event.seq;
 
     const second = await connectClient(h.url, token);
     const resumed = (await second.subscribe({ document_id: documentId, since: lastSeq, epoch: ack.epoch })) as Ok;
@@ -111,11 +120,3 @@ describe('subscribe with since: replay, trimmed history, lost history', () => {
     client.close();
   });
 });
-
-async function waitForSome(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the first events');
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}

@@ -16,6 +16,5 @@ describe('shutdown', () => {
       await h.close();
       await redis.stop();
     }
-    // Start-up, then the workers' 10 s grace period before running jobs are handed back.
-  }, 40_000);
+  });
 });

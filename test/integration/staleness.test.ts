@@ -79,6 +79,5 @@ describe('staleness: dirty chapters per artifact, thresholds, low-priority refre
     expect(after.get('outline')).toBe(1);
     expect(after.get('character:Ilse')).toBe(1);
     client.close();
-    // Longer than the default 15 s: the refreshes alone may take up to 30 s when the whole suite shares the cores.
-  }, 60_000);
+  });
 });

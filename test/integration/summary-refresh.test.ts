@@ -131,7 +131,7 @@ describe('summary refresh on edit', () => {
     expect(changed).toMatchObject({ version: 13, reembedded: true });
     expect(await storedSummary(chapterId)).toMatchObject({ chapter_version: 13, embedding_version: 13 });
     client.close();
-  }, 45_000); // an ingest, a burst of saves and three refreshes: its waits alone may take 15 s on a loaded machine
+  });
 
   it('never lets a job for older text overwrite the summary of a newer save', async () => {
     // Chapter 1's ingest job reads version 1 and is held inside the model call.

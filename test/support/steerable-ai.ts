@@ -1,4 +1,4 @@
-import { createBuiltinProvider } from '../../jobs/ai/builtin.ts';
+import { createBuiltinProvider, type BuiltinProviderOptions } from '../../jobs/ai/builtin.ts';
 import type { AiProvider } from '../../jobs/ai/provider.ts';
 
 /**
@@ -32,4 +32,27 @@ export function steerableProvider(): AiProvider & { open(): void; heal(): void; 
     embed: (text: string, options?: Parameters<AiProvider['embed']>[1]) => real.embed(text, options),
   };
   return provider;
+}
+
+/**
+ * The builtin provider, whose summaries wait from `hold()` until `release()`:
+ * a test that must act while an ingest is still running holds it, however
+ * slowly its own process gets there.
+ */
+export function holdableProvider(options: BuiltinProviderOptions = {}): AiProvider & { hold(): void; release(): void } {
+  const real = createBuiltinProvider(options);
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => {};
+  return {
+    name: 'holdable',
+    hold() {
+      gate = new Promise<void>((resolve) => (release = resolve));
+    },
+    release: () => release(),
+    async summarize(text, options) {
+      await gate;
+      return real.summarize(text, options);
+    },
+    embed: (text, options) => real.embed(text, options),
+  };
 }
