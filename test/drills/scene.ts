@@ -142,7 +142,8 @@ export async function runDrill(spec: DrillSpec, quick: boolean, notes: string[] 
             if (load.acceptedDocuments.length >= 2 && (await redis.llen(active)) >= n) return;
             await sleep(100);
           }
-          throw new Error('ingest never got under way (60 s)');
+          const refused = load.refusedUploads.length > 0 ? `; refused: ${load.refusedUploads.join(' | ')}` : '';
+          throw new Error(`ingest never got under way (60 s): ${load.acceptedDocuments.length} upload(s) accepted, ${await redis.llen(active)} chapter job(s) running${refused}`);
         } finally {
           redis.disconnect();
         }
