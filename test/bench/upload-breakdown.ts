@@ -32,7 +32,7 @@ export async function benchUploadBreakdown(ctx: BenchContext, options: UploadBen
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const queues = createJobQueues(redis, prefix, { chapterAttempts: 3, backoffMs: 1000 });
   const samples = new Map<Step, number[]>(STEPS.map((s) => [s, []]));
-  await upsertUser(ctx.sql, 'bench-writer', 'Bench');
+  await upsertUser(ctx.sql, 'bench-breakdown', 'Bench');
   try {
     for (let i = 0; i < options.warmups + options.uploads; i++) {
       const timings = await runSteps(ctx, queues, body);
@@ -75,7 +75,7 @@ async function runSteps(ctx: BenchContext, queues: ReturnType<typeof createJobQu
   await ctx.sql.begin((tx) =>
     insertDocument(tx, {
       id: documentId,
-      ownerId: 'bench-writer',
+      ownerId: 'bench-breakdown',
       title: input.title,
       kind: 'book',
       wordCount: parts.reduce((n, p) => n + p.wordCount, 0),

@@ -52,7 +52,9 @@ export async function benchUpload(ctx: BenchContext, options: UploadBenchOptions
 async function measureUploads(ctx: BenchContext, roles: Role[], scenario: string, body: string, options: UploadBenchOptions) {
   const prefix = ctx.scenarioPrefix(scenario);
   const herald = await startBenchHerald(ctx, { roles, prefix, env: { WORKER_CONCURRENCY: String(WORKER_CONCURRENCY) } });
-  const token = await ctx.token('bench-writer');
+  // A user of the scenario's own: its uploads (never ingested without a worker) count against the per-user quota of
+  // uploads in flight, which the groups after this one must not inherit.
+  const token = await ctx.token(`bench-uploader-${scenario}`);
   const url = `${herald.url}/api/documents`;
   const samples: number[] = [];
   try {
