@@ -85,7 +85,8 @@ process.on('message', async (message: SwarmCommand) => {
       const refusedConnect = results.find((r) => r.status === 'rejected');
       if (refusedConnect) console.error(`socket swarm: ${results.length - sockets.length} sockets did not connect, e.g. ${String((refusedConnect as PromiseRejectedResult).reason)}`);
       const acks = message.subscribe ? await pool(sockets, 200, subscribeOne) : [];
-      const refused = acks.filter((a) => a.status === 'rejected' || !(a.value as { ok?: boolean }).ok);
+      // Herald answers a subscription { ok }; the bare relay's join acknowledges with nothing.
+      const refused = acks.filter((a) => a.status === 'rejected' || (target === 'herald' && !(a.value as { ok?: boolean } | undefined)?.ok));
       if (refused.length > 0) console.error(`socket swarm: ${refused.length} subscriptions refused, e.g. ${JSON.stringify(refused[0])}`);
       return send({
         reply: 'connected',
