@@ -6,9 +6,10 @@
  * (staggered) and see the chapter's new version on their next poll.
  * Freshness is save answered → client knows; CPU is the server process's
  * user+system seconds over the phase (one `api,gateway` process per phase).
- * Push runs with the outbox fast path and, alternated with it, with the
- * relay alone (OUTBOX_FAST_PATH=off) and against a bare Socket.IO + Redis
- * relay (the floor for save → push).
+ * Each round runs push with the outbox fast path, then with the relay alone
+ * (OUTBOX_FAST_PATH=off), a bare Socket.IO + Redis relay (the floor for
+ * save → push) and polling; the CPU goal is judged on the median of the
+ * rounds' polling/push ratios.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { Redis } from 'ioredis';
 import { postJson, REDIS_URL, type BenchContext } from './harness.ts';
 import { startBareRelay, startHeraldProcess } from './realtime/processes.ts';
 import { pause } from './standalone.ts';
-import { summarize, type Figure } from './stats.ts';
+import { median, summarize, type Figure } from './stats.ts';
 
 export interface PollingBenchOptions {
   clients: number;
@@ -53,21 +54,26 @@ export async function benchPolling(ctx: BenchContext, options: PollingBenchOptio
   const push: PhaseResult[] = [];
   const relay: PhaseResult[] = [];
   const bare: number[] = [];
+  const polls: PhaseResult[] = [];
   for (let r = 0; r < options.rounds; r++) {
     push.push(await phase(ctx, 'push', options));
     relay.push(await phase(ctx, 'push-relay', options));
     bare.push(...(await barePhase(ctx, options)));
+    polls.push(await phase(ctx, 'poll', options));
   }
-  const poll = await phase(ctx, 'poll', options);
   const pushed = merge(push);
   const relayed = merge(relay);
-  const polled = merge([poll]);
+  const polled = merge(polls);
+  // CPU time follows the machine's load as much as the work: each round's push against the polling of the same
+  // round, and the median of those paired ratios decides the goal.
+  const cpuRatios = push.map((p, r) => polls[r]!.cpu / p.cpu);
+  const cpuRatio = median(cpuRatios);
   const pushLatency = summarize(pushed.freshness);
   const pollLatency = summarize(polled.freshness);
   const bareLatency = summarize(bare);
   const saveToPush = summarize(pushed.saveToPush);
   const floor = summarize(pushed.save).p50 + bareLatency.p50;
-  const setup = `${options.clients} clients on one document, ${options.saves} saves (1/s) of one chapter; polling: GET /api/documents/:id every ${options.pollEveryMs / 1000} s, staggered; one api+gateway process each; CPU = its user+system time; push phases × ${options.rounds}, alternated with the relay-only (OUTBOX_FAST_PATH=off) and bare-relay phases`;
+  const setup = `${options.clients} clients on one document, ${options.saves} saves (1/s) of one chapter; polling: GET /api/documents/:id every ${options.pollEveryMs / 1000} s, staggered; one api+gateway process each; CPU = its user+system time (mean per phase); ${options.rounds} rounds of push, relay-only (OUTBOX_FAST_PATH=off), bare-relay and polling phases, alternated`;
   return [
     {
       figure: '6. Push vs polling: freshness',
@@ -80,10 +86,13 @@ export async function benchPolling(ctx: BenchContext, options: PollingBenchOptio
     {
       figure: '6. Push vs polling: server CPU',
       setup,
-      value: { amount: round2(pushed.cpu), unit: 'CPU s', note: `relay only ${round2(relayed.cpu)} CPU s` },
-      goal: { text: '≥ 5× less than polling', met: polled.cpu / pushed.cpu >= 5 },
-      baseline: { label: 'polling', amount: round2(polled.cpu), unit: 'CPU s', ratio: pushed.cpu / polled.cpu },
-      detail: { pushRequests: 0, pollRequests: poll.requests, pushCpuPerRound: push.map((p) => round2(p.cpu)), relayCpuPerRound: relay.map((p) => round2(p.cpu)) },
+      value: { amount: round2(pushed.cpu), unit: 'CPU s', note: `${round2(cpuRatio)}× less than polling (median of ${options.rounds} paired rounds); relay only ${round2(relayed.cpu)} CPU s` },
+      goal: { text: '≥ 5× less than polling', met: cpuRatio >= 5 },
+      baseline: { label: 'polling', amount: round2(polled.cpu), unit: 'CPU s', ratio: 1 / cpuRatio },
+      detail: {
+        pushRequests: 0, pollRequests: polled.requests, pairedRatios: cpuRatios.map(round2),
+        pushCpuPerRound: push.map((p) => round2(p.cpu)), relayCpuPerRound: relay.map((p) => round2(p.cpu)), pollCpuPerRound: polls.map((p) => round2(p.cpu)),
+      },
     },
     {
       figure: '6. Save → push',

@@ -7,7 +7,7 @@
  * code is non-zero only when the bench itself could not run.
  *
  *   --quick         well under two minutes (fewer samples, 5,000 writer rows)
- *   --rounds=N      the polling group's push phases N times, alternated (default 1)
+ *   --rounds=N      the polling group's rounds of push, relay-only, bare-relay and polling phases, alternated (default 3; 1 when quick)
  *   --only=a,b      run only some groups: upload, breakdown, ingest, writer, autosave, package, polling, model-calls, realtime,
  *                   event-loop, redis-growth, one-process, fairness, capacity, pooler, cluster, page
  *   --write-docs    after a run that completed, rewrite the figures table of docs/performance.md: the rows of
@@ -59,7 +59,7 @@ const PLAN = {
   writer: { rows: quick ? 5_000 : 20_000, producers: 64 },
   autosave: { editors: 50, savesPerEditor: quick ? 5 : 30, thinkMs: quick ? 500 : 1000, wordsPerChapter: 500 },
   package: { chapters: 300, wordsPerChapter: 500, requests: quick ? 20 : 100, warmups: 5 },
-  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000, rounds: Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1) },
+  polling: { clients: 300, saves: quick ? 8 : 30, pollEveryMs: 2000, rounds: Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3)) },
   modelCalls: { chapters: 20, savesPerChapter: 10, saveIntervalMs: 150 },
   redisGrowth: { chapters: 10_000, wordsPerChapter: 40, requests: 100 },
   oneProcess: { pairs: Number(process.env.BENCH_ONE_PROCESS_PAIRS ?? (quick ? 1 : 3)), ingestChapters: 2000, ingestWordsPerChapter: 100, packageChapters: 30, idleRequests: quick ? 100 : 200 },
@@ -74,7 +74,7 @@ const PLAN = {
     check: { documents: quick ? 300 : 1000, watchers: 10, saves: quick ? 200 : 400, savesPerS: 20, idleSeconds: 5 },
   },
 };
-/** The whole run, set-up and clean-up included, must end within this (a full run takes about 25 minutes). */
+/** The whole run, set-up and clean-up included, must end within this (a full run takes about 30 minutes). */
 const DEADLINE_MS = (quick ? 5 : 40) * 60_000;
 const CLEANUP_GRACE_MS = 30_000;
 
