@@ -86,7 +86,7 @@ export async function benchPolling(ctx: BenchContext, options: PollingBenchOptio
     {
       figure: '6. Push vs polling: server CPU',
       setup,
-      value: { amount: round2(pushed.cpu), unit: 'CPU s', note: `${round2(cpuRatio)}× less than polling (median of ${options.rounds} paired rounds); relay only ${round2(relayed.cpu)} CPU s` },
+      value: { amount: round2(pushed.cpu), unit: 'CPU s', note: `${round2(cpuRatio)}× less than polling (median of ${options.rounds} paired round${options.rounds === 1 ? '' : 's'}); relay only ${round2(relayed.cpu)} CPU s` },
       goal: { text: '≥ 5× less than polling', met: cpuRatio >= 5 },
       baseline: { label: 'polling', amount: round2(polled.cpu), unit: 'CPU s', ratio: 1 / cpuRatio },
       detail: {
