@@ -71,7 +71,7 @@ export function createOutboxDispatcher(options: OutboxDispatchOptions): OutboxDi
     }
     if (done.length === 0) return;
     await options.hooks?.beforeDelete?.(done);
-    // If this fails, a relay sends the rows again: a no-op for events (idempotency key) and jobs (job id).
+    // If this fails, a relay sends the rows again: a no-op for events (idempotency key) and jobs (job id; a pending refresh restarts its quiet time).
     await deleteOutbox(options.sql, done).catch((err: unknown) => logger.warn({ err }, 'sent outbox rows not deleted; a relay sends them again, as no-ops'));
   };
 

@@ -28,11 +28,12 @@ export function outboxEvent<N extends DocumentEventName>(documentId: string, nam
 
 /**
  * The summary refresh a save schedules: highest priority, debounced per
- * chapter with BullMQ deduplication. Each add replaces the delayed job and
- * restarts the quiet time (`extend` + `replace`), so a burst of saves leaves
- * one job, with the last save's data. `keepLastIfActive`: a save that lands
- * while the refresh runs is kept and runs after it, never dropped (the
- * running one may have read older text).
+ * chapter. While the chapter's refresh waits out its quiet time, each save
+ * gives that job its data and restarts the delay (`enqueueMany`), so a burst
+ * of saves is one job, with the last save's data. Otherwise BullMQ's
+ * deduplication decides (`replace` + `extend`); `keepLastIfActive`: a save
+ * that lands while the refresh runs is kept and runs after it, never dropped
+ * (the running one may have read older text).
  */
 export function summaryRefreshJob(
   chapter: { documentId: string; chapterId: string; version: number },

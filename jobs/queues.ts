@@ -1,4 +1,4 @@
-import { FlowProducer, Queue, type Job, type JobNode, type JobsOptions } from 'bullmq';
+import { FlowProducer, Job, Queue, type JobNode, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../realtime/redis-client.ts';
 import { chapterJobOf, JOB_QUEUE, QUEUES, jobIds, runLengthFor, PRIORITY, type JobName, type JobPayloads, type PriorityName, type QueueName } from './contracts.ts';
 
@@ -165,10 +165,13 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
       const byQueue = new Map<QueueName, JobToEnqueue[]>();
       for (const job of jobs) byQueue.set(JOB_QUEUE[job.name], [...(byQueue.get(JOB_QUEUE[job.name]) ?? []), job]);
       const bulk = (j: JobToEnqueue) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } });
-      // A lone job without addBulk's pipeline: ioredis builds each pipeline by copying every script BullMQ defined
-      // on the connection onto it, which costs more than the job's own script call.
       const lists = await Promise.all(
-        [...byQueue].map(async ([name, list]) => {
+        [...byQueue].map(async ([name, all]) => {
+          const rescheduled = await Promise.all(all.map((j) => rescheduleDebounced(queue(name), bulk(j))));
+          const list = all.filter((_, i) => !rescheduled[i]);
+          if (list.length === 0) return [];
+          // A lone job without addBulk's pipeline: ioredis builds each pipeline by copying every script BullMQ
+          // defined on the connection onto it, which costs more than the job's own script call.
           if (list.length > 1) return queue(name).addBulk(list.map(bulk));
           const { name: jobName, data, opts } = bulk(list[0]!);
           return [await queue(name).add(jobName, data, opts)];
@@ -193,6 +196,37 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
       await Promise.all([...[...queues.values()].map((q) => q.close()), flows.close()]);
     },
   };
+}
+
+/**
+ * A debounced job (deduplication with `replace` and a delay) whose
+ * predecessor is still waiting out its quiet time: the predecessor takes the
+ * new data and restarts its delay, keeping its id. So a burst of saves is one
+ * job from its first save to its run, announced once as `queued`, instead of
+ * a new job and a cancelled one per save (BullMQ's `replace` removes the
+ * delayed job and adds one under the new id).
+ *
+ * Returns false, and the caller adds the job as usual, when there is no such
+ * job: none, or it has left the delayed set (promoted, running, ended); then
+ * BullMQ's deduplication keeps the new job after a running one
+ * (`keepLastIfActive`). The data goes first: a job promoted between the two
+ * calls runs with the new data, and the add that follows the failed delay
+ * change is deduplicated against it, or queued after it if it already runs.
+ */
+async function rescheduleDebounced(queue: Queue, job: { name: string; data: unknown; opts: JobsOptions }): Promise<boolean> {
+  const { deduplication, delay } = job.opts;
+  if (!deduplication?.replace || !delay) return false;
+  const pendingId = await queue.getDeduplicationJobId(deduplication.id);
+  if (!pendingId) return false;
+  const pending = new Job(queue, job.name, job.data, job.opts, pendingId);
+  try {
+    await pending.updateData(job.data);
+    await pending.changeDelay(delay);
+    return true;
+  } catch {
+    // Not delayed any more, or gone; if Redis itself failed, the add fails too and the outbox row stays.
+    return false;
+  }
 }
 
 function flatten(node: JobNode): Job[] {
