@@ -167,13 +167,14 @@ export function createJobQueues(connection: RedisClient, prefix: string, policy:
       const bulk = (j: JobToEnqueue) => ({ name: j.name, data: j.payload, opts: { ...jobOptions(j.name, policy), ...j.options } });
       const lists = await Promise.all(
         [...byQueue].map(async ([name, all]) => {
-          const rescheduled = await Promise.all(all.map((j) => rescheduleDebounced(queue(name), bulk(j))));
-          const list = all.filter((_, i) => !rescheduled[i]);
+          const built = all.map(bulk);
+          const rescheduled = await Promise.all(built.map((j) => rescheduleDebounced(queue(name), j)));
+          const list = built.filter((_, i) => !rescheduled[i]);
           if (list.length === 0) return [];
           // A lone job without addBulk's pipeline: ioredis builds each pipeline by copying every script BullMQ
           // defined on the connection onto it, which costs more than the job's own script call.
-          if (list.length > 1) return queue(name).addBulk(list.map(bulk));
-          const { name: jobName, data, opts } = bulk(list[0]!);
+          if (list.length > 1) return queue(name).addBulk(list);
+          const { name: jobName, data, opts } = list[0]!;
           return [await queue(name).add(jobName, data, opts)];
         }),
       );
